@@ -1,0 +1,12 @@
+/**
+ * @vidchat/protocol: the wire formats of vidchat. Pure: bytes in, typed
+ * objects out and back; no I/O. Runs in Node and in the browser.
+ */
+export * from './errors.js';
+export * from './ids.js';
+export * from './subjects.js';
+export * from './envelope.js';
+export * from './presence.js';
+export * from './levels.js';
+export * from './viewer-messages.js';
+export { utf8Decode, utf8Encode } from './json.js';

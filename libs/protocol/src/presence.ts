@@ -1,0 +1,110 @@
+import { InvalidMessageError } from './errors.js';
+import {
+  asObject,
+  id,
+  num,
+  oneOf,
+  optStr,
+  parseJsonText,
+  str,
+  utf8Decode,
+  utf8Encode,
+  type JsonObject,
+} from './json.js';
+
+/*
+ * Presence: what a capture agent says about itself on
+ * `vidchat.src.<room>.<source>.presence`, as UTF-8 JSON.
+ * `join` once, `heartbeat` every second, `leave` on a clean stop.
+ */
+export const PRESENCE_VERSION = 1;
+/** A source silent this long (no heartbeat) is gone. */
+export const PRESENCE_TIMEOUT_MS = 3_000;
+export const PRESENCE_INTERVAL_MS = 1_000;
+export const MAX_PRESENCE_BYTES = 4_096;
+export const MAX_NAME_LENGTH = 64;
+
+export type PresenceType = 'join' | 'heartbeat' | 'leave';
+
+export interface VideoInfo {
+  codec: 'jpeg';
+  width: number;
+  height: number;
+  fps: number;
+}
+
+export interface AudioInfo {
+  codec: 'opus';
+  sampleRate: number;
+  channels: number;
+  frameDurationMs: number;
+}
+
+export interface PresenceMessage {
+  v: typeof PRESENCE_VERSION;
+  type: PresenceType;
+  room: string;
+  source: string;
+  /** Free text label chosen by a person: always shown as text, never as HTML. */
+  name: string;
+  /** Wall-clock time of sending, ms since the Unix epoch. */
+  ts: number;
+  video: VideoInfo | null;
+  audio: AudioInfo | null;
+  /** Optional agent details for operators. */
+  agent?: { version: string; host?: string };
+}
+
+function videoInfo(v: unknown): VideoInfo | null {
+  if (v === null || v === undefined) return null;
+  const o = asObject(v, 'presence.video');
+  return {
+    codec: oneOf(o, 'codec', 'presence.video', ['jpeg'] as const),
+    width: num(o, 'width', 'presence.video', 1, 8192, true),
+    height: num(o, 'height', 'presence.video', 1, 8192, true),
+    fps: num(o, 'fps', 'presence.video', 0.1, 240),
+  };
+}
+
+function audioInfo(v: unknown): AudioInfo | null {
+  if (v === null || v === undefined) return null;
+  const o = asObject(v, 'presence.audio');
+  return {
+    codec: oneOf(o, 'codec', 'presence.audio', ['opus'] as const),
+    sampleRate: num(o, 'sampleRate', 'presence.audio', 8000, 48000, true),
+    channels: num(o, 'channels', 'presence.audio', 1, 2, true),
+    frameDurationMs: num(o, 'frameDurationMs', 'presence.audio', 2.5, 120),
+  };
+}
+
+/** Validates an already-parsed JSON value as a presence message. */
+export function validatePresence(value: unknown): PresenceMessage {
+  const o: JsonObject = asObject(value, 'presence');
+  if (o['v'] !== PRESENCE_VERSION) throw new InvalidMessageError(`presence.v must be ${PRESENCE_VERSION}`);
+  const msg: PresenceMessage = {
+    v: PRESENCE_VERSION,
+    type: oneOf(o, 'type', 'presence', ['join', 'heartbeat', 'leave'] as const),
+    room: id(o, 'room', 'presence'),
+    source: id(o, 'source', 'presence'),
+    name: str(o, 'name', 'presence', MAX_NAME_LENGTH),
+    ts: num(o, 'ts', 'presence', 0, Number.MAX_SAFE_INTEGER),
+    video: videoInfo(o['video']),
+    audio: audioInfo(o['audio']),
+  };
+  if (o['agent'] !== undefined) {
+    const a = asObject(o['agent'], 'presence.agent');
+    const host = optStr(a, 'host', 'presence.agent', 128);
+    msg.agent = { version: str(a, 'version', 'presence.agent', 64), ...(host === undefined ? {} : { host }) };
+  }
+  return msg;
+}
+
+export function encodePresence(msg: PresenceMessage): Uint8Array {
+  return utf8Encode(JSON.stringify(validatePresence(msg)));
+}
+
+/** Decodes presence bytes from NATS; throws only `ProtocolError`. */
+export function decodePresence(bytes: Uint8Array): PresenceMessage {
+  if (bytes.length > MAX_PRESENCE_BYTES) throw new InvalidMessageError(`presence over ${MAX_PRESENCE_BYTES} bytes`);
+  return validatePresence(parseJsonText(utf8Decode(bytes, 'presence'), MAX_PRESENCE_BYTES, 'presence'));
+}

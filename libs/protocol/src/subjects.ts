@@ -1,0 +1,84 @@
+import { InvalidSubjectError } from './errors.js';
+import { assertValidId, isValidId } from './ids.js';
+
+/*
+ * The NATS subject tree. This file is the only place that builds or parses
+ * vidchat subjects; apps never write a subject literal.
+ *
+ *   vidchat
+ *   ├── src.<room>.<source>
+ *   │   ├── .video      capture agent → JPEG envelopes
+ *   │   ├── .audio      capture agent → Opus envelopes (20 ms)
+ *   │   └── .presence   capture agent → join / heartbeat (1 s) / leave (JSON)
+ *   └── mix.<room>
+ *       ├── .audio      mixer → mixed Opus envelopes
+ *       └── .levels     mixer → levels envelopes (~10 Hz)
+ *
+ * Ids are validated before they become a token, so `.`, `*`, `>` and
+ * whitespace can never reach the broker from user input.
+ */
+export const SUBJECT_ROOT = 'vidchat';
+
+export type SourceTrack = 'video' | 'audio' | 'presence';
+export type MixTrack = 'audio' | 'levels';
+
+export type ParsedSubject =
+  { scope: 'src'; room: string; source: string; track: SourceTrack } | { scope: 'mix'; room: string; track: MixTrack };
+
+export function sourceSubject(room: string, source: string, track: SourceTrack): string {
+  return `${SUBJECT_ROOT}.src.${assertValidId('room', room)}.${assertValidId('source', source)}.${track}`;
+}
+
+export const videoSubject = (room: string, source: string): string => sourceSubject(room, source, 'video');
+export const audioSubject = (room: string, source: string): string => sourceSubject(room, source, 'audio');
+export const presenceSubject = (room: string, source: string): string => sourceSubject(room, source, 'presence');
+
+export function mixSubject(room: string, track: MixTrack): string {
+  return `${SUBJECT_ROOT}.mix.${assertValidId('room', room)}.${track}`;
+}
+
+export const mixAudioSubject = (room: string): string => mixSubject(room, 'audio');
+export const mixLevelsSubject = (room: string): string => mixSubject(room, 'levels');
+
+/** Wildcards for subscriptions. */
+export const wildcards = {
+  /** Everything any source of `room` publishes. */
+  roomSources: (room: string): string => `${SUBJECT_ROOT}.src.${assertValidId('room', room)}.>`,
+  /** One track of every source of `room`. */
+  roomTrack: (room: string, track: SourceTrack): string =>
+    `${SUBJECT_ROOT}.src.${assertValidId('room', room)}.*.${track}`,
+  /** Everything the mixer publishes for `room`. */
+  roomMix: (room: string): string => `${SUBJECT_ROOT}.mix.${assertValidId('room', room)}.>`,
+  /** Presence of every source of every room. */
+  allPresence: (): string => `${SUBJECT_ROOT}.src.*.*.presence`,
+  /** One track of every source of every room. */
+  allTrack: (track: SourceTrack): string => `${SUBJECT_ROOT}.src.*.*.${track}`,
+} as const;
+
+const SOURCE_TRACKS: ReadonlySet<string> = new Set(['video', 'audio', 'presence']);
+const MIX_TRACKS: ReadonlySet<string> = new Set(['audio', 'levels']);
+
+/** Parses a concrete subject; returns null for anything outside the tree. */
+export function tryParseSubject(subject: string): ParsedSubject | null {
+  const parts = subject.split('.');
+  if (parts[0] !== SUBJECT_ROOT) return null;
+  if (parts[1] === 'src' && parts.length === 5) {
+    const [, , room, source, track] = parts;
+    if (isValidId(room) && isValidId(source) && track !== undefined && SOURCE_TRACKS.has(track)) {
+      return { scope: 'src', room, source, track: track as SourceTrack };
+    }
+  } else if (parts[1] === 'mix' && parts.length === 4) {
+    const [, , room, track] = parts;
+    if (isValidId(room) && track !== undefined && MIX_TRACKS.has(track)) {
+      return { scope: 'mix', room, track: track as MixTrack };
+    }
+  }
+  return null;
+}
+
+/** Like `tryParseSubject` but throws `InvalidSubjectError`. */
+export function parseSubject(subject: string): ParsedSubject {
+  const parsed = tryParseSubject(subject);
+  if (!parsed) throw new InvalidSubjectError(subject);
+  return parsed;
+}

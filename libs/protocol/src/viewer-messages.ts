@@ -1,0 +1,116 @@
+import { InvalidMessageError } from './errors.js';
+import { arr, asObject, id, num, oneOf, optStr, parseJsonText, str, type JsonObject } from './json.js';
+import { type AudioInfo, type VideoInfo, MAX_NAME_LENGTH } from './presence.js';
+
+/*
+ * Viewer WebSocket control messages (JSON text frames on `GET /ws`).
+ * Binary frames from the server are media envelopes; binary frames from a
+ * viewer are a protocol violation.
+ */
+
+/** Largest text message a viewer may send. */
+export const MAX_CLIENT_MESSAGE_BYTES = 4_096;
+export const MAX_TOKEN_LENGTH = 2_048;
+
+/** WebSocket close codes the gateway uses. */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  unsupportedData: 1003,
+  policyViolation: 1008,
+  messageTooBig: 1009,
+  tryAgainLater: 1013,
+} as const;
+
+/** Stable `error` event codes sent to viewers. */
+export type ViewerErrorCode =
+  | 'bad-message'
+  | 'bad-room'
+  | 'bad-source'
+  | 'unauthorized'
+  | 'rate-limited'
+  | 'too-many-viewers'
+  | 'message-too-big'
+  | 'binary-not-allowed'
+  | 'not-joined'
+  | 'unavailable';
+
+export type ClientMessage =
+  { type: 'join'; room: string; token?: string } | { type: 'leave' } | { type: 'ping'; id?: string };
+
+export interface SourceInfo {
+  id: string;
+  /** Shown as text only. */
+  name: string;
+  video: VideoInfo | null;
+  audio: AudioInfo | null;
+  /** When the gateway first saw this source, ms since the Unix epoch. */
+  since: number;
+}
+
+export type ServerMessage =
+  | { type: 'roster'; room: string; sources: SourceInfo[] }
+  | { type: 'source-joined'; room: string; source: SourceInfo }
+  | { type: 'source-left'; room: string; source: string }
+  | { type: 'error'; code: ViewerErrorCode; message: string }
+  | { type: 'pong'; id?: string };
+
+export const CLIENT_MESSAGE_TYPES = ['join', 'leave', 'ping'] as const;
+
+/** Parses one text frame from a viewer; throws `InvalidMessageError` / `ProtocolError`. */
+export function parseClientMessage(text: string): ClientMessage {
+  const o = asObject(parseJsonText(text, MAX_CLIENT_MESSAGE_BYTES, 'message'), 'message');
+  const type = oneOf(o, 'type', 'message', CLIENT_MESSAGE_TYPES);
+  switch (type) {
+    case 'join': {
+      const token = optStr(o, 'token', 'join', MAX_TOKEN_LENGTH);
+      return { type, room: id(o, 'room', 'join'), ...(token === undefined ? {} : { token }) };
+    }
+    case 'leave':
+      return { type };
+    case 'ping': {
+      const pid = optStr(o, 'id', 'ping', 64);
+      return { type, ...(pid === undefined ? {} : { id: pid }) };
+    }
+  }
+}
+
+function sourceInfo(v: unknown): SourceInfo {
+  const o = asObject(v, 'source');
+  const media = (key: string): JsonObject | null => (o[key] == null ? null : asObject(o[key], `source.${key}`));
+  return {
+    id: id(o, 'id', 'source'),
+    name: str(o, 'name', 'source', MAX_NAME_LENGTH),
+    video: media('video') as VideoInfo | null,
+    audio: media('audio') as AudioInfo | null,
+    since: num(o, 'since', 'source', 0, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+/** Parses one text frame from the gateway (used by the viewer and by tests). */
+export function parseServerMessage(text: string): ServerMessage {
+  const o = asObject(parseJsonText(text, 1 << 20, 'message'), 'message');
+  const type = oneOf(o, 'type', 'message', ['roster', 'source-joined', 'source-left', 'error', 'pong'] as const);
+  switch (type) {
+    case 'roster':
+      return { type, room: id(o, 'room', type), sources: arr(o, 'sources', type, 10_000).map(sourceInfo) };
+    case 'source-joined':
+      return { type, room: id(o, 'room', type), source: sourceInfo(o['source']) };
+    case 'source-left':
+      return { type, room: id(o, 'room', type), source: id(o, 'source', type) };
+    case 'error':
+      return { type, code: str(o, 'code', type, 64) as ViewerErrorCode, message: str(o, 'message', type, 1024) };
+    case 'pong': {
+      const pid = optStr(o, 'id', 'pong', 64);
+      return { type, ...(pid === undefined ? {} : { id: pid }) };
+    }
+  }
+}
+
+export function serverMessage(msg: ServerMessage): string {
+  return JSON.stringify(msg);
+}
+
+export function isInvalidMessage(err: unknown): err is InvalidMessageError {
+  return err instanceof InvalidMessageError;
+}

@@ -1,0 +1,5 @@
+export * from './binaries.js';
+export * from './nats-server.js';
+export * from './nats-fixture.js';
+export * from './processes.js';
+export * from './wait.js';

@@ -1,0 +1,52 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { decodeEnvelope, encodeEnvelope, videoSubject, type VideoEnvelope } from '@vidchat/protocol';
+import { startNatsFixture, type NatsFixture } from '../src/index.js';
+
+let nats: NatsFixture;
+let nc: NatsConnection;
+
+before(async () => {
+  nats = await startNatsFixture();
+  nc = await connect({ servers: nats.url });
+});
+after(async () => {
+  await nc?.close();
+  await nats?.stop();
+});
+
+test('an envelope published to a real nats-server arrives byte for byte', async () => {
+  const subject = videoSubject('fixture', 'cam');
+  const sub = nc.subscribe(subject, { max: 1 });
+  const env: VideoEnvelope = {
+    kind: 'video',
+    source: 'cam',
+    seq: 7,
+    captureTimeUs: Date.now() * 1000,
+    width: 640,
+    height: 360,
+    codec: 'jpeg',
+    layer: 0,
+    payload: new Uint8Array(20_000).map((_, i) => i & 0xff),
+  };
+  const bytes = encodeEnvelope(env);
+  nc.publish(subject, bytes);
+  for await (const msg of sub) {
+    assert.deepEqual(new Uint8Array(msg.data), bytes);
+    const back = decodeEnvelope(msg.data);
+    assert.equal(back.kind, 'video');
+    assert.equal(back.seq, 7);
+    assert.deepEqual(new Uint8Array(back.payload), env.payload);
+  }
+});
+
+test('the fixture started a server on a random loopback port (not 4222)', () => {
+  if (nats.via === 'nats-server') {
+    assert.ok(nats.server);
+    assert.notEqual(nats.server.port, 4222);
+    assert.match(nats.url, /^nats:\/\/127\.0\.0\.1:\d+$/);
+  } else {
+    assert.ok(nats.url.length > 0);
+  }
+});
