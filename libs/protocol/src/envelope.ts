@@ -319,15 +319,25 @@ export function decodeEnvelope(bytes: Uint8Array, limits: EnvelopeLimits = ENVEL
 
 /**
  * Reads only the kind and source id, for routing without a full decode.
- * Returns null where `decodeEnvelope` would throw on the header.
+ * Returns null where `decodeEnvelope` would throw on the header (magic,
+ * version, kind, capture time, source id), so a router never sees a source
+ * id that a full decode would reject. It does not look at the kind fields or
+ * the payload: a non-null result does not promise that the whole envelope
+ * decodes.
  */
 export function peekEnvelope(bytes: Uint8Array): { kind: EnvelopeKindName; source: string } | null {
   if (bytes.length < FIXED_HEADER_BYTES) return null;
   if (bytes[0] !== 0x56 || bytes[1] !== 0x43 || bytes[2] !== ENVELOPE_VERSION) return null;
   const kind = KIND_BY_BYTE.get(bytes[3] ?? 0);
+  if (kind === undefined) return null;
+  // The top 11 bits of the 64-bit capture time must be zero (below 2^53).
+  if ((bytes[8] ?? 0) !== 0 || ((bytes[9] ?? 0) & 0xe0) !== 0) return null;
   const idLength = bytes[16] ?? 0;
-  if (kind === undefined || bytes.length < FIXED_HEADER_BYTES + idLength) return null;
+  const sourced = kind === 'video' || kind === 'audio';
+  if (sourced ? idLength < 1 || idLength > MAX_ID_LENGTH : idLength !== 0) return null;
+  if (bytes.length < FIXED_HEADER_BYTES + idLength) return null;
   let source = '';
   for (let i = 0; i < idLength; i++) source += String.fromCharCode(bytes[FIXED_HEADER_BYTES + i] ?? 0);
+  if (sourced && !ID_PATTERN.test(source)) return null;
   return { kind, source };
 }
