@@ -1,4 +1,5 @@
 import { InvalidMessageError } from './errors.js';
+import { parseAudioInfo, parseVideoInfo } from './media-info.js';
 import {
   asObject,
   id,
@@ -55,28 +56,6 @@ export interface PresenceMessage {
   agent?: { version: string; host?: string };
 }
 
-function videoInfo(v: unknown): VideoInfo | null {
-  if (v === null || v === undefined) return null;
-  const o = asObject(v, 'presence.video');
-  return {
-    codec: oneOf(o, 'codec', 'presence.video', ['jpeg'] as const),
-    width: num(o, 'width', 'presence.video', 1, 8192, true),
-    height: num(o, 'height', 'presence.video', 1, 8192, true),
-    fps: num(o, 'fps', 'presence.video', 0.1, 240),
-  };
-}
-
-function audioInfo(v: unknown): AudioInfo | null {
-  if (v === null || v === undefined) return null;
-  const o = asObject(v, 'presence.audio');
-  return {
-    codec: oneOf(o, 'codec', 'presence.audio', ['opus'] as const),
-    sampleRate: num(o, 'sampleRate', 'presence.audio', 8000, 48000, true),
-    channels: num(o, 'channels', 'presence.audio', 1, 2, true),
-    frameDurationMs: num(o, 'frameDurationMs', 'presence.audio', 2.5, 120),
-  };
-}
-
 /** Validates an already-parsed JSON value as a presence message. */
 export function validatePresence(value: unknown): PresenceMessage {
   const o: JsonObject = asObject(value, 'presence');
@@ -88,8 +67,8 @@ export function validatePresence(value: unknown): PresenceMessage {
     source: id(o, 'source', 'presence'),
     name: str(o, 'name', 'presence', MAX_NAME_LENGTH),
     ts: num(o, 'ts', 'presence', 0, Number.MAX_SAFE_INTEGER),
-    video: videoInfo(o['video']),
-    audio: audioInfo(o['audio']),
+    video: parseVideoInfo(o['video'], 'presence.video'),
+    audio: parseAudioInfo(o['audio'], 'presence.audio'),
   };
   if (o['agent'] !== undefined) {
     const a = asObject(o['agent'], 'presence.agent');

@@ -1,5 +1,6 @@
 import { InvalidMessageError } from './errors.js';
-import { arr, asObject, id, num, oneOf, optStr, parseJsonText, str, type JsonObject } from './json.js';
+import { arr, asObject, id, num, oneOf, optStr, parseJsonText, str } from './json.js';
+import { parseAudioInfo, parseVideoInfo } from './media-info.js';
 import { type AudioInfo, type VideoInfo, MAX_NAME_LENGTH } from './presence.js';
 
 /*
@@ -77,12 +78,13 @@ export function parseClientMessage(text: string): ClientMessage {
 
 function sourceInfo(v: unknown): SourceInfo {
   const o = asObject(v, 'source');
-  const media = (key: string): JsonObject | null => (o[key] == null ? null : asObject(o[key], `source.${key}`));
   return {
     id: id(o, 'id', 'source'),
     name: str(o, 'name', 'source', MAX_NAME_LENGTH),
-    video: media('video') as VideoInfo | null,
-    audio: media('audio') as AudioInfo | null,
+    // Validated like presence, so that a roster entry is as trustworthy as
+    // the presence message it was built from.
+    video: parseVideoInfo(o['video'], 'source.video'),
+    audio: parseAudioInfo(o['audio'], 'source.audio'),
     since: num(o, 'since', 'source', 0, Number.MAX_SAFE_INTEGER),
   };
 }

@@ -1,0 +1,33 @@
+import { asObject, num, oneOf } from './json.js';
+import type { AudioInfo, VideoInfo } from './presence.js';
+
+/*
+ * Validators of the media descriptions shared by presence messages and the
+ * viewer's roster events. They live in their own module, which index.ts does
+ * not re-export, so that both parsers check the same schema without widening
+ * the library's public API.
+ */
+
+/** Validates `presence.video` / `source.video`; absent or null means no video. */
+export function parseVideoInfo(v: unknown, what: string): VideoInfo | null {
+  if (v === null || v === undefined) return null;
+  const o = asObject(v, what);
+  return {
+    codec: oneOf(o, 'codec', what, ['jpeg'] as const),
+    width: num(o, 'width', what, 1, 8192, true),
+    height: num(o, 'height', what, 1, 8192, true),
+    fps: num(o, 'fps', what, 0.1, 240),
+  };
+}
+
+/** Validates `presence.audio` / `source.audio`; absent or null means no audio. */
+export function parseAudioInfo(v: unknown, what: string): AudioInfo | null {
+  if (v === null || v === undefined) return null;
+  const o = asObject(v, what);
+  return {
+    codec: oneOf(o, 'codec', what, ['opus'] as const),
+    sampleRate: num(o, 'sampleRate', what, 8000, 48000, true),
+    channels: num(o, 'channels', what, 1, 2, true),
+    frameDurationMs: num(o, 'frameDurationMs', what, 2.5, 120),
+  };
+}
