@@ -29,7 +29,15 @@ export default tseslint.config(
   },
   {
     // Where reading the environment is the job: app config, test fixtures, scripts, benches.
-    files: ['**/config.ts', 'libs/test-support/**', 'scripts/**', 'bench/**', '**/tests/**', 'eslint.config.mjs'],
+    files: [
+      '**/config.ts',
+      'libs/service-kit/src/cli.ts',
+      'libs/test-support/**',
+      'scripts/**',
+      'bench/**',
+      '**/tests/**',
+      'eslint.config.mjs',
+    ],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {
