@@ -26,6 +26,9 @@ import {
  * which is where byte-layout bugs live.
  */
 
+/** fast-check v4 may build null-prototype records; deepStrictEqual would tell them from decoded objects. */
+const plain = { noNullPrototype: true } as const;
+
 export const idArb = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/);
 export const seqArb = fc.oneof(fc.constantFrom(0, 1, 0x7fffffff, 0x80000000, 0xffffffff), fc.nat({ max: 0xffffffff }));
 export const captureTimeArb = fc.oneof(
@@ -38,17 +41,20 @@ export const captureTimeArb = fc.oneof(
 /** Payloads stay small here; the exact size limits have their own tests. */
 const payloadArb = (maxLength: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ minLength: 1, maxLength });
 
-export const videoEnvelopeArb: fc.Arbitrary<VideoEnvelope> = fc.record({
-  kind: fc.constant('video' as const),
-  source: idArb,
-  seq: seqArb,
-  captureTimeUs: captureTimeArb,
-  width: fc.integer({ min: 1, max: ENVELOPE_LIMITS.maxVideoDimension }),
-  height: fc.integer({ min: 1, max: ENVELOPE_LIMITS.maxVideoDimension }),
-  codec: fc.constant('jpeg' as const),
-  layer: fc.integer({ min: 0, max: 255 }),
-  payload: payloadArb(2048),
-});
+export const videoEnvelopeArb: fc.Arbitrary<VideoEnvelope> = fc.record(
+  {
+    kind: fc.constant('video' as const),
+    source: idArb,
+    seq: seqArb,
+    captureTimeUs: captureTimeArb,
+    width: fc.integer({ min: 1, max: ENVELOPE_LIMITS.maxVideoDimension }),
+    height: fc.integer({ min: 1, max: ENVELOPE_LIMITS.maxVideoDimension }),
+    codec: fc.constant('jpeg' as const),
+    layer: fc.integer({ min: 0, max: 255 }),
+    payload: payloadArb(2048),
+  },
+  plain,
+);
 
 const audioFields = {
   seq: seqArb,
@@ -63,25 +69,34 @@ const audioFields = {
   payload: payloadArb(ENVELOPE_LIMITS.maxAudioPayloadBytes),
 };
 
-export const audioEnvelopeArb: fc.Arbitrary<AudioEnvelope> = fc.record({
-  kind: fc.constant('audio' as const),
-  source: idArb,
-  ...audioFields,
-});
+export const audioEnvelopeArb: fc.Arbitrary<AudioEnvelope> = fc.record(
+  {
+    kind: fc.constant('audio' as const),
+    source: idArb,
+    ...audioFields,
+  },
+  plain,
+);
 
-export const mixedAudioEnvelopeArb: fc.Arbitrary<MixedAudioEnvelope> = fc.record({
-  kind: fc.constant('mixedAudio' as const),
-  source: fc.constant('' as const),
-  ...audioFields,
-});
+export const mixedAudioEnvelopeArb: fc.Arbitrary<MixedAudioEnvelope> = fc.record(
+  {
+    kind: fc.constant('mixedAudio' as const),
+    source: fc.constant('' as const),
+    ...audioFields,
+  },
+  plain,
+);
 
-export const levelsEnvelopeArb: fc.Arbitrary<LevelsEnvelope> = fc.record({
-  kind: fc.constant('levels' as const),
-  source: fc.constant('' as const),
-  seq: seqArb,
-  captureTimeUs: captureTimeArb,
-  payload: payloadArb(2048),
-});
+export const levelsEnvelopeArb: fc.Arbitrary<LevelsEnvelope> = fc.record(
+  {
+    kind: fc.constant('levels' as const),
+    source: fc.constant('' as const),
+    seq: seqArb,
+    captureTimeUs: captureTimeArb,
+    payload: payloadArb(2048),
+  },
+  plain,
+);
 
 export const envelopeArb: fc.Arbitrary<Envelope> = fc.oneof(
   videoEnvelopeArb,
@@ -97,19 +112,25 @@ export const envelopeArb: fc.Arbitrary<Envelope> = fc.oneof(
 const noNegativeZero = (x: number): number => (Object.is(x, -0) ? 0 : x);
 const dbfsArb = fc.double({ min: -100, max: 0, noNaN: true }).map(noNegativeZero);
 
-export const videoInfoArb: fc.Arbitrary<VideoInfo> = fc.record({
-  codec: fc.constant('jpeg' as const),
-  width: fc.integer({ min: 1, max: 8192 }),
-  height: fc.integer({ min: 1, max: 8192 }),
-  fps: fc.double({ min: 0.1, max: 240, noNaN: true }),
-});
+export const videoInfoArb: fc.Arbitrary<VideoInfo> = fc.record(
+  {
+    codec: fc.constant('jpeg' as const),
+    width: fc.integer({ min: 1, max: 8192 }),
+    height: fc.integer({ min: 1, max: 8192 }),
+    fps: fc.double({ min: 0.1, max: 240, noNaN: true }),
+  },
+  plain,
+);
 
-export const audioInfoArb: fc.Arbitrary<AudioInfo> = fc.record({
-  codec: fc.constant('opus' as const),
-  sampleRate: fc.integer({ min: 8000, max: 48000 }),
-  channels: fc.constantFrom(1, 2),
-  frameDurationMs: fc.double({ min: 2.5, max: 120, noNaN: true }),
-});
+export const audioInfoArb: fc.Arbitrary<AudioInfo> = fc.record(
+  {
+    codec: fc.constant('opus' as const),
+    sampleRate: fc.integer({ min: 8000, max: 48000 }),
+    channels: fc.constantFrom(1, 2),
+    frameDurationMs: fc.double({ min: 2.5, max: 120, noNaN: true }),
+  },
+  plain,
+);
 
 /** Names and other free text: any Unicode, including characters outside the BMP (two UTF-16 units each). */
 const textArb = (maxLength: number): fc.Arbitrary<string> =>
@@ -126,35 +147,44 @@ export const presenceArb: fc.Arbitrary<PresenceMessage> = fc
       ts: fc.oneof(fc.maxSafeNat(), fc.double({ min: 0, max: 2e15, noNaN: true }).map(noNegativeZero)),
       video: fc.option(videoInfoArb, { nil: null }),
       audio: fc.option(audioInfoArb, { nil: null }),
-      agent: fc.record({ version: textArb(64), host: textArb(128) }, { requiredKeys: ['version'] }),
+      agent: fc.record(
+        { version: textArb(64), host: textArb(128) },
+        { requiredKeys: ['version'], noNullPrototype: true },
+      ),
     },
-    { requiredKeys: ['v', 'type', 'room', 'source', 'name', 'ts', 'video', 'audio'] },
+    { requiredKeys: ['v', 'type', 'room', 'source', 'name', 'ts', 'video', 'audio'], noNullPrototype: true },
   )
   // A presence message of more than MAX_PRESENCE_BYTES is refused on decode by design.
   .filter((m) => utf8Encode(JSON.stringify(m)).length <= 4096);
 
-export const levelsArb: fc.Arbitrary<LevelsMessage> = fc.record({
-  room: idArb,
-  sources: fc.array(fc.record({ source: idArb, dbfs: dbfsArb, peakDbfs: dbfsArb }), { maxLength: 40 }),
-  active: fc.option(idArb, { nil: null }),
-});
+export const levelsArb: fc.Arbitrary<LevelsMessage> = fc.record(
+  {
+    room: idArb,
+    sources: fc.array(fc.record({ source: idArb, dbfs: dbfsArb, peakDbfs: dbfsArb }), { maxLength: 40 }),
+    active: fc.option(idArb, { nil: null }),
+  },
+  plain,
+);
 
 export const clientMessageArb: fc.Arbitrary<ClientMessage> = fc.oneof(
   fc.record(
     { type: fc.constant('join' as const), room: idArb, token: textArb(200) },
-    { requiredKeys: ['type', 'room'] },
+    { requiredKeys: ['type', 'room'], noNullPrototype: true },
   ),
   fc.constant({ type: 'leave' as const }),
-  fc.record({ type: fc.constant('ping' as const), id: textArb(64) }, { requiredKeys: ['type'] }),
+  fc.record({ type: fc.constant('ping' as const), id: textArb(64) }, { requiredKeys: ['type'], noNullPrototype: true }),
 );
 
-const sourceInfoArb: fc.Arbitrary<SourceInfo> = fc.record({
-  id: idArb,
-  name: textArb(64),
-  video: fc.option(videoInfoArb, { nil: null }),
-  audio: fc.option(audioInfoArb, { nil: null }),
-  since: fc.maxSafeNat(),
-});
+const sourceInfoArb: fc.Arbitrary<SourceInfo> = fc.record(
+  {
+    id: idArb,
+    name: textArb(64),
+    video: fc.option(videoInfoArb, { nil: null }),
+    audio: fc.option(audioInfoArb, { nil: null }),
+    since: fc.maxSafeNat(),
+  },
+  plain,
+);
 
 const viewerErrorCodes: readonly ViewerErrorCode[] = [
   'bad-message',
@@ -170,9 +200,15 @@ const viewerErrorCodes: readonly ViewerErrorCode[] = [
 ];
 
 export const serverMessageArb: fc.Arbitrary<ServerMessage> = fc.oneof(
-  fc.record({ type: fc.constant('roster' as const), room: idArb, sources: fc.array(sourceInfoArb, { maxLength: 8 }) }),
-  fc.record({ type: fc.constant('source-joined' as const), room: idArb, source: sourceInfoArb }),
-  fc.record({ type: fc.constant('source-left' as const), room: idArb, source: idArb }),
-  fc.record({ type: fc.constant('error' as const), code: fc.constantFrom(...viewerErrorCodes), message: textArb(200) }),
-  fc.record({ type: fc.constant('pong' as const), id: textArb(64) }, { requiredKeys: ['type'] }),
+  fc.record(
+    { type: fc.constant('roster' as const), room: idArb, sources: fc.array(sourceInfoArb, { maxLength: 8 }) },
+    plain,
+  ),
+  fc.record({ type: fc.constant('source-joined' as const), room: idArb, source: sourceInfoArb }, plain),
+  fc.record({ type: fc.constant('source-left' as const), room: idArb, source: idArb }, plain),
+  fc.record(
+    { type: fc.constant('error' as const), code: fc.constantFrom(...viewerErrorCodes), message: textArb(200) },
+    plain,
+  ),
+  fc.record({ type: fc.constant('pong' as const), id: textArb(64) }, { requiredKeys: ['type'], noNullPrototype: true }),
 );
