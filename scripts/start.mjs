@@ -38,10 +38,14 @@ const children = [];
 let stopping = false;
 
 function launch(name, command, args) {
+  // Each child gets its own process group, so a Ctrl-C in the terminal
+  // reaches only this script, which then stops the children in order
+  // (agents first, so their `leave` still reaches the broker; NATS last).
   const child = spawn(command, args, {
     cwd: root,
     env: { ...env, VIDCHAT_LOG_LEVEL: logLevel },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   const prefix = `[${name}] `;
   for (const stream of [child.stdout, child.stderr]) {
@@ -75,6 +79,7 @@ async function stopAll(exitCode) {
     }, STOP_GRACE_MS);
     await exited;
     clearTimeout(timer);
+    killGroup(child);
   }
   if (natsDir) rmSync(natsDir, { recursive: true, force: true });
   say('stopped.');
@@ -87,6 +92,20 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     void stopAll(0);
   });
 }
+
+/** Whatever a child left in its process group (an ffmpeg, say) goes with it. */
+function killGroup(child) {
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // The group is already empty.
+  }
+}
+
+// Last resort if this script dies of an error: leave nothing behind.
+process.on('exit', () => {
+  for (const { child } of children) killGroup(child);
+});
 
 function portFree(p) {
   return new Promise((res) => {
