@@ -1,13 +1,23 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import {
   videoSubject,
+  audioSubject,
+  presenceSubject,
+  sourceSubject,
+  mixAudioSubject,
+  mixSubject,
   parseSubject,
   tryParseSubject,
   wildcards,
   InvalidIdError,
+  InvalidSubjectError,
   mixLevelsSubject,
+  type MixTrack,
+  type SourceTrack,
 } from '../src/index.js';
+import { idArb } from './support/arbitraries.js';
 
 test('source subjects round-trip through the parser', () => {
   const s = videoSubject('demo', 'cam-1');
@@ -23,4 +33,62 @@ test('ids that would escape a subject token are rejected before they become a su
   }
   assert.equal(tryParseSubject('vidchat.src.demo.cam.unknown'), null);
   assert.equal(tryParseSubject('other.src.demo.cam.video'), null);
+});
+
+describe('subject tree (property)', () => {
+  const sourceTrack = fc.constantFrom<SourceTrack>('video', 'audio', 'presence');
+  const mixTrack = fc.constantFrom<MixTrack>('audio', 'levels');
+
+  test('every built source subject parses back to its room, source and track', () => {
+    fc.assert(
+      fc.property(idArb, idArb, sourceTrack, (room, source, track) => {
+        const s = sourceSubject(room, source, track);
+        assert.equal(s.split('.').length, 5, 'ids never add a token');
+        assert.deepEqual(parseSubject(s), { scope: 'src', room, source, track });
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('every built mix subject parses back to its room and track', () => {
+    fc.assert(
+      fc.property(idArb, mixTrack, (room, track) => {
+        assert.deepEqual(parseSubject(mixSubject(room, track)), { scope: 'mix', room, track });
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('any string either parses or gives InvalidSubjectError, never another throw', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'binary' }),
+          fc.array(fc.string({ maxLength: 8 })).map((p) => p.join('.')),
+        ),
+        (s) => {
+          try {
+            parseSubject(s);
+          } catch (err) {
+            assert.ok(err instanceof InvalidSubjectError);
+            assert.equal(err.code, 'ERR_INVALID_SUBJECT');
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+test('named builders and wildcards draw the documented tree', () => {
+  assert.equal(audioSubject('demo', 'cam-1'), 'vidchat.src.demo.cam-1.audio');
+  assert.equal(presenceSubject('demo', 'cam-1'), 'vidchat.src.demo.cam-1.presence');
+  assert.equal(mixAudioSubject('demo'), 'vidchat.mix.demo.audio');
+  assert.equal(wildcards.roomSources('demo'), 'vidchat.src.demo.>');
+  assert.equal(wildcards.roomTrack('demo', 'video'), 'vidchat.src.demo.*.video');
+  assert.equal(wildcards.roomMix('demo'), 'vidchat.mix.demo.>');
+  assert.equal(wildcards.allPresence(), 'vidchat.src.*.*.presence');
+  assert.equal(wildcards.allTrack('audio'), 'vidchat.src.*.*.audio');
+  // Wildcards are for subscribing; a message subject never contains one.
+  assert.equal(tryParseSubject(wildcards.roomTrack('demo', 'video')), null);
 });

@@ -160,7 +160,7 @@ export const presenceArb: fc.Arbitrary<PresenceMessage> = fc
 export const levelsArb: fc.Arbitrary<LevelsMessage> = fc.record(
   {
     room: idArb,
-    sources: fc.array(fc.record({ source: idArb, dbfs: dbfsArb, peakDbfs: dbfsArb }), { maxLength: 40 }),
+    sources: fc.array(fc.record({ source: idArb, dbfs: dbfsArb, peakDbfs: dbfsArb }, plain), { maxLength: 40 }),
     active: fc.option(idArb, { nil: null }),
   },
   plain,

@@ -1,0 +1,115 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import {
+  CloseCode,
+  decodeEnvelope,
+  decodeLevelsPayload,
+  decodePresence,
+  encodeLevelsEnvelope,
+  encodePresence,
+  ENVELOPE_LIMITS,
+  parseClientMessage,
+  parseServerMessage,
+  PRESENCE_INTERVAL_MS,
+  PRESENCE_TIMEOUT_MS,
+  serverMessage,
+  utf8Encode,
+  validateLevels,
+  type PresenceMessage,
+} from '../src/index.js';
+import { clientMessageArb, levelsArb, presenceArb, serverMessageArb } from './support/arbitraries.js';
+
+describe('JSON messages round trip (property)', () => {
+  test('presence: decodePresence(encodePresence(m)) equals m', () => {
+    fc.assert(
+      fc.property(presenceArb, (m) => {
+        assert.deepEqual(decodePresence(encodePresence(m)), m);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  test('presence: unknown fields are ignored on decode and dropped on encode', () => {
+    fc.assert(
+      fc.property(presenceArb, fc.jsonValue({ maxDepth: 2 }), (m, extra) => {
+        const withExtra = { ...m, futureField: extra };
+        assert.deepEqual(decodePresence(utf8Encode(JSON.stringify(withExtra))), m);
+        assert.deepEqual(encodePresence(withExtra as PresenceMessage), encodePresence(m));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('presence: video and audio may be absent, and then read as null', () => {
+    const m = { v: 1, type: 'join', room: 'r', source: 's', name: '', ts: 0 };
+    assert.deepEqual(decodePresence(utf8Encode(JSON.stringify(m))), { ...m, video: null, audio: null });
+  });
+
+  test('levels: the payload of encodeLevelsEnvelope decodes to the same message', () => {
+    fc.assert(
+      fc.property(levelsArb, fc.nat({ max: 0xffffffff }), fc.maxSafeNat(), (levels, seq, captureTimeUs) => {
+        const env = decodeEnvelope(encodeLevelsEnvelope(levels, seq, captureTimeUs));
+        assert.equal(env.kind, 'levels');
+        assert.equal(env.seq, seq);
+        assert.equal(env.captureTimeUs, captureTimeUs);
+        assert.deepEqual(decodeLevelsPayload(env.payload), levels);
+        assert.deepEqual(validateLevels(levels), levels);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('levels: a full room of 256 sources fits the levels payload limit', () => {
+    const sources = Array.from({ length: 256 }, (_, i) => ({
+      source: `source-${i}-${'x'.repeat(40)}`,
+      dbfs: -99.123456789,
+      peakDbfs: -0.000123456789,
+    }));
+    const levels = { room: 'r'.repeat(64), sources, active: sources[0]?.source ?? null };
+    const bytes = encodeLevelsEnvelope(levels, 0, 0);
+    assert.ok(bytes.length < ENVELOPE_LIMITS.maxLevelsPayloadBytes + 21);
+    assert.deepEqual(decodeLevelsPayload(decodeEnvelope(bytes).payload), levels);
+  });
+
+  test('client messages: parseClientMessage(JSON.stringify(m)) equals m', () => {
+    fc.assert(
+      fc.property(clientMessageArb, (m) => {
+        assert.deepEqual(parseClientMessage(JSON.stringify(m)), m);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  test('client messages: unknown fields are ignored, so later clients can add some', () => {
+    assert.deepEqual(parseClientMessage('{"type":"join","room":"demo","layer":1}'), { type: 'join', room: 'demo' });
+    assert.deepEqual(parseClientMessage('{"type":"leave","why":"tab closed"}'), { type: 'leave' });
+  });
+
+  test('server messages: parseServerMessage(serverMessage(m)) equals m', () => {
+    fc.assert(
+      fc.property(serverMessageArb, (m) => {
+        assert.deepEqual(parseServerMessage(serverMessage(m)), m);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe('constants the docs promise', () => {
+  test('presence timing: heartbeat every second, gone after three', () => {
+    assert.equal(PRESENCE_INTERVAL_MS, 1000);
+    assert.equal(PRESENCE_TIMEOUT_MS, 3000);
+  });
+
+  test('close codes', () => {
+    assert.deepEqual(CloseCode, {
+      normal: 1000,
+      goingAway: 1001,
+      unsupportedData: 1003,
+      policyViolation: 1008,
+      messageTooBig: 1009,
+      tryAgainLater: 1013,
+    });
+  });
+});
