@@ -1,8 +1,14 @@
 #!/usr/bin/env node
 // Bundles the browser viewer (src/viewer, TypeScript) into dist/public with
-// esbuild; the gateway serves that folder at `/`.
+// esbuild; the gateway serves that folder at `/`. Two entry points: the page
+// (app.js) and the AudioWorklet module (audio-worklet.js), which must be a
+// same-origin file because the gateway's CSP allows scripts from 'self' only.
+// The opus-decoder wasm is inlined in its JavaScript, so there is no .wasm
+// file to copy. It also type-checks the viewer against the DOM lib (`--no-check` skips that).
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -10,14 +16,20 @@ const app = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(app, 'src', 'viewer');
 const out = join(app, 'dist', 'public');
 mkdirSync(out, { recursive: true });
+
+if (!process.argv.includes('--no-check')) {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  execFileSync(process.execPath, [tsc, '--noEmit', '-p', join(src, 'tsconfig.json')], { stdio: 'inherit' });
+}
+
 if (existsSync(join(src, 'main.ts'))) {
   await build({
-    entryPoints: [join(src, 'main.ts')],
+    entryPoints: { app: join(src, 'main.ts'), 'audio-worklet': join(src, 'audio-worklet.ts') },
     bundle: true,
     format: 'esm',
     target: 'es2022',
     sourcemap: true,
-    outfile: join(out, 'app.js'),
+    outdir: out,
     logLevel: 'warning',
   });
 }

@@ -3,3 +3,5 @@ export * from './nats-server.js';
 export * from './nats-fixture.js';
 export * from './processes.js';
 export * from './wait.js';
+export * from './chromium.js';
+export * from './test-media.js';

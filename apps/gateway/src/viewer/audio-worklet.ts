@@ -1,0 +1,43 @@
+/*
+ * The AudioWorklet side of the player, bundled on its own into
+ * dist/public/audio-worklet.js: a same-origin module, as the gateway's CSP
+ * (`script-src 'self'`) requires. It receives decoded 48 kHz mono samples
+ * over its port and plays them through a jitter buffer.
+ */
+import { PROCESSOR_NAME } from './audio-worklet-name.js';
+import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer.js';
+
+/** How often the processor reports its counters, in render quanta (128 samples). */
+const REPORT_EVERY_QUANTA = 100;
+
+// The worklet global scope is not part of TypeScript's DOM lib.
+declare const sampleRate: number;
+declare function registerProcessor(name: string, ctor: new (options: AudioWorkletNodeOptions) => object): void;
+declare class AudioWorkletProcessor {
+  readonly port: MessagePort;
+}
+
+class PlayerProcessor extends AudioWorkletProcessor {
+  private readonly buffer: JitterBuffer;
+  private quanta = 0;
+
+  constructor(options: AudioWorkletNodeOptions) {
+    super();
+    const opts = options.processorOptions as JitterBufferOptions | undefined;
+    this.buffer = new JitterBuffer(sampleRate, opts);
+    this.port.onmessage = (ev: MessageEvent<Float32Array>) => this.buffer.push(ev.data);
+  }
+
+  process(_inputs: Float32Array[][], outputs: Float32Array[][]): boolean {
+    const out = outputs[0];
+    const first = out?.[0];
+    if (out && first) {
+      this.buffer.pull(first);
+      for (let c = 1; c < out.length; c++) out[c]?.set(first);
+    }
+    if (++this.quanta % REPORT_EVERY_QUANTA === 0) this.port.postMessage(this.buffer.stats());
+    return true;
+  }
+}
+
+registerProcessor(PROCESSOR_NAME, PlayerProcessor);

@@ -1,0 +1,130 @@
+import { CloseCode, parseServerMessage, type ServerMessage, type ViewerErrorCode } from '@vidchat/protocol';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+
+/** Connection status, as the status indicator shows it. */
+export type ConnectionStatus =
+  | { state: 'connecting'; attempt: number }
+  | { state: 'live' }
+  | { state: 'reconnecting'; attempt: number; retryAt: number; reason: string }
+  | { state: 'failed'; code: ViewerErrorCode | 'bad-page'; message: string }
+  | { state: 'closed' };
+
+export interface ConnectionHandlers {
+  onStatus(status: ConnectionStatus): void;
+  /** A parsed JSON message from the gateway. */
+  onMessage(msg: ServerMessage): void;
+  /** A binary media envelope, undecoded. */
+  onBinary(bytes: Uint8Array): void;
+  /** A server `error` message, to be shown to the person. */
+  onServerError(code: ViewerErrorCode, message: string): void;
+  /** A text frame that did not parse (counted, not fatal). */
+  onBadMessage(err: unknown): void;
+}
+
+export interface ConnectionOptions {
+  url: string;
+  room: string;
+  token: string | null;
+  backoff?: BackoffOptions;
+}
+
+/*
+ * Errors after which reconnecting cannot help: the same join would be
+ * refused again. Everything else (server restart, overload, network) is
+ * retried with back-off.
+ */
+const FATAL_CODES: ReadonlySet<string> = new Set(['bad-room', 'unauthorized', 'bad-message', 'binary-not-allowed']);
+
+/**
+ * One viewer WebSocket that joins a room and keeps re-joining it: on every
+ * (re)connect it sends `join`, so the gateway answers with a fresh roster.
+ */
+export class ViewerConnection {
+  private ws: WebSocket | null = null;
+  private attempt = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private closed = false;
+  private lastError: { code: ViewerErrorCode; message: string } | null = null;
+
+  constructor(
+    private readonly opts: ConnectionOptions,
+    private readonly handlers: ConnectionHandlers,
+  ) {}
+
+  start(): void {
+    if (this.closed || this.ws) return;
+    this.open();
+  }
+
+  /** Idempotent: stops reconnecting and closes the socket. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.ws?.close(CloseCode.normal);
+    this.ws = null;
+    this.handlers.onStatus({ state: 'closed' });
+  }
+
+  private open(): void {
+    this.handlers.onStatus({ state: 'connecting', attempt: this.attempt });
+    this.lastError = null;
+    const ws = new WebSocket(this.opts.url);
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    ws.onopen = () => {
+      const join: { type: 'join'; room: string; token?: string } = { type: 'join', room: this.opts.room };
+      if (this.opts.token) join.token = this.opts.token;
+      ws.send(JSON.stringify(join));
+    };
+    ws.onmessage = (ev: MessageEvent<ArrayBuffer | string>) => {
+      if (typeof ev.data !== 'string') {
+        this.handlers.onBinary(new Uint8Array(ev.data));
+        return;
+      }
+      let msg: ServerMessage;
+      try {
+        msg = parseServerMessage(ev.data);
+      } catch (err) {
+        this.handlers.onBadMessage(err);
+        return;
+      }
+      if (msg.type === 'roster') {
+        // The join was accepted: the back-off starts over.
+        this.attempt = 0;
+        this.handlers.onStatus({ state: 'live' });
+      } else if (msg.type === 'error') {
+        this.lastError = { code: msg.code, message: msg.message };
+        this.handlers.onServerError(msg.code, msg.message);
+      }
+      this.handlers.onMessage(msg);
+    };
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (this.closed) return;
+      const err = this.lastError;
+      if (err && FATAL_CODES.has(err.code)) {
+        this.handlers.onStatus({ state: 'failed', code: err.code, message: err.message });
+        return;
+      }
+      const reason = err ? err.message : closeReason(ev);
+      const delay = backoffDelay(this.attempt, this.opts.backoff ?? DEFAULT_BACKOFF);
+      this.attempt++;
+      this.handlers.onStatus({ state: 'reconnecting', attempt: this.attempt, retryAt: Date.now() + delay, reason });
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        if (!this.closed) this.open();
+      }, delay);
+    };
+    // An error event is always followed by a close event, which decides.
+    ws.onerror = () => undefined;
+  }
+}
+
+function closeReason(ev: CloseEvent): string {
+  if (ev.code === CloseCode.tryAgainLater) return 'the server is busy';
+  if (ev.code === CloseCode.goingAway) return 'the server is restarting';
+  if (ev.code === 1006) return 'the connection was lost';
+  return ev.reason || `the connection closed (${ev.code})`;
+}
