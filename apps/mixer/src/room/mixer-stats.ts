@@ -1,0 +1,45 @@
+/*
+ * Counters of one mixer process, read by the status line. Monotonic totals;
+ * the status line prints differences between two reads.
+ */
+export interface MixerStats {
+  packetsIn: number;
+  packetsOut: number;
+  levelsOut: number;
+  /** Audio envelopes that did not decode, or from a source without presence, or in a format the mixer does not take. */
+  rejected: number;
+  /** Presence messages that did not decode. */
+  badPresence: number;
+  late: number;
+  lost: number;
+  corrupt: number;
+  underruns: number;
+  /** Rooms or sources refused because of --max-rooms / --max-sources-per-room. */
+  overLimit: number;
+  /** Mix ticks the clock skipped because the process fell too far behind. */
+  clockSkips: number;
+  encodeTimeUsTotal: number;
+  encodeTimeUsMax: number;
+  tickTimeUsTotal: number;
+  ticks: number;
+}
+
+export function createStats(): MixerStats {
+  return {
+    packetsIn: 0,
+    packetsOut: 0,
+    levelsOut: 0,
+    rejected: 0,
+    badPresence: 0,
+    late: 0,
+    lost: 0,
+    corrupt: 0,
+    underruns: 0,
+    overLimit: 0,
+    clockSkips: 0,
+    encodeTimeUsTotal: 0,
+    encodeTimeUsMax: 0,
+    tickTimeUsTotal: 0,
+    ticks: 0,
+  };
+}
