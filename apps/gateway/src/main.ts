@@ -1,1 +1,61 @@
-export {};
+import { createLogger, onShutdown, runCli, setLogLevel, UsageError } from '@vidchat/service-kit';
+import { mintViewerToken } from './auth/viewer-token.js';
+import { processEnv, serveSpec, splitRooms, tokenSpec } from './config.js';
+import { createGateway } from './gateway.js';
+
+/*
+ * `vidchat-gateway [options]` serves viewers;
+ * `vidchat-gateway token --room <id> [--room …] --ttl 1h` mints a viewer token.
+ */
+const NAME = 'vidchat-gateway';
+const argv = process.argv.slice(2);
+const log = createLogger('gateway');
+
+if (argv[0] === 'token') {
+  let split: ReturnType<typeof splitRooms>;
+  try {
+    split = splitRooms(argv.slice(1));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${NAME} token: ${err.message}\n`);
+    process.exit(2);
+  }
+  await runCli(
+    {
+      name: `${NAME} token`,
+      summary: 'print a viewer token (HS256 JWT) that opens the given rooms',
+      usage: `${NAME} token --room <id> [--room <id> …] [--ttl 1h] --viewer-secret <secret>`,
+      spec: tokenSpec,
+    },
+    (config) => {
+      setLogLevel(config.logLevel);
+      if (split.rooms.length === 0) throw new UsageError('--room <id> is required (repeat it for several rooms)');
+      if (!config.viewerSecret) throw new UsageError('--viewer-secret (or VIDCHAT_VIEWER_SECRET) is required');
+      process.stdout.write(`${mintViewerToken(config.viewerSecret, split.rooms, config.ttl)}\n`);
+    },
+    split.rest,
+    processEnv(),
+  );
+} else {
+  await runCli(
+    {
+      name: NAME,
+      summary: 'fans NATS media out to browser viewers over WebSocket, with snapshots, MJPEG and metrics',
+      usage: `${NAME} [options]   |   ${NAME} token --room <id> --ttl 1h`,
+      spec: serveSpec,
+    },
+    async (config) => {
+      setLogLevel(config.logLevel);
+      const gateway = await createGateway(config);
+      onShutdown(() => gateway.close());
+      log.info(`viewer at ${gateway.url}`, {
+        listening: `${config.host}:${gateway.port}`,
+        port: gateway.port,
+        nats: config.nats,
+        auth: config.viewerSecret ? 'token' : 'open',
+      });
+    },
+    argv,
+    processEnv(),
+  );
+}

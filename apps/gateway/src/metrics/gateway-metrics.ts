@@ -1,0 +1,116 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+
+/*
+ * The gateway's Prometheus metrics, on a registry of its own so that two
+ * gateways in one process (tests) never collide on prom-client's global one.
+ */
+
+export type DropReason = 'video-superseded' | 'audio-overflow' | 'mjpeg-superseded' | 'not-open' | 'source-cap';
+
+export type InvalidReason =
+  | 'presence-garbage'
+  | 'presence-mismatch'
+  | 'envelope-garbage'
+  | 'envelope-mismatch'
+  | 'bad-subject'
+  | 'client-bad-message'
+  | 'client-bad-room'
+  | 'client-binary'
+  | 'client-unauthorized'
+  | 'client-rate-limited';
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly viewers = new Gauge({
+    name: 'vidchat_gateway_viewers',
+    help: 'open viewer WebSockets',
+    registers: [this.registry],
+  });
+  readonly mjpegClients = new Gauge({
+    name: 'vidchat_gateway_mjpeg_clients',
+    help: 'open MJPEG streams',
+    registers: [this.registry],
+  });
+  readonly rooms = new Gauge({
+    name: 'vidchat_gateway_rooms',
+    help: 'rooms known from presence or watched',
+    registers: [this.registry],
+  });
+  readonly roomSubscriptions = new Gauge({
+    name: 'vidchat_gateway_room_subscriptions',
+    help: 'rooms whose media the gateway is subscribed to (someone watches them)',
+    registers: [this.registry],
+  });
+  readonly natsSubscriptions = new Gauge({
+    name: 'vidchat_gateway_nats_subscriptions',
+    help: 'NATS subscriptions held (presence plus two per watched room)',
+    registers: [this.registry],
+  });
+  readonly natsConnected = new Gauge({
+    name: 'vidchat_gateway_nats_connected',
+    help: '1 when connected to NATS, 0 otherwise',
+    registers: [this.registry],
+  });
+  readonly framesIn = new Counter({
+    name: 'vidchat_gateway_frames_in_total',
+    help: 'media envelopes received from NATS, by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly framesOut = new Counter({
+    name: 'vidchat_gateway_frames_out_total',
+    help: 'media envelopes written to viewer sockets and MJPEG streams',
+    registers: [this.registry],
+  });
+  readonly bytesOut = new Counter({
+    name: 'vidchat_gateway_bytes_out_total',
+    help: 'media bytes written to viewer sockets and MJPEG streams',
+    registers: [this.registry],
+  });
+  readonly dropped = new Counter({
+    name: 'vidchat_gateway_dropped_frames_total',
+    help: 'frames not delivered, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly invalid = new Counter({
+    name: 'vidchat_gateway_invalid_messages_total',
+    help: 'messages rejected, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'vidchat_gateway_' });
+    this.loopDelay.enable();
+    const loop = this.loopDelay;
+    new Gauge({
+      name: 'vidchat_gateway_event_loop_lag_seconds',
+      help: 'p99 event-loop delay since the previous scrape',
+      registers: [this.registry],
+      collect() {
+        this.set(loop.percentile(99) / 1e9);
+        loop.reset();
+      },
+    });
+  }
+
+  drop(reason: DropReason, n = 1): void {
+    this.dropped.inc({ reason }, n);
+  }
+
+  reject(reason: InvalidReason): void {
+    this.invalid.inc({ reason });
+  }
+
+  sent(bytes: number): void {
+    this.framesOut.inc();
+    this.bytesOut.inc(bytes);
+  }
+
+  close(): void {
+    this.loopDelay.disable();
+  }
+}

@@ -1,0 +1,282 @@
+import type { Msg } from '@nats-io/transport-node';
+import {
+  decodeEnvelope,
+  decodePresence,
+  peekEnvelope,
+  PRESENCE_TIMEOUT_MS,
+  ProtocolError,
+  tryParseSubject,
+  wildcards,
+  type EnvelopeKindName,
+  type PresenceMessage,
+  type SourceInfo,
+} from '@vidchat/protocol';
+import { createLogger } from '@vidchat/service-kit';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import type { BusSubscription, NatsBus } from '../nats/nats-bus.js';
+import { Room, type SourceEntry } from './room.js';
+import type { MediaFrame, RoomWatcher } from './room-watcher.js';
+
+/*
+ * Rooms, their rosters and interest-based subscriptions. One global presence
+ * subscription (1 Hz per source, cheap) feeds every roster, so /api/rooms
+ * knows all rooms; a room's media subjects are subscribed only while at least
+ * one watcher (viewer, MJPEG client, snapshot request) holds interest in it.
+ */
+
+export interface RoomRegistryOptions {
+  maxSourcesPerRoom: number;
+  /** How often sources are checked for a missed heartbeat. */
+  sweepMs?: number;
+  now?: () => number;
+}
+
+const log = createLogger('gateway.rooms');
+
+/** Which envelope kind each subject track must carry. */
+function expectedKind(scope: 'src' | 'mix', track: string): EnvelopeKindName | null {
+  if (scope === 'src') return track === 'video' ? 'video' : track === 'audio' ? 'audio' : null;
+  return track === 'audio' ? 'mixedAudio' : track === 'levels' ? 'levels' : null;
+}
+
+export class RoomRegistry {
+  private readonly rooms = new Map<string, Room>();
+  private presenceSub: BusSubscription | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly bus: NatsBus,
+    private readonly metrics: GatewayMetrics,
+    private readonly opts: RoomRegistryOptions,
+  ) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  start(): void {
+    this.presenceSub = this.bus.subscribe(wildcards.allPresence(), (msg) => this.onPresence(msg));
+    this.sweepTimer = setInterval(() => this.sweep(), this.opts.sweepMs ?? 250);
+    this.sweepTimer.unref();
+    this.updateGauges();
+  }
+
+  stop(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    this.presenceSub?.unsubscribe();
+    this.presenceSub = null;
+    for (const room of this.rooms.values()) this.unsubscribeRoom(room);
+    this.rooms.clear();
+  }
+
+  /** Rooms that have live sources or watchers, sorted by id. */
+  list(): Room[] {
+    return [...this.rooms.values()].filter((r) => !r.idle).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  get(room: string): Room | undefined {
+    return this.rooms.get(room);
+  }
+
+  get watchedRoomCount(): number {
+    let n = 0;
+    for (const r of this.rooms.values()) if (r.subscriptions) n++;
+    return n;
+  }
+
+  /**
+   * Registers interest in `room` (`room` must be a valid id). The first
+   * watcher subscribes the room's media; the returned function releases the
+   * interest, and the last release unsubscribes.
+   */
+  watch(roomId: string, watcher: RoomWatcher): { room: Room; release: () => void } {
+    const room = this.room(roomId);
+    room.watchers.add(watcher);
+    if (!room.subscriptions) {
+      const onMedia = (msg: Msg): void => this.onMedia(room, msg);
+      room.subscriptions = [
+        this.bus.subscribe(wildcards.roomSources(roomId), onMedia),
+        this.bus.subscribe(wildcards.roomMix(roomId), onMedia),
+      ];
+      log.info('room watched: subscribed', { room: roomId });
+      this.updateGauges();
+    }
+    let released = false;
+    return {
+      room,
+      release: () => {
+        if (released) return;
+        released = true;
+        room.watchers.delete(watcher);
+        if (room.watchers.size === 0) {
+          this.unsubscribeRoom(room);
+          log.info('room unwatched: unsubscribed', { room: roomId });
+          if (room.idle) this.rooms.delete(roomId);
+          this.updateGauges();
+        }
+      },
+    };
+  }
+
+  private room(id: string): Room {
+    let room = this.rooms.get(id);
+    if (!room) {
+      room = new Room(id);
+      this.rooms.set(id, room);
+      this.updateGauges();
+    }
+    return room;
+  }
+
+  private unsubscribeRoom(room: Room): void {
+    for (const s of room.subscriptions ?? []) s.unsubscribe();
+    room.subscriptions = null;
+    // Frames are kept only while someone watches: memory follows interest.
+    for (const s of room.sources.values()) s.latestVideo = null;
+  }
+
+  private updateGauges(): void {
+    this.metrics.rooms.set(this.list().length);
+    this.metrics.roomSubscriptions.set(this.watchedRoomCount);
+    this.metrics.natsSubscriptions.set(this.bus.subscriptionCount);
+  }
+
+  private onPresence(msg: Msg): void {
+    const subject = tryParseSubject(msg.subject);
+    let p: PresenceMessage;
+    try {
+      p = decodePresence(msg.data);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.metrics.reject('presence-garbage');
+      log.debug('dropped bad presence', { subject: msg.subject, code: err.code, error: err.message });
+      return;
+    }
+    if (!subject || subject.scope !== 'src' || subject.room !== p.room || subject.source !== p.source) {
+      this.metrics.reject('presence-mismatch');
+      log.debug('dropped presence whose ids differ from its subject', { subject: msg.subject });
+      return;
+    }
+    const room = this.room(p.room);
+    if (p.type === 'leave') {
+      this.removeSource(room, p.source, 'leave');
+      if (room.idle) this.rooms.delete(room.id);
+      this.updateGauges();
+      return;
+    }
+    const existing = room.sources.get(p.source);
+    if (existing) {
+      existing.lastSeen = this.now();
+      existing.viaPresence = true;
+      existing.info = { ...existing.info, name: p.name, video: p.video, audio: p.audio };
+      return;
+    }
+    this.addSource(room, { id: p.source, name: p.name, video: p.video, audio: p.audio, since: this.now() }, true);
+    if (room.idle) this.rooms.delete(room.id);
+  }
+
+  /** Returns the entry, or null when the room is full (counted). */
+  private addSource(room: Room, info: SourceInfo, viaPresence: boolean): SourceEntry | null {
+    if (room.sources.size >= this.opts.maxSourcesPerRoom) {
+      this.metrics.drop('source-cap');
+      log.debug('room full: source ignored', { room: room.id, source: info.id });
+      return null;
+    }
+    const entry: SourceEntry = { info, lastSeen: this.now(), viaPresence, latestVideo: null };
+    room.sources.set(info.id, entry);
+    log.info('source joined', { room: room.id, source: info.id, via: viaPresence ? 'presence' : 'frame' });
+    for (const w of [...room.watchers]) w.onSourceJoined(room.id, info);
+    this.updateGauges();
+    return entry;
+  }
+
+  private removeSource(room: Room, source: string, why: 'leave' | 'timeout'): void {
+    if (!room.sources.delete(source)) return;
+    log.info('source left', { room: room.id, source, why });
+    for (const w of [...room.watchers]) w.onSourceLeft(room.id, source);
+  }
+
+  private sweep(): void {
+    const t = this.now();
+    let changed = false;
+    for (const room of [...this.rooms.values()]) {
+      for (const [id, s] of room.sources) {
+        if (t - s.lastSeen > PRESENCE_TIMEOUT_MS) {
+          this.removeSource(room, id, 'timeout');
+          changed = true;
+        }
+      }
+      if (room.idle) {
+        this.rooms.delete(room.id);
+        changed = true;
+      }
+    }
+    if (changed) this.updateGauges();
+  }
+
+  private onMedia(room: Room, msg: Msg): void {
+    const subject = tryParseSubject(msg.subject);
+    if (!subject || subject.room !== room.id) {
+      this.metrics.reject('bad-subject');
+      return;
+    }
+    // Presence also matches the room's wildcard; the global subscription owns it.
+    if (subject.scope === 'src' && subject.track === 'presence') return;
+    const kind = expectedKind(subject.scope, subject.track);
+    const data = msg.data;
+    const peek = peekEnvelope(data);
+    if (!peek) {
+      this.metrics.reject('envelope-garbage');
+      log.debug('dropped garbage envelope', { subject: msg.subject });
+      return;
+    }
+    const subjectSource = subject.scope === 'src' ? subject.source : '';
+    if (peek.kind !== kind || peek.source !== subjectSource) {
+      this.metrics.reject('envelope-mismatch');
+      log.debug('dropped envelope that does not match its subject', { subject: msg.subject, kind: peek.kind });
+      return;
+    }
+    let payloadOffset: number;
+    let payloadLength: number;
+    try {
+      const env = decodeEnvelope(data);
+      payloadOffset = env.payload.byteOffset - data.byteOffset;
+      payloadLength = env.payload.length;
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.metrics.reject('envelope-garbage');
+      log.debug('dropped bad envelope', { subject: msg.subject, code: err.code });
+      return;
+    }
+    if (subjectSource !== '') {
+      let entry = room.sources.get(subjectSource);
+      if (!entry) {
+        const info = { id: subjectSource, name: subjectSource, video: null, audio: null, since: this.now() };
+        entry = this.addSource(room, info, false) ?? undefined;
+        if (!entry) return;
+      }
+      if (!entry.viaPresence) entry.lastSeen = this.now();
+    }
+    // Viewers hear the mixer's mix; per-source audio only proves the source
+    // is alive (per-tile audio is planned, DESIGN.md), so it is not copied.
+    if (peek.kind === 'audio') {
+      this.metrics.framesIn.inc({ kind: peek.kind });
+      return;
+    }
+    // The one copy: msg.data is a view into nats.js's read buffer, and a
+    // socket may hold what it is given past this callback.
+    const bytes = Buffer.from(data);
+    const frame: MediaFrame = {
+      kind: peek.kind,
+      source: subjectSource,
+      bytes,
+      payload: bytes.subarray(payloadOffset, payloadOffset + payloadLength),
+    };
+    this.metrics.framesIn.inc({ kind: peek.kind });
+    if (frame.kind === 'video') {
+      const entry = room.sources.get(subjectSource);
+      if (entry) entry.latestVideo = frame;
+    }
+    for (const w of room.watchers) w.onMedia(frame);
+  }
+}

@@ -1,0 +1,35 @@
+import type { SourceInfo } from '@vidchat/protocol';
+import type { BusSubscription } from '../nats/nats-bus.js';
+import type { MediaFrame, RoomWatcher } from './room-watcher.js';
+
+/** A live source of a room, as the gateway knows it. */
+export interface SourceEntry {
+  info: SourceInfo;
+  /** Last presence (or, for a source that never sent presence, last frame), ms. */
+  lastSeen: number;
+  /**
+   * A source that announced itself is kept alive by its heartbeats only; one
+   * seen only through its frames is kept alive by those, so that it does not
+   * flap in and out of the roster.
+   */
+  viaPresence: boolean;
+  /** Latest video frame while the room is watched (snapshots, MJPEG, late joiners). */
+  latestVideo: MediaFrame | null;
+}
+
+/** One room: its roster, its watchers and, while watched, its media subscriptions. */
+export class Room {
+  readonly sources = new Map<string, SourceEntry>();
+  readonly watchers = new Set<RoomWatcher>();
+  subscriptions: BusSubscription[] | null = null;
+
+  constructor(readonly id: string) {}
+
+  roster(): SourceInfo[] {
+    return [...this.sources.values()].map((s) => s.info);
+  }
+
+  get idle(): boolean {
+    return this.sources.size === 0 && this.watchers.size === 0;
+  }
+}
