@@ -1,0 +1,149 @@
+import type { AudioSource, VideoSource } from '../sources.js';
+import type { FfmpegSpec } from './ffmpeg-command.js';
+
+/*
+ * The ffmpeg arguments of each track, as pure functions of the
+ * configuration, so that they can be read and tested without ffmpeg.
+ * One ffmpeg per track: a microphone that fails does not stop the camera.
+ */
+
+export interface VideoTrackSettings {
+  width: number;
+  height: number;
+  fps: number;
+  /** mjpeg `-q:v`, 2 (best) .. 31. */
+  quality: number;
+  /** A TrueType font for the test pattern's clock, or null to draw none. */
+  fontFile: string | null;
+  /** The V4L2 device offers MJPEG at this size: pass its JPEGs through untouched. */
+  passthrough: boolean;
+}
+
+export interface AudioTrackSettings {
+  /** Frequency of the `test` sine tone, Hz. */
+  toneHz: number;
+}
+
+/** Opus as the mixer and viewers expect it: 48 kHz mono, 20 ms packets. */
+export const AUDIO_SAMPLE_RATE = 48_000;
+export const AUDIO_CHANNELS = 1;
+export const AUDIO_FRAME_MS = 20;
+/** Opus bitrate; speech is clear at 32 kbit/s mono. */
+export const AUDIO_BITRATE = '32k';
+
+/** Output side of every run: write each packet at once instead of filling an I/O buffer first. */
+const LOW_LATENCY_OUTPUT = ['-flush_packets', '1'];
+/** Input side for live devices: do not buffer input to probe it. */
+const LOW_LATENCY_INPUT = ['-fflags', 'nobuffer'];
+
+/** Escapes text for a drawtext `text='…'` value inside a filter graph. */
+function clockText(): string {
+  // `\:` protects the colon from the drawtext expansion, `\\\:` from the filter graph parser.
+  return '%{localtime\\:%H\\\\\\:%M\\\\\\:%S} #%{n}';
+}
+
+function encodeOptions(s: VideoTrackSettings): string[] {
+  return ['-c:v', 'mjpeg', '-q:v', String(s.quality), '-pix_fmt', 'yuvj420p'];
+}
+
+export function videoSpec(source: Exclude<VideoSource, { kind: 'none' }>, s: VideoTrackSettings): FfmpegSpec {
+  const size = `${s.width}x${s.height}`;
+  const out = ['-an', ...LOW_LATENCY_OUTPUT];
+  switch (source.kind) {
+    case 'test': {
+      const filters = s.fontFile
+        ? [
+            `drawtext=fontfile=${s.fontFile}:text='${clockText()}':x=8:y=h-th-8:fontsize=${Math.max(12, Math.round(s.height / 14))}` +
+              ':fontcolor=white:box=1:boxcolor=black@0.6',
+          ]
+        : [];
+      return {
+        // -re paces lavfi at real time: without it testsrc2 runs as fast as the CPU allows.
+        inputOptions: ['-re', '-f', 'lavfi'],
+        input: `testsrc2=size=${size}:rate=${s.fps}`,
+        outputOptions: [
+          ...(filters.length ? ['-vf', filters.join(',')] : []),
+          ...encodeOptions(s),
+          ...out,
+          '-f',
+          'mjpeg',
+        ],
+      };
+    }
+    case 'v4l2':
+      return {
+        inputOptions: [
+          ...LOW_LATENCY_INPUT,
+          '-f',
+          'v4l2',
+          ...(s.passthrough ? ['-input_format', 'mjpeg'] : []),
+          '-video_size',
+          size,
+          '-framerate',
+          String(s.fps),
+        ],
+        input: source.device,
+        outputOptions: [...(s.passthrough ? ['-c:v', 'copy'] : encodeOptions(s)), ...out, '-f', 'mjpeg'],
+      };
+    case 'custom':
+      return {
+        inputOptions: [...LOW_LATENCY_INPUT, ...source.inputOptions],
+        input: source.input,
+        // A custom input may deliver any size: scale to the asked one so presence tells the truth.
+        outputOptions: [
+          '-map',
+          '0:v:0',
+          '-vf',
+          `scale=${s.width}:${s.height}`,
+          '-r',
+          String(s.fps),
+          ...encodeOptions(s),
+          ...out,
+          '-f',
+          'mjpeg',
+        ],
+      };
+  }
+}
+
+export function audioSpec(source: Exclude<AudioSource, { kind: 'none' }>, s: AudioTrackSettings): FfmpegSpec {
+  const out = [
+    '-vn',
+    '-ac',
+    String(AUDIO_CHANNELS),
+    '-ar',
+    String(AUDIO_SAMPLE_RATE),
+    '-c:a',
+    'libopus',
+    '-b:a',
+    AUDIO_BITRATE,
+    '-application',
+    'lowdelay',
+    '-frame_duration',
+    String(AUDIO_FRAME_MS),
+    // Without this the Ogg muxer holds about one second of audio per page.
+    '-page_duration',
+    String(AUDIO_FRAME_MS * 1000),
+    ...LOW_LATENCY_OUTPUT,
+    '-f',
+    'ogg',
+  ];
+  switch (source.kind) {
+    case 'test':
+      return {
+        inputOptions: ['-re', '-f', 'lavfi'],
+        input: `sine=frequency=${s.toneHz}:sample_rate=${AUDIO_SAMPLE_RATE}`,
+        outputOptions: out,
+      };
+    case 'alsa':
+      return { inputOptions: [...LOW_LATENCY_INPUT, '-f', 'alsa'], input: source.device, outputOptions: out };
+    case 'pulse':
+      return { inputOptions: [...LOW_LATENCY_INPUT, '-f', 'pulse'], input: source.device, outputOptions: out };
+    case 'custom':
+      return {
+        inputOptions: [...LOW_LATENCY_INPUT, ...source.inputOptions],
+        input: source.input,
+        outputOptions: ['-map', '0:a:0', ...out],
+      };
+  }
+}

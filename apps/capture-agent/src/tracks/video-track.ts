@@ -1,0 +1,95 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { encodeEnvelope, ENVELOPE_LIMITS, videoSubject } from '@vidchat/protocol';
+import type { Logger } from '@vidchat/service-kit';
+import { nowUs } from '../clock.js';
+import { FfmpegSupervisor } from '../ffmpeg/supervisor.js';
+import { MjpegSplitter, type JpegFrameInfo } from '../ffmpeg/mjpeg-splitter.js';
+import { videoSpec, type VideoTrackSettings } from '../ffmpeg/track-args.js';
+import type { FfmpegError } from '../ffmpeg/ffmpeg-errors.js';
+import type { VideoSource } from '../sources.js';
+import { DEFAULT_VIDEO_BACKLOG, TrackPublisher } from '../track-publisher.js';
+import type { TrackCounters } from './track-counters.js';
+
+/*
+ * The camera track: one supervised ffmpeg writing MJPEG, split into JPEGs,
+ * each stamped with its capture time on arrival and published as one video
+ * envelope on `vidchat.src.<room>.<source>.video`.
+ */
+
+export interface VideoTrackOptions {
+  source: Exclude<VideoSource, { kind: 'none' }>;
+  settings: VideoTrackSettings;
+  room: string;
+  sourceId: string;
+  ffmpegPath: string;
+  /** Larger JPEGs are dropped and counted; never above the envelope's limit. */
+  maxFrameBytes: number;
+  nc: NatsConnection;
+  isConnected: () => boolean;
+  log: Logger;
+  onFatal: (err: FfmpegError) => void;
+}
+
+export class VideoTrack {
+  readonly counters: TrackCounters = { items: 0, bytes: 0 };
+  readonly supervisor: FfmpegSupervisor;
+  readonly splitter: MjpegSplitter;
+  readonly publisher: TrackPublisher;
+  private seq = 0;
+  private warnedSize = false;
+
+  constructor(private readonly o: VideoTrackOptions) {
+    this.publisher = new TrackPublisher(o.nc, videoSubject(o.room, o.sourceId), o.isConnected, DEFAULT_VIDEO_BACKLOG);
+    this.splitter = new MjpegSplitter((jpeg, info) => this.onFrame(jpeg, info), {
+      maxFrameBytes: Math.min(o.maxFrameBytes, ENVELOPE_LIMITS.maxVideoPayloadBytes),
+    });
+    this.supervisor = new FfmpegSupervisor({
+      track: 'video',
+      spec: videoSpec(o.source, o.settings),
+      ffmpegPath: o.ffmpegPath,
+      log: o.log,
+      onData: (chunk) => this.splitter.push(chunk),
+      onLaunch: () => this.splitter.reset(),
+      onFatal: o.onFatal,
+    });
+  }
+
+  start(): void {
+    this.supervisor.start();
+  }
+
+  stop(): Promise<void> {
+    return this.supervisor.stop();
+  }
+
+  private onFrame(jpeg: Uint8Array, info: JpegFrameInfo): void {
+    const captureTimeUs = nowUs();
+    const { width: askedW, height: askedH } = this.o.settings;
+    const width = info.width || askedW;
+    const height = info.height || askedH;
+    if (!this.warnedSize && (width !== askedW || height !== askedH)) {
+      this.warnedSize = true;
+      this.o.log.warn('camera delivers another size than asked', {
+        asked: `${askedW}x${askedH}`,
+        got: `${width}x${height}`,
+      });
+    }
+    const seq = this.seq;
+    this.seq = (this.seq + 1) >>> 0;
+    this.counters.items++;
+    this.counters.bytes += jpeg.length;
+    const envelope = encodeEnvelope({
+      kind: 'video',
+      source: this.o.sourceId,
+      seq,
+      captureTimeUs,
+      width,
+      height,
+      codec: 'jpeg',
+      layer: 0,
+      payload: jpeg,
+    });
+    this.publisher.publish(envelope);
+    if (this.o.log.isDebug()) this.o.log.debug('frame', { seq, bytes: jpeg.length, width, height });
+  }
+}
