@@ -1,13 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { requireBinary } from './binaries.js';
 
 /*
- * Real media made by the real ffmpeg, for tests that need frames or Opus
- * packets without a capture agent: JPEGs of the `testsrc2` pattern and the
- * Opus packets of a sine tone, demuxed from Ogg.
+ * Real media made by the real ffmpeg, for tests that need Opus packets
+ * without a capture agent or a mixer: the packets of a sine tone, demuxed
+ * from Ogg.
  */
 
 function runFfmpeg(args: string[]): Promise<Buffer> {
@@ -23,31 +20,6 @@ function runFfmpeg(args: string[]): Promise<Buffer> {
       code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`ffmpeg exited with ${code}: ${err.slice(-2000)}`)),
     );
   });
-}
-
-/**
- * `count` consecutive JPEG frames of ffmpeg's `testsrc2` pattern, written by
- * the image2 muxer one file per frame (so no JPEG splitter is involved).
- */
-export async function makeTestJpegs(count: number, width = 320, height = 180, fps = 10): Promise<Buffer[]> {
-  const dir = await mkdtemp(join(tmpdir(), 'vidchat-jpegs-'));
-  try {
-    await runFfmpeg([
-      '-f',
-      'lavfi',
-      '-i',
-      `testsrc2=size=${width}x${height}:rate=${fps}`,
-      '-frames:v',
-      String(count),
-      '-q:v',
-      '5',
-      join(dir, 'f%04d.jpg'),
-    ]);
-    const names = (await readdir(dir)).filter((n) => n.endsWith('.jpg')).sort();
-    return await Promise.all(names.map((n) => readFile(join(dir, n))));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 /** 20 ms Opus packets (48 kHz mono) of a sine tone, encoded by ffmpeg's libopus. */

@@ -76,7 +76,10 @@ export function showRoomPicker(token: string | null, invalidRoom: string | null)
   const refresh = async (): Promise<void> => {
     let rooms: RoomSummary[];
     try {
-      const res = await fetch('api/rooms', { headers: { accept: 'application/json' } });
+      // With a viewer secret the gateway lists only the rooms the token opens.
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (token) headers['authorization'] = `Bearer ${token}`;
+      const res = await fetch('api/rooms', { headers });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       rooms = parseRooms(await res.json());
     } catch {
