@@ -1,0 +1,123 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { defaultSourceId, parseAudioSource, parseSize, parseVideoSource } from '../src/config.js';
+import { offersMjpeg, parseV4l2Formats } from '../src/devices.js';
+import { audioSpec, videoSpec } from '../src/ffmpeg/track-args.js';
+import { classifyFfmpegExit } from '../src/ffmpeg/ffmpeg-errors.js';
+import { parseFfmpegInput, splitArgs } from '../src/sources.js';
+
+const settings = { width: 640, height: 360, fps: 15, quality: 5, fontFile: null, passthrough: false };
+
+describe('agent configuration', () => {
+  it('makes a valid source id from any host name', () => {
+    assert.equal(defaultSourceId('cam-host.example.org'), 'cam-host-example-org');
+    assert.equal(defaultSourceId('_weird host_'), 'weird-host_');
+    assert.equal(defaultSourceId('...'), 'agent');
+    assert.equal(defaultSourceId('x'.repeat(100)).length, 64);
+  });
+
+  it('parses sizes and sources', () => {
+    assert.deepEqual(parseSize('1280x720'), { width: 1280, height: 720 });
+    assert.throws(() => parseSize('641x360'));
+    assert.deepEqual(parseVideoSource('/dev/video2'), { kind: 'v4l2', device: '/dev/video2' });
+    assert.deepEqual(parseAudioSource('hw:1,0'), { kind: 'alsa', device: 'hw:1,0' });
+    assert.deepEqual(parseAudioSource('pulse:default'), { kind: 'pulse', device: 'default' });
+    assert.throws(() => parseVideoSource('video0'));
+  });
+
+  it('splits --ffmpeg-input like a shell and requires -i last', () => {
+    assert.deepEqual(splitArgs(`-f dshow -i video="Integrated Camera"`), [
+      '-f',
+      'dshow',
+      '-i',
+      'video=Integrated Camera',
+    ]);
+    assert.deepEqual(parseFfmpegInput('-f avfoundation -framerate 30 -video_size 1280x720 -i 0'), {
+      inputOptions: ['-f', 'avfoundation', '-framerate', '30', '-video_size', '1280x720'],
+      input: '0',
+    });
+    assert.throws(() => parseFfmpegInput('-f avfoundation'));
+    assert.throws(() => parseFfmpegInput('-i 0 -c:v copy'));
+    assert.throws(() => splitArgs('-i "open'));
+  });
+});
+
+describe('ffmpeg arguments', () => {
+  it('passes a camera’s MJPEG through when it offers the size, and encodes otherwise', () => {
+    const pass = videoSpec({ kind: 'v4l2', device: '/dev/video0' }, { ...settings, passthrough: true });
+    assert.equal(pass.input, '/dev/video0');
+    assert.deepEqual(pass.inputOptions.slice(-8), [
+      '-f',
+      'v4l2',
+      '-input_format',
+      'mjpeg',
+      '-video_size',
+      '640x360',
+      '-framerate',
+      '15',
+    ]);
+    assert.deepEqual(pass.outputOptions.slice(0, 2), ['-c:v', 'copy']);
+    const enc = videoSpec({ kind: 'v4l2', device: '/dev/video0' }, settings);
+    assert.ok(!enc.inputOptions.includes('-input_format'));
+    assert.deepEqual(enc.outputOptions.slice(0, 4), ['-c:v', 'mjpeg', '-q:v', '5']);
+    assert.deepEqual(enc.outputOptions.slice(-2), ['-f', 'mjpeg']);
+  });
+
+  it('paces the test sources at real time and asks for 20 ms Opus pages', () => {
+    const v = videoSpec({ kind: 'test' }, settings);
+    assert.deepEqual(v.inputOptions, ['-re', '-f', 'lavfi']);
+    assert.equal(v.input, 'testsrc2=size=640x360:rate=15');
+    const a = audioSpec({ kind: 'test' }, { toneHz: 523.25 });
+    assert.equal(a.input, 'sine=frequency=523.25:sample_rate=48000');
+    const out = a.outputOptions.join(' ');
+    assert.match(out, /-c:a libopus .*-application lowdelay -frame_duration 20 -page_duration 20000 .*-f ogg$/);
+  });
+
+  it('reads V4L2 formats as ffmpeg lists them', () => {
+    const text = [
+      '[video4linux2,v4l2 @ 0x5581] Raw       :     yuyv422 :           YUYV 4:2:2 : 640x480 160x90 320x240 1280x720',
+      '[video4linux2,v4l2 @ 0x5581] Compressed:       mjpeg :          Motion-JPEG : 640x480 640x360 1280x720',
+      '[video4linux2,v4l2 @ 0x5581] Raw       :       nv12 :         Y/CbCr 4:2:0 : {32-1920, 2}x{32-1080, 2}',
+      '/dev/video0: Immediate exit requested',
+    ].join('\n');
+    const formats = parseV4l2Formats(text);
+    assert.deepEqual(
+      formats.map((f) => [f.codec, f.compressed, f.sizes.length]),
+      [
+        ['yuyv422', false, 4],
+        ['mjpeg', true, 3],
+        ['nv12', false, 0],
+      ],
+    );
+    assert.equal(formats[0]!.description, 'YUYV 4:2:2');
+    assert.equal(offersMjpeg(formats, 640, 360), true);
+    assert.equal(offersMjpeg(formats, 320, 240), false);
+  });
+
+  it('classifies ffmpeg exits into stable codes', () => {
+    const exit = (stderrTail: string) => ({ exitCode: 1, signal: null, stderrTail });
+    assert.equal(
+      classifyFfmpegExit('video', 'start', exit('/dev/video9: No such file or directory')).code,
+      'ERR_DEVICE_NOT_FOUND',
+    );
+    assert.equal(
+      classifyFfmpegExit('video', 'start', exit('/dev/video0: Permission denied')).code,
+      'ERR_DEVICE_PERMISSION',
+    );
+    assert.equal(
+      classifyFfmpegExit('video', 'start', exit('ioctl(VIDIOC_STREAMON): Device or resource busy')).code,
+      'ERR_DEVICE_BUSY',
+    );
+    assert.equal(classifyFfmpegExit('audio', 'start', exit('something else')).code, 'ERR_FFMPEG_START_FAILED');
+    assert.equal(classifyFfmpegExit('audio', 'run', exit('No such file or directory')).code, 'ERR_FFMPEG_DIED');
+    assert.equal(
+      classifyFfmpegExit('video', 'start', {
+        exitCode: null,
+        signal: null,
+        stderrTail: '',
+        launchError: new Error('spawn /nope ENOENT'),
+      }).code,
+      'ERR_FFMPEG_NOT_FOUND',
+    );
+  });
+});
