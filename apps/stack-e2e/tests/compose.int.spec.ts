@@ -60,7 +60,7 @@ test('the compose file has nats, gateway, mixer and two demo agents', () => {
   }
   const tones = agents.map((a) => compose.services[a]!.environment?.['VIDCHAT_TONE']);
   assert.equal(new Set(tones).size, agents.length, 'demo agents use different tones');
-  assert.match(composeText, /#\s+devices:\s*\n#\s+- \/dev\/video0/, 'a commented real-camera example');
+  assert.match(composeText, /#\s+devices:\s*\n\s*#\s+- \/dev\/video0/, 'a commented real-camera example');
 });
 
 test('every image is official or built from a context and target that exist', () => {
