@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -70,6 +71,29 @@ function startAgent(natsUrl: string, source: string, name: string): RunningProce
     '--fps',
     '10',
   ]);
+}
+
+/** Pids of the ffmpeg processes under `pid` (the agent's capture children). */
+function ffmpegDescendants(pid: number): number[] {
+  const out = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,comm=']).toString();
+  const rows = out
+    .trim()
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .map(([p, pp, comm]) => ({ pid: Number(p), ppid: Number(pp), comm: comm ?? '' }));
+  const found: number[] = [];
+  const parents = new Set([pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const r of rows) {
+      if (parents.has(r.ppid) && !parents.has(r.pid)) {
+        parents.add(r.pid);
+        grew = true;
+        if (r.comm === 'ffmpeg') found.push(r.pid);
+      }
+    }
+  }
+  return found;
 }
 
 /** Collects console errors, page errors and CSP violations of a page. */
@@ -330,6 +354,41 @@ describe('viewer (Chromium, real gateway, real NATS)', { timeout: 180_000 }, () 
       { timeoutMs: 40_000, what: 'live again with frames after the restart' },
     );
     assert.equal(await page.locator('#status').textContent(), 'Live');
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it('marks a tile stalled when its frames stop, and live again when they resume', { timeout: 60_000 }, async () => {
+    const agent = startAgent(nats.url, 'cam3', 'Stalls');
+    agents.push(agent);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    const problems = watchConsole(page);
+    let paused: number[] = [];
+    try {
+      await page.goto(`${baseUrl}/?room=${ROOM}`);
+      await waitFor(async () => ((await hooks(page))?.tiles['cam3']?.framesDrawn ?? 0) > 3, {
+        timeoutMs: 20_000,
+        what: 'cam3 frames',
+      });
+      // Pausing the agent's ffmpeg stops the frames while its presence heartbeats go on.
+      paused = ffmpegDescendants(agent.child.pid ?? -1);
+      assert.ok(paused.length > 0, 'the agent runs ffmpeg');
+      for (const p of paused) process.kill(p, 'SIGSTOP');
+      await waitFor(async () => (await hooks(page))?.tiles['cam3']?.stalled === true, {
+        timeoutMs: 10_000,
+        what: 'the stalled mark',
+      });
+      const tile = page.locator('.tile[data-source="cam3"]');
+      assert.match((await tile.locator('.tile-badge').textContent()) ?? '', /Stalled/);
+      await page.screenshot({ path: join(ARTIFACTS, 'viewer-stalled.png') });
+    } finally {
+      for (const p of paused) process.kill(p, 'SIGCONT');
+    }
+    await waitFor(async () => (await hooks(page))?.tiles['cam3']?.stalled === false, {
+      timeoutMs: 15_000,
+      what: 'frames to resume',
+    });
+    await agent.stop();
     assert.deepEqual(problems, []);
     await page.close();
   });
