@@ -14,7 +14,7 @@ import { measureWindow } from './lib/measure.mjs';
 import { sleep, withTimeout } from './lib/procs.mjs';
 import { median, medianOfRuns, round } from './lib/stats.mjs';
 import { gatewayBuilt, REPO_ROOT, startTarget } from './lib/targets.mjs';
-import { markdownTable, verdictTable } from './lib/table.mjs';
+import { markdownTable, signed, verdictTable } from './lib/table.mjs';
 import { runStandalone } from './lib/cli.mjs';
 import { summariseCpuProfiles } from './lib/cpu-profile.mjs';
 
@@ -146,7 +146,7 @@ function summarise(runs, cfg, kinds, withGateway, profileSummary) {
       what: `latency p99 (publish → ws viewer), ${top} viewers`,
       limit: `≤ ${TARGETS.p99Ms} ms`,
       measured: withGateway
-        ? `${g.p99Ms} ms (relay ${rel.p99Ms} ms, +${round(g.p99Ms - rel.p99Ms, 1)} ms)`
+        ? `${g.p99Ms} ms (relay ${rel.p99Ms} ms, ${signed(g.p99Ms - rel.p99Ms)} ms)`
         : 'gateway not built',
       met: withGateway ? g.p99Ms <= TARGETS.p99Ms : null,
     },

@@ -4,13 +4,17 @@ export function fmt(v, digits = 2) {
   if (v === null || v === undefined) return '—';
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) return String(v);
-    if (Number.isInteger(v)) return String(v);
-    const abs = Math.abs(v);
-    const d = abs >= 100 ? Math.min(digits, 1) : abs >= 10 ? Math.min(digits, 1) : digits;
-    return v.toFixed(d);
+    const f = 10 ** (Math.abs(v) >= 10 ? Math.min(digits, 1) : digits);
+    return String(Math.round(v * f) / f);
   }
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
   return String(v).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+/** A signed difference, `+1.5` or `−2`. */
+export function signed(v) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  return `${v >= 0 ? '+' : '−'}${fmt(Math.abs(v))}`;
 }
 
 /** `columns`: [{ key, title, digits? }] or plain keys. */

@@ -1,0 +1,164 @@
+#!/usr/bin/env node
+// Runs the benches, prints their tables, writes bench/results/<timestamp>.json
+// (git-ignored) and rewrites the generated sections of docs/BENCHMARKS.md.
+//
+//   npm run bench                 everything (builds first)
+//   npm run bench -- --quick      fewer rounds, shorter windows (< 2 min)
+//   node bench/run.mjs --only fanout [--quick] [--profile]
+//
+// Benches: fanout, slow-viewers, latency (this folder's lib/) and protocol,
+// capture-agent, mixer (standalone files exporting run({ quick })). A bench
+// file that does not exist yet is skipped with a note; one that fails is
+// reported as failed and the others still run. Everything a bench starts is
+// stopped at its end, on an error and on Ctrl-C.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { benchFlags } from './lib/cli.mjs';
+import { cleanupAll, onCleanup } from './lib/procs.mjs';
+import { genericMarkdown } from './lib/table.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..');
+const DOC = join(ROOT, 'docs/BENCHMARKS.md');
+
+/** In run order; the media benches last, as they load the machine most. */
+const BENCHES = [
+  { name: 'protocol', file: 'protocol.bench.mjs', title: 'Protocol encode/decode' },
+  { name: 'capture-agent', file: 'capture-agent.bench.mjs', title: 'Capture agent' },
+  { name: 'mixer', file: 'mixer.bench.mjs', title: 'Mixer' },
+  { name: 'fanout', file: 'fanout.bench.mjs', title: 'Fan-out: gateway vs naive relay' },
+  { name: 'slow-viewers', file: 'slow-viewers.bench.mjs', title: 'Slow-viewer isolation' },
+  { name: 'latency', file: 'latency.bench.mjs', title: 'Latency end to end' },
+];
+/** Whole-run limits: a bench that hangs must not hold the machine. */
+const RUN_LIMIT_MS = { quick: 4 * 60_000, full: 30 * 60_000 };
+
+const USAGE = `usage: node bench/run.mjs [--quick] [--only <name>] [--profile]
+  --quick        fewer rounds and shorter windows (about two minutes)
+  --only <name>  one bench: ${BENCHES.map((b) => b.name).join(', ')}
+  --profile      also profile the gateway (node --cpu-prof) at 200 viewers`;
+
+async function main() {
+  let flags;
+  try {
+    flags = benchFlags();
+  } catch (err) {
+    console.error(`${err.message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (flags.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (flags.only && !BENCHES.some((b) => b.name === flags.only)) {
+    console.error(`unknown bench ${flags.only}\n${USAGE}`);
+    process.exit(2);
+  }
+  const watchdog = setTimeout(
+    () => {
+      console.error('bench run exceeded its time limit: stopping everything');
+      cleanupAll().finally(() => process.exit(1));
+    },
+    flags.quick ? RUN_LIMIT_MS.quick : RUN_LIMIT_MS.full,
+  );
+  watchdog.unref();
+
+  const machine = {
+    cores: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    loadAvgAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
+  };
+  const command = `npm run bench${flags.quick || flags.only || flags.profile ? ' --' : ''}${flags.quick ? ' --quick' : ''}${flags.only ? ` --only ${flags.only}` : ''}${flags.profile ? ' --profile' : ''}`;
+  const startedAt = new Date();
+  console.log(
+    `vidchat benches: ${machine.cores} × ${machine.cpuModel}, Node ${machine.node}, load ${machine.loadAvgAtStart.join(' ')}`,
+  );
+  const results = {};
+  let failures = 0;
+  for (const b of BENCHES) {
+    if (flags.only && flags.only !== b.name) continue;
+    const path = join(HERE, b.file);
+    if (!existsSync(path)) {
+      console.log(`\n## ${b.title}: skipped (bench/${b.file} does not exist yet)`);
+      results[b.name] = { status: 'missing', file: `bench/${b.file}` };
+      continue;
+    }
+    console.log(`\n## ${b.title} (bench/${b.file})`);
+    const t0 = Date.now();
+    try {
+      const mod = await import(pathToFileURL(path).href);
+      if (typeof mod.run !== 'function') throw new Error(`bench/${b.file} exports no run()`);
+      const result = await mod.run({ quick: flags.quick, profile: flags.profile });
+      const markdown = typeof mod.renderMarkdown === 'function' ? mod.renderMarkdown(result) : genericMarkdown(result);
+      results[b.name] = { status: 'ok', seconds: Math.round((Date.now() - t0) / 1000), result, markdown };
+      console.log(`\n${markdown}\n\n(${results[b.name].seconds} s)`);
+    } catch (err) {
+      failures++;
+      results[b.name] = { status: 'failed', error: String(err?.stack ?? err) };
+      console.error(`bench ${b.name} failed: ${err?.stack ?? err}`);
+    } finally {
+      // A bench that failed half-way may have left workers running.
+      await cleanupAll();
+    }
+  }
+  machine.loadAvgAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
+
+  const report = { startedAt: startedAt.toISOString(), command, quick: flags.quick, machine, results };
+  const resultsDir = join(HERE, 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(report, null, 2));
+  console.log(`\nresults: ${relative(ROOT, file)}`);
+  writeDoc(report);
+  console.log(`tables: ${relative(ROOT, DOC)}`);
+  clearTimeout(watchdog);
+  if (failures) process.exitCode = 1;
+}
+
+/*
+ * docs/BENCHMARKS.md keeps its prose; each bench owns the text between
+ * `<!-- bench:<name>:begin -->` and `<!-- bench:<name>:end -->`, and the
+ * machine/command block sits between `<!-- bench:machine:… -->` markers.
+ * A bench not run this time keeps its previous section.
+ */
+function writeDoc(report) {
+  let doc = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '# Benchmarks\n';
+  const m = report.machine;
+  const machineText = [
+    `Last run: ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC, \`${report.command}\`${report.quick ? ' (quick: fewer rounds, shorter windows: indicative only)' : ''}.`,
+    `Machine: ${m.cores} cores × ${m.cpuModel}, ${m.memoryGb} GB, Node ${m.node}; load average ${m.loadAvgAtStart.join(' / ')} at start, ${m.loadAvgAtEnd.join(' / ')} at end (shared machine).`,
+  ].join('\n');
+  doc = replaceSection(doc, 'machine', machineText);
+  for (const b of BENCHES) {
+    const r = report.results[b.name];
+    if (!r) continue;
+    let text;
+    if (r.status === 'ok')
+      text = `${r.markdown}\n\n_${report.startedAt.slice(0, 10)}, ${r.seconds} s, \`${report.command}\`._`;
+    else if (r.status === 'missing') text = `_Not run: \`bench/${b.file}\` does not exist yet._`;
+    else text = `_Failed in the last run: ${String(r.error).split('\n')[0]}_`;
+    doc = replaceSection(doc, b.name, text);
+  }
+  writeFileSync(DOC, doc);
+}
+
+function replaceSection(doc, name, text) {
+  const begin = `<!-- bench:${name}:begin -->`;
+  const end = `<!-- bench:${name}:end -->`;
+  const block = `${begin}\n${text}\n${end}`;
+  const i = doc.indexOf(begin);
+  const j = doc.indexOf(end);
+  if (i >= 0 && j > i) return doc.slice(0, i) + block + doc.slice(j + end.length);
+  return `${doc.trimEnd()}\n\n${block}\n`;
+}
+
+onCleanup(() => undefined);
+main().catch(async (err) => {
+  console.error(err?.stack ?? err);
+  await cleanupAll();
+  process.exit(1);
+});
