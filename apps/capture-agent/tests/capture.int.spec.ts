@@ -1,0 +1,179 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OpusDecoder } from 'opus-decoder';
+import {
+  requireBinary,
+  sleep,
+  startNatsFixture,
+  waitFor,
+  type NatsFixture,
+  type RunningProcess,
+} from '@vidchat/test-support';
+import { goertzel, jpegSize, RoomRecorder, startAgent } from './support/agent-harness.js';
+
+/*
+ * The agent with its test sources against a real nats-server and real
+ * ffmpeg: what a gateway and a mixer will receive.
+ */
+describe('capture agent with test sources', { timeout: 60_000 }, () => {
+  let nats: NatsFixture;
+  let recorder: RoomRecorder;
+  let agent: RunningProcess;
+  const room = 'agent-int';
+  const measureMs = 4_000;
+  let windowStart = 0;
+  let windowEnd = 0;
+
+  before(async () => {
+    requireBinary('ffmpeg');
+    requireBinary('ffprobe');
+    nats = await startNatsFixture();
+    recorder = await RoomRecorder.start(nats.url, room);
+    agent = startAgent(nats.url, room, 'cam1', [
+      '--name',
+      'Test Cam',
+      '--video',
+      'test',
+      '--size',
+      '320x240',
+      '--fps',
+      '10',
+      '--audio',
+      'test',
+      '--tone',
+      '440',
+    ]);
+    await waitFor(() => recorder.video.length > 5 && recorder.audio.length > 25, {
+      timeoutMs: 15_000,
+      what: 'media from the agent',
+    });
+    windowStart = Date.now();
+    await sleep(measureMs);
+    windowEnd = Date.now();
+  });
+
+  after(async () => {
+    await agent?.stop();
+    await recorder?.stop();
+    await nats?.stop();
+  });
+
+  it('publishes valid JPEGs of the asked size at the asked rate ±10%', () => {
+    assert.deepEqual(recorder.errors, []);
+    const inWindow = recorder.video.filter((r) => r.at >= windowStart && r.at < windowEnd);
+    const fps = inWindow.length / ((windowEnd - windowStart) / 1000);
+    assert.ok(fps >= 9 && fps <= 11, `fps ${fps}`);
+    for (const { msg } of recorder.video) {
+      assert.equal(msg.kind, 'video');
+      if (msg.kind !== 'video') continue;
+      assert.equal(msg.source, 'cam1');
+      assert.deepEqual([msg.width, msg.height], [320, 240]);
+      const p = msg.payload;
+      assert.deepEqual([p[0], p[1], p[p.length - 2], p[p.length - 1]], [0xff, 0xd8, 0xff, 0xd9]);
+      assert.deepEqual(jpegSize(p), { width: 320, height: 240 });
+    }
+    // Sequence numbers count up by one; capture times never go backwards.
+    for (let i = 1; i < recorder.video.length; i++) {
+      assert.equal(recorder.video[i]!.msg.seq, recorder.video[i - 1]!.msg.seq + 1);
+      assert.ok(recorder.video[i]!.msg.captureTimeUs >= recorder.video[i - 1]!.msg.captureTimeUs);
+    }
+    const now = Date.now() * 1000;
+    const last = recorder.video[recorder.video.length - 1]!.msg.captureTimeUs;
+    assert.ok(Math.abs(now - last) < 10_000_000, 'capture time is µs since the epoch');
+  });
+
+  it('publishes frames that ffprobe decodes at the asked size', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vidchat-agent-frame-'));
+    try {
+      const file = join(dir, 'frame.jpg');
+      writeFileSync(file, recorder.video[recorder.video.length - 1]!.msg.payload);
+      const r = spawnSync(
+        requireBinary('ffprobe'),
+        [
+          '-v',
+          'error',
+          '-select_streams',
+          'v:0',
+          '-show_entries',
+          'stream=codec_name,width,height',
+          '-of',
+          'csv=p=0',
+          file,
+        ],
+        { encoding: 'utf8' },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.trim(), 'mjpeg,320,240');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('publishes 20 ms Opus packets at 50 per second that decode to a 440 Hz tone', async () => {
+    const inWindow = recorder.audio.filter((r) => r.at >= windowStart && r.at < windowEnd);
+    const rate = inWindow.length / ((windowEnd - windowStart) / 1000);
+    assert.ok(rate >= 45 && rate <= 55, `packets/s ${rate}`);
+    const decoder = new OpusDecoder({ channels: 1 });
+    await decoder.ready;
+    const chunks: Float32Array[] = [];
+    for (const { msg } of recorder.audio) {
+      assert.equal(msg.kind, 'audio');
+      if (msg.kind !== 'audio') continue;
+      assert.deepEqual([msg.codec, msg.sampleRate, msg.channels, msg.durationUs], ['opus', 48000, 1, 20_000]);
+      const out = decoder.decodeFrame(msg.payload);
+      assert.equal(out.errors.length, 0);
+      assert.equal(out.samplesDecoded, 960);
+      chunks.push(out.channelData[0]!);
+    }
+    decoder.free();
+    // Skip the first packets (encoder warm-up), then compare tone power at nearby frequencies.
+    const samples = Float32Array.from(chunks.slice(10).flatMap((c) => Array.from(c)));
+    const at440 = goertzel(samples, 48_000, 440);
+    for (const other of [220, 400, 480, 880, 1000]) {
+      assert.ok(at440 > 20 * goertzel(samples, 48_000, other), `440 Hz dominates ${other} Hz`);
+    }
+    for (let i = 1; i < recorder.audio.length; i++) {
+      assert.equal(recorder.audio[i]!.msg.seq, recorder.audio[i - 1]!.msg.seq + 1);
+    }
+  });
+
+  it('announces itself with join, then a heartbeat each second with its metadata', () => {
+    const p = recorder.presence;
+    assert.equal(p[0]?.msg.type, 'join');
+    const beats = p.filter((r) => r.msg.type === 'heartbeat');
+    assert.ok(beats.length >= 4, `${beats.length} heartbeats`);
+    for (let i = 1; i < beats.length; i++) {
+      const gap = beats[i]!.at - beats[i - 1]!.at;
+      assert.ok(gap > 700 && gap < 1_300, `heartbeat gap ${gap} ms`);
+    }
+    const m = beats[beats.length - 1]!.msg;
+    assert.equal(m.room, room);
+    assert.equal(m.source, 'cam1');
+    assert.equal(m.name, 'Test Cam');
+    assert.deepEqual(m.video, { codec: 'jpeg', width: 320, height: 240, fps: 10 });
+    assert.deepEqual(m.audio, { codec: 'opus', sampleRate: 48000, channels: 1, frameDurationMs: 20 });
+  });
+
+  it('prints a status line with the rates at info', () => {
+    assert.match(
+      agent.output(),
+      /\[status\] status fps=\d+(\.\d)? videoKbps=\d+ .*packetsPerSec=\d+(\.\d)? .*nats=connected/,
+    );
+  });
+
+  it('says leave and exits 0 on SIGTERM, leaving no ffmpeg behind', async () => {
+    const pids = [...agent.output().matchAll(/ffmpeg started track=\w+ pid=(\d+)/g)].map((m) => Number(m[1]));
+    assert.equal(pids.length, 2);
+    agent.child.kill('SIGTERM');
+    const exit = await agent.exited;
+    assert.equal(exit.code, 0, agent.output().slice(-2000));
+    await waitFor(() => recorder.presence.some((r) => r.msg.type === 'leave'), { timeoutMs: 3_000, what: 'leave' });
+    for (const pid of pids) {
+      assert.throws(() => process.kill(pid, 0), 'ffmpeg is gone');
+    }
+  });
+});
