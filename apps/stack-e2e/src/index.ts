@@ -1,0 +1,3 @@
+export * from './stack.js';
+export * from './viewer-client.js';
+export * from './probes.js';
