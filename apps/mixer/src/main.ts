@@ -34,7 +34,7 @@ async function main(cfg: MixerConfig): Promise<void> {
     await service.close();
     await nc.drain();
   });
-  service.start();
+  await service.start();
   log.info('ready', { nats: nc.getServer() });
 }
 

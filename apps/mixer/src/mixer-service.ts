@@ -66,7 +66,8 @@ export class MixerService {
     this.clock = new MixClock({ periodMs: FRAME_MS, maxCatchUpTicks: MAX_CATCH_UP_TICKS }, () => this.tick());
   }
 
-  start(): void {
+  /** Subscribes to presence and starts the clock; resolves once the server has the subscription. */
+  async start(): Promise<void> {
     this.presenceSub = this.nc.subscribe(wildcards.allPresence(), {
       callback: (err, msg) => {
         if (err) return;
@@ -78,6 +79,7 @@ export class MixerService {
       this.statusTimer = setInterval(() => this.status(), this.opts.statusIntervalMs);
     }
     this.clock.start();
+    await this.nc.flush();
     this.log.info('mixer started', {
       maxRooms: this.opts.maxRooms,
       levelsHz: this.opts.levelsHz,

@@ -5,9 +5,11 @@ import { FRAME_SAMPLES, SAMPLE_RATE } from '../dsp/audio-format.js';
  * The mix encoder, behind one small interface so that the library can be
  * swapped without touching the mixer.
  *
- * Why @evan/opus: measured on this machine in one run (bench/mixer.bench.mjs,
- * "encoders" section; 20 ms mono 48 kHz frames of a sine), @evan/opus encodes
- * about 23,000 frames/s and opusscript about 13,000 frames/s. @evan/opus
+ * Why @evan/opus: measured on this 2-core machine, in the same run each time
+ * (bench/mixer.bench.mjs, "encoders"; 20 ms mono 48 kHz frames), @evan/opus
+ * encoded 23,600 / 14,100 / 9,200 frames/s where opusscript encoded 13,100 /
+ * 3,200 / 4,600 (three runs on a machine shared with other builds): 1.8 to
+ * 4.5 times faster, every time. @evan/opus
  * ships a prebuilt native libopus for linux-x64 inside the package (it falls
  * back to its own wasm build elsewhere), so it installs without a compiler
  * and without a download, like opusscript, and costs about half the CPU per
