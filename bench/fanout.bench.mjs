@@ -69,7 +69,11 @@ export async function run({ quick = false, profile = false, ...overrides } = {})
     await harness.stop();
   }
 
-  const profileSummary = profile && withGateway ? await profileGateway(cfg) : null;
+  let profileSummary = null;
+  if (profile && withGateway) {
+    // A failed profile must not throw away the measured rounds.
+    profileSummary = await profileGateway(cfg).catch((err) => ({ error: String(err?.message ?? err), top: [] }));
+  }
   return summarise(runs, cfg, kinds, withGateway, profileSummary);
 }
 
