@@ -37,7 +37,7 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) {
 const children = [];
 let stopping = false;
 
-function launch(name, command, args) {
+function launch(name, command, args, shown = () => true) {
   // Each child gets its own process group, so a Ctrl-C in the terminal
   // reaches only this script, which then stops the children in order
   // (agents first, so their `leave` still reaches the broker; NATS last).
@@ -53,7 +53,7 @@ function launch(name, command, args) {
     stream.on('data', (d) => {
       const lines = (partial + d.toString()).split('\n');
       partial = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) process.stdout.write(prefix + line + '\n');
+      for (const line of lines) if (line.trim() && shown(line)) process.stdout.write(prefix + line + '\n');
     });
   }
   const entry = { name, child, exited: new Promise((r) => child.once('exit', (code, signal) => r({ code, signal }))) };
@@ -156,7 +156,8 @@ if (natsUrl) {
   writeFileSync(conf, 'listen: 127.0.0.1:-1\nmax_payload: 1048576\n');
   const bin =
     ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find(existsSync) ?? 'nats-server';
-  launch('nats', bin, ['-c', conf, '--ports_file_dir', natsDir]);
+  // nats-server's start-up banner is a dozen [INF] lines; show its warnings and errors only.
+  launch('nats', bin, ['-c', conf, '--ports_file_dir', natsDir], (line) => !line.includes('[INF]'));
   const ports = await waitFor(
     'nats-server to start',
     () => {
