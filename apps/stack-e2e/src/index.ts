@@ -1,3 +1,5 @@
 export * from './stack.js';
 export * from './viewer-client.js';
 export * from './probes.js';
+export * from './stalled-viewer.js';
+export * from './fake-source.js';
