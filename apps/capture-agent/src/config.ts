@@ -103,12 +103,10 @@ function ffmpegInputOption(
 export const agentOptions = {
   ...natsOptions,
   room: opt.id('room', 'VIDCHAT_ROOM', 'room to publish into', DEFAULT_ROOM),
-  source: opt.id(
-    'source',
-    'VIDCHAT_SOURCE',
-    'this source id (the default is this host name as an id)',
-    defaultSourceId(),
-  ),
+  source: {
+    ...opt.id('source', 'VIDCHAT_SOURCE', 'this source id', defaultSourceId()),
+    defaultLabel: 'this host name, as an id',
+  },
   name: opt.string('name', 'VIDCHAT_NAME', 'label shown to viewers (default: the source id)', '', '<label>', (v) =>
     v.length > MAX_NAME_LENGTH ? `expected at most ${MAX_NAME_LENGTH} characters, got ${v.length}` : null,
   ),

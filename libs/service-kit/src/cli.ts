@@ -32,6 +32,8 @@ export interface Option<T> {
   switch?: boolean;
   /** Hidden from the default listing of --help. */
   secret?: boolean;
+  /** What --help shows as the default when the value depends on the machine (a host name, say). */
+  defaultLabel?: string;
 }
 
 export type OptionSpec = Record<string, Option<unknown>>;
@@ -243,11 +245,14 @@ export function parseCli<S extends OptionSpec>(
 export function helpText(program: { name: string; summary: string; usage?: string }, spec: OptionSpec): string {
   const rows = Object.values(spec).map((o) => {
     const left = `  --${o.flag}${o.placeholder && !o.switch ? ` ${o.placeholder}` : ''}`;
-    const def =
-      o.default === undefined || o.default === false || o.default === ''
+    const def = o.defaultLabel
+      ? ` (default: ${o.defaultLabel})`
+      : o.default === undefined || o.default === false || o.default === ''
         ? ''
         : ` (default: ${Array.isArray(o.default) ? o.default.join(',') : String(o.default)})`;
-    return `${left.padEnd(34)} ${o.description}${def}\n${''.padEnd(35)}env ${o.env}`;
+    // Long flags push the description right; keep two spaces so the columns stay parseable.
+    const head = left.length >= 34 ? `${left} ` : left.padEnd(34);
+    return `${head} ${o.description}${def}\n${''.padEnd(35)}env ${o.env}`;
   });
   return [
     `${program.name}: ${program.summary}`,
@@ -256,7 +261,7 @@ export function helpText(program: { name: string; summary: string; usage?: strin
     '',
     'Options:',
     ...rows,
-    `  --help${''.padEnd(28)} show this help`,
+    `${'  --help'.padEnd(34)} show this help`,
     '',
   ].join('\n');
 }
