@@ -51,9 +51,10 @@ export function videoSpec(source: Exclude<VideoSource, { kind: 'none' }>, s: Vid
   const out = ['-an', ...LOW_LATENCY_OUTPUT];
   switch (source.kind) {
     case 'test': {
+      // The clock goes top right: the viewer labels each tile at its bottom left.
       const filters = s.fontFile
         ? [
-            `drawtext=fontfile=${s.fontFile}:text='${clockText()}':x=8:y=h-th-8:fontsize=${Math.max(12, Math.round(s.height / 14))}` +
+            `drawtext=fontfile=${s.fontFile}:text='${clockText()}':x=w-tw-8:y=8:fontsize=${Math.max(12, Math.round(s.height / 14))}` +
               ':fontcolor=white:box=1:boxcolor=black@0.6',
           ]
         : [];
