@@ -37,7 +37,7 @@ CMD ["apps/gateway/bin/vidchat-gateway.js", "--help"]
 # ---- agent: the capture agent, with ffmpeg from the distribution
 FROM ${NODE_IMAGE} AS agent
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg \
+ && apt-get install -y --no-install-recommends ffmpeg fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production VIDCHAT_SKIP_SETUP=1
 WORKDIR /app

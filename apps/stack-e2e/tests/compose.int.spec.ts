@@ -79,7 +79,7 @@ test('every image is official or built from a context and target that exist', ()
   assert.match(dockerfile, /^USER node$/m, 'runs as a non-root user');
   assert.match(
     dockerfile,
-    /apt-get install -y --no-install-recommends ffmpeg/,
+    /apt-get install -y --no-install-recommends ffmpeg( fonts-dejavu-core)?/,
     'the agent gets ffmpeg from the distribution',
   );
 });
