@@ -3,3 +3,4 @@ export * from './viewer-client.js';
 export * from './probes.js';
 export * from './stalled-viewer.js';
 export * from './fake-source.js';
+export * from './mixer-status.js';

@@ -1,5 +1,11 @@
 import WebSocket from 'ws';
-import { parseServerMessage, peekEnvelope, type EnvelopeKindName, type ServerMessage } from '@vidchat/protocol';
+import {
+  decodeEnvelope,
+  decodeLevelsPayload,
+  parseServerMessage,
+  type Envelope,
+  type ServerMessage,
+} from '@vidchat/protocol';
 import { waitFor } from '@vidchat/test-support';
 
 /*
@@ -22,8 +28,10 @@ export class ViewerClient {
   readonly lastVideoAt = new Map<string, number>();
   mixedAudio = 0;
   levels = 0;
-  /** Binary messages that were not a valid envelope header. */
+  /** Binary messages that were not a valid envelope: the gateway must never forward one. */
   garbage = 0;
+  /** Levels envelopes whose JSON did not validate. */
+  badLevels = 0;
   readonly events: ReceivedEvent[] = [];
   closed: { code: number; reason: string } | null = null;
 
@@ -58,19 +66,25 @@ export class ViewerClient {
   }
 
   private onBinary(bytes: Uint8Array, now: number): void {
-    const head = peekEnvelope(bytes);
-    if (!head) {
+    let env: Envelope;
+    try {
+      env = decodeEnvelope(bytes);
+    } catch {
       this.garbage++;
       return;
     }
-    const kind: EnvelopeKindName = head.kind;
-    if (kind === 'video') {
-      this.video.set(head.source, (this.video.get(head.source) ?? 0) + 1);
-      this.lastVideoAt.set(head.source, now);
-    } else if (kind === 'mixedAudio') {
+    if (env.kind === 'video') {
+      this.video.set(env.source, (this.video.get(env.source) ?? 0) + 1);
+      this.lastVideoAt.set(env.source, now);
+    } else if (env.kind === 'mixedAudio') {
       this.mixedAudio++;
-    } else if (kind === 'levels') {
+    } else if (env.kind === 'levels') {
       this.levels++;
+      try {
+        decodeLevelsPayload(env.payload);
+      } catch {
+        this.badLevels++;
+      }
     }
   }
 
