@@ -67,7 +67,6 @@ export async function createGateway(config: GatewayConfig): Promise<RunningGatew
   app.use(securityHeaders);
   app.disable('x-powered-by');
   app.useStaticAssets(PUBLIC_DIR, { index: false, fallthrough: true });
-  app.enableShutdownHooks([]);
   const server = app.getHttpServer() as Server;
   viewers.attach(server);
   try {

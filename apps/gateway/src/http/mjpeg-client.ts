@@ -35,6 +35,8 @@ export class MjpegClient implements RoomWatcher {
       Pragma: 'no-cache',
       Connection: 'close',
     });
+    // Headers go out now: a client must see the stream start before the first frame.
+    this.res.flushHeaders();
   }
 
   onSourceJoined(_room: string, _source: SourceInfo): void {}

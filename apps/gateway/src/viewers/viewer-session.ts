@@ -1,6 +1,7 @@
 import type { RawData, WebSocket } from 'ws';
 import {
   CloseCode,
+  isValidId,
   parseClientMessage,
   ProtocolError,
   serverMessage,
@@ -30,6 +31,22 @@ export interface SessionDeps {
 }
 
 const log = createLogger('gateway.viewer');
+
+/**
+ * Tells a join whose room is not a valid id (`bad-room`) from any other
+ * malformed message (`bad-message`), by structure rather than by error text.
+ */
+function isBadRoomJoin(text: string): boolean {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  if (typeof value !== 'object' || value === null) return false;
+  const o = value as Record<string, unknown>;
+  return o['type'] === 'join' && 'room' in o && !isValidId(o['room']);
+}
 let nextId = 1;
 
 /** One viewer WebSocket: its control messages, its room, its media sender. */
@@ -118,7 +135,7 @@ export class ViewerSession implements RoomWatcher {
       msg = parseClientMessage(text);
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
-      if (err.code === 'ERR_INVALID_ID') {
+      if (isBadRoomJoin(text)) {
         m.reject('client-bad-room');
         this.fail('bad-room', err.message);
       } else {

@@ -1,0 +1,285 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { decodeEnvelope } from '@vidchat/protocol';
+import { NatsServer, REPO_ROOT, sleep, startApp, waitFor, type RunningProcess } from '@vidchat/test-support';
+import { FakeSource, isType, makeJpeg, metric, mixPacket, natsClient, TestViewer } from './helpers.js';
+
+/*
+ * The gateway as a child process on a real nats-server: the CLI, the viewer
+ * WebSocket, the HTTP routes, interest-based subscriptions, NATS restarts.
+ */
+
+async function startGateway(natsUrl: string, extra: string[] = []): Promise<{ proc: RunningProcess; port: number }> {
+  const proc = startApp('gateway', ['--nats', natsUrl, '--port', '0', '--host', '127.0.0.1', ...extra]);
+  const m = await proc.waitForOutput(/viewer at http:\/\/[^\s]+:(\d+)\//);
+  return { proc, port: Number(m[1]) };
+}
+
+describe('gateway (child process, real NATS)', { timeout: 120_000 }, () => {
+  let nats: NatsServer;
+  let gw: { proc: RunningProcess; port: number };
+  let nc: NatsConnection;
+  let base: string;
+  const jpegA = makeJpeg('64x48');
+  const jpegB = makeJpeg('32x24');
+  const viewers: TestViewer[] = [];
+  const open = async (): Promise<TestViewer> => {
+    const v = await TestViewer.open(gw.port);
+    viewers.push(v);
+    return v;
+  };
+
+  before(async () => {
+    nats = await NatsServer.start();
+    gw = await startGateway(nats.url, ['--messages-per-second', '5', '--message-burst', '10']);
+    base = `http://127.0.0.1:${gw.port}`;
+    nc = await natsClient(nats.url);
+    await waitFor(async () => (await fetch(`${base}/healthz`)).status === 200, { what: 'gateway healthy' });
+  });
+
+  after(async () => {
+    // The gateway's log, for whoever reads a failure.
+    writeFileSync(join(REPO_ROOT, 'test-artifacts', 'gateway.int.log'), gw?.proc.output() ?? '');
+    for (const v of viewers) v.close();
+    await nc?.close();
+    await gw?.proc.stop();
+    await nats?.stop();
+  });
+
+  it('subscribes to a room only while someone watches it', async () => {
+    assert.equal(await metric(gw.port, 'vidchat_gateway_room_subscriptions'), 0);
+    assert.equal(await metric(gw.port, 'vidchat_gateway_nats_subscriptions'), 1, 'only the presence subscription');
+    const v = await open();
+    await v.join('interest');
+    assert.equal(await metric(gw.port, 'vidchat_gateway_room_subscriptions'), 1);
+    assert.equal(await metric(gw.port, 'vidchat_gateway_nats_subscriptions'), 3);
+    v.send({ type: 'leave' });
+    await waitFor(async () => (await metric(gw.port, 'vidchat_gateway_room_subscriptions')) === 0, {
+      what: 'unsubscribe after leave',
+    });
+    assert.equal(await metric(gw.port, 'vidchat_gateway_nats_subscriptions'), 1);
+  });
+
+  it('sends the roster, then frames of two sources byte-identical, then the mix', async () => {
+    const a = new FakeSource(nc, 'r1', 'camA');
+    const b = new FakeSource(nc, 'r1', 'camB');
+    a.startHeartbeats();
+    b.startHeartbeats();
+    let v: TestViewer | undefined;
+    try {
+      await waitFor(async () => {
+        const body = (await (await fetch(`${base}/api/rooms/r1/sources`)).json()) as { sources: unknown[] };
+        return body.sources.length === 2;
+      });
+      const viewer = await open();
+      v = viewer;
+      const roster = await viewer.join('r1');
+      assert.deepEqual(roster.sources.map((s) => s.id).sort(), ['camA', 'camB']);
+      assert.equal(roster.sources.find((s) => s.id === 'camA')?.name, 'cam camA');
+      await waitFor(async () => (await metric(gw.port, 'vidchat_gateway_room_subscriptions')) === 1);
+      const sent: Buffer[] = [];
+      for (let i = 0; i < 5; i++) {
+        sent.push(Buffer.from(a.video(jpegA)), Buffer.from(b.video(jpegB, 32, 24)));
+        await sleep(20);
+      }
+      sent.push(Buffer.from(mixPacket(nc, 'r1', 0)));
+      await waitFor(() => viewer.binaries.length >= sent.length, { what: 'all envelopes' });
+      assert.deepEqual(
+        new Set(viewer.binaries.map((x) => x.toString('hex'))),
+        new Set(sent.map((x) => x.toString('hex'))),
+      );
+      const kinds = viewer.binaries.map((x) => decodeEnvelope(x).kind);
+      assert.equal(kinds.filter((k) => k === 'mixedAudio').length, 1);
+
+      // Snapshot: the latest JPEG exactly.
+      const last = b.video(jpegB, 32, 24);
+      await waitFor(() => viewer.binaries.some((x) => Buffer.compare(x, Buffer.from(last)) === 0));
+      const snap = await fetch(`${base}/api/rooms/r1/sources/camB/snapshot.jpg`);
+      assert.equal(snap.status, 200);
+      assert.equal(snap.headers.get('content-type'), 'image/jpeg');
+      assert.deepEqual(Buffer.from(await snap.arrayBuffer()), jpegB);
+
+      // /api/rooms lists the room with its live sources.
+      const rooms = (await (await fetch(`${base}/api/rooms`)).json()) as {
+        rooms: { room: string; sources: { id: string }[] }[];
+      };
+      const r1 = rooms.rooms.find((r) => r.room === 'r1');
+      assert.deepEqual(r1?.sources.map((s) => s.id).sort(), ['camA', 'camB']);
+
+      // A source that stops heartbeating (SIGKILLed) leaves within 5 s.
+      a.stopHeartbeats();
+      await viewer.waitEvent(
+        isType('source-left', (e) => e.source === 'camA'),
+        5_000,
+      );
+      // A clean leave is immediate.
+      b.stopHeartbeats();
+      b.presence('leave');
+      await viewer.waitEvent(
+        isType('source-left', (e) => e.source === 'camB'),
+        1_000,
+      );
+      // A new source joins through its presence.
+      const c = new FakeSource(nc, 'r1', 'camC');
+      c.presence('join');
+      const joined = await viewer.waitEvent(isType('source-joined', (e) => e.source.id === 'camC'));
+      assert.equal(joined.source.video?.width, 64);
+      c.presence('leave');
+    } finally {
+      a.stopHeartbeats();
+      b.stopHeartbeats();
+      v?.close();
+    }
+  });
+
+  it('snapshot waits briefly for a room nobody watches, and 404s without a frame', async () => {
+    const s = new FakeSource(nc, 'snaproom', 'cam1');
+    const timer = setInterval(() => s.video(jpegA), 50);
+    try {
+      const res = await fetch(`${base}/api/rooms/snaproom/sources/cam1/snapshot.jpg`);
+      assert.equal(res.status, 200);
+      assert.deepEqual(Buffer.from(await res.arrayBuffer()), jpegA);
+    } finally {
+      clearInterval(timer);
+    }
+    const none = await fetch(`${base}/api/rooms/snaproom/sources/nobody/snapshot.jpg`);
+    assert.equal(none.status, 404);
+    assert.equal(((await none.json()) as { error: string }).error, 'no-frame');
+    await waitFor(async () => (await metric(gw.port, 'vidchat_gateway_room_subscriptions')) === 0);
+  });
+
+  it('streams MJPEG parts with JPEG bodies', async () => {
+    const s = new FakeSource(nc, 'mj', 'cam1');
+    const controller = new AbortController();
+    const res = await fetch(`${base}/api/rooms/mj/sources/cam1/stream.mjpeg`, { signal: controller.signal });
+    assert.equal(res.status, 200);
+    const ct = res.headers.get('content-type') ?? '';
+    const boundary = /boundary=(\S+)/.exec(ct)?.[1];
+    assert.ok(ct.startsWith('multipart/x-mixed-replace') && boundary, ct);
+    const timer = setInterval(() => s.video(jpegA), 30);
+    let buf = Buffer.alloc(0);
+    const reader = res.body!.getReader();
+    try {
+      const parts: Buffer[] = [];
+      while (parts.length < 3) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf = Buffer.concat([buf, value]);
+        for (;;) {
+          const head = /--(\S+)\r\nContent-Type: image\/jpeg\r\nContent-Length: (\d+)\r\n\r\n/.exec(
+            buf.toString('latin1'),
+          );
+          if (!head) break;
+          const start = head.index + head[0].length;
+          const len = Number(head[2]);
+          if (buf.length < start + len + 2) break;
+          assert.equal(head[1], boundary);
+          parts.push(buf.subarray(start, start + len));
+          buf = buf.subarray(start + len + 2);
+        }
+      }
+      assert.ok(parts.length >= 3);
+      for (const p of parts) assert.deepEqual(p, jpegA);
+    } finally {
+      clearInterval(timer);
+      controller.abort();
+    }
+    await waitFor(async () => (await metric(gw.port, 'vidchat_gateway_mjpeg_clients')) === 0);
+  });
+
+  it('answers bad ids with 400 JSON that never shows a subject', async () => {
+    for (const path of [
+      '/api/rooms/bad.room/sources',
+      '/api/rooms/ok/sources/bad*src/snapshot.jpg',
+      '/api/rooms/%3E/sources/x/stream.mjpeg',
+    ]) {
+      const res = await fetch(base + path);
+      assert.equal(res.status, 400, path);
+      const body = (await res.json()) as { error: string; message: string };
+      assert.equal(body.error, 'bad-id');
+      assert.doesNotMatch(body.message, /vidchat\./);
+    }
+  });
+
+  it('serves the viewer page with a strict CSP, and 431 for oversized headers', async () => {
+    const res = await fetch(`${base}/`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(res.headers.get('content-security-policy') ?? '', /script-src 'self' 'wasm-unsafe-eval'/);
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    const big = await fetch(`${base}/healthz`, { headers: { 'x-big': 'a'.repeat(20_000) } });
+    assert.equal(big.status, 431);
+  });
+
+  it('rejects bad viewer input with the documented errors and close codes', async () => {
+    const cases: { send: string | Buffer; code: string | null; close: number }[] = [
+      { send: 'not json', code: 'bad-message', close: 1008 },
+      { send: '{"type":"dance"}', code: 'bad-message', close: 1008 },
+      { send: '{"type":"join","room":"a.b"}', code: 'bad-room', close: 1008 },
+      { send: Buffer.from([1, 2, 3]), code: 'binary-not-allowed', close: 1003 },
+      { send: JSON.stringify({ type: 'ping', id: 'x'.repeat(5000) }), code: null, close: 1009 },
+    ];
+    for (const c of cases) {
+      const v = await open();
+      v.ws.send(c.send);
+      const closed = await v.closed;
+      assert.equal(closed.code, c.close, String(c.send).slice(0, 40));
+      if (c.code) assert.deepEqual(v.events.at(-1), v.events.find(isType('error', (e) => e.code === c.code)));
+    }
+    assert.ok((await metric(gw.port, 'vidchat_gateway_invalid_messages_total', { reason: 'client-binary' })) >= 1);
+  });
+
+  it('answers ping with pong, and closes a join flood with rate-limited / 1008', async () => {
+    const v = await open();
+    v.send({ type: 'ping', id: 'p1' });
+    await v.waitEvent(isType('pong', (e) => e.id === 'p1'));
+    for (let i = 0; i < 40; i++) v.send({ type: 'join', room: `flood${i}` });
+    const closed = await v.closed;
+    assert.equal(closed.code, 1008);
+    assert.ok(v.events.some(isType('error', (e) => e.code === 'rate-limited')));
+    await waitFor(async () => (await metric(gw.port, 'vidchat_gateway_room_subscriptions')) === 0);
+  });
+
+  it('drops garbage from NATS, counted by reason, without crashing', async () => {
+    const v = await open();
+    await v.join('junk');
+    await waitFor(async () => (await metric(gw.port, 'vidchat_gateway_room_subscriptions')) === 1);
+    const s = new FakeSource(nc, 'junk', 'cam1');
+    nc.publish('vidchat.src.junk.cam1.video', new Uint8Array([1, 2, 3]));
+    nc.publish('vidchat.src.junk.cam1.presence', new TextEncoder().encode('{nope'));
+    // An envelope from cam1 published on cam2's subject.
+    const wrong = s.video(jpegA);
+    nc.publish('vidchat.src.junk.cam2.video', wrong);
+    await waitFor(
+      async () =>
+        (await metric(gw.port, 'vidchat_gateway_invalid_messages_total', { reason: 'envelope-mismatch' })) >= 1,
+    );
+    assert.ok((await metric(gw.port, 'vidchat_gateway_invalid_messages_total', { reason: 'envelope-garbage' })) >= 1);
+    assert.ok((await metric(gw.port, 'vidchat_gateway_invalid_messages_total', { reason: 'presence-garbage' })) >= 1);
+    assert.equal((await fetch(`${base}/healthz`)).status, 200);
+  });
+
+  it('reports 503 while NATS is down and 200 after it is back', async () => {
+    await nats.kill();
+    await waitFor(async () => (await fetch(`${base}/healthz`)).status === 503, { what: '503', timeoutMs: 15_000 });
+    const body = (await (await fetch(`${base}/healthz`)).json()) as { status: string };
+    assert.equal(body.status, 'unavailable');
+    assert.equal(await metric(gw.port, 'vidchat_gateway_nats_connected'), 0);
+    await nats.restart();
+    await waitFor(async () => (await fetch(`${base}/healthz`)).status === 200, { what: '200', timeoutMs: 20_000 });
+    const ok = (await (await fetch(`${base}/healthz`)).json()) as { status: string; nats: string; viewers: number };
+    assert.equal(ok.status, 'ok');
+    assert.equal(ok.nats, 'connected');
+  });
+
+  it('closes viewers with 1001 on SIGTERM and exits 0', async () => {
+    const v = await open();
+    await v.join('bye');
+    await gw.proc.stop();
+    assert.equal((await v.closed).code, 1001);
+    assert.equal((await gw.proc.exited).code, 0);
+  });
+});
