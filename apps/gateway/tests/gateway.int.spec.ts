@@ -1,11 +1,23 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { decodeEnvelope } from '@vidchat/protocol';
-import { NatsServer, REPO_ROOT, sleep, startApp, waitFor, type RunningProcess } from '@vidchat/test-support';
+import {
+  NatsServer,
+  REPO_ROOT,
+  requireBinary,
+  sleep,
+  startApp,
+  waitFor,
+  type RunningProcess,
+} from '@vidchat/test-support';
 import { FakeSource, isType, makeJpeg, metric, mixPacket, natsClient, TestViewer } from './helpers.js';
+
+const execFileAsync = promisify(execFile);
 
 /*
  * The gateway as a child process on a real nats-server: the CLI, the viewer
@@ -186,6 +198,27 @@ describe('gateway (child process, real NATS)', { timeout: 120_000 }, () => {
     } finally {
       clearInterval(timer);
       controller.abort();
+    }
+    await waitFor(async () => (await metric(gw.port, 'vidchat_gateway_mjpeg_clients')) === 0);
+  });
+
+  it('plays in a real MJPEG client: ffmpeg decodes the stream', async () => {
+    const s = new FakeSource(nc, 'mjff', 'cam1');
+    const timer = setInterval(() => s.video(jpegA), 30);
+    try {
+      // What ffplay and VLC do with the URL: detect multipart JPEG and decode it.
+      const { stdout } = await execFileAsync(
+        requireBinary('ffmpeg'),
+        [
+          ...['-hide_banner', '-loglevel', 'error', '-rw_timeout', '10000000'],
+          ...['-i', `${base}/api/rooms/mjff/sources/cam1/stream.mjpeg`, '-frames:v', '5', '-f', 'framecrc', '-'],
+        ],
+        { timeout: 30_000 },
+      );
+      const frames = stdout.split('\n').filter((l) => /^0,/.test(l));
+      assert.equal(frames.length, 5, stdout);
+    } finally {
+      clearInterval(timer);
     }
     await waitFor(async () => (await metric(gw.port, 'vidchat_gateway_mjpeg_clients')) === 0);
   });
