@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { WebSocket } from 'ws';
 import { setLogLevel } from '@vidchat/service-kit';
 import { startNatsFixture, startApp, sleep, waitFor, type NatsFixture } from '@vidchat/test-support';
 import { createGateway, defaultConfig, mintViewerToken, type RunningGateway } from '../src/index.js';
@@ -49,6 +50,21 @@ describe('gateway limits and tokens (real NATS)', { timeout: 120_000 }, () => {
     const third = await open(gw.port);
     assert.equal((await third.closed).code, 1013);
     assert.ok(third.events.some(isType('error', (e) => e.code === 'too-many-viewers')));
+    await gw.close();
+  });
+
+  it('terminates a viewer that stops answering pings, and keeps one that answers', async () => {
+    const gw = await start({ heartbeatMs: 200 });
+    const alive = await open(gw.port);
+    // A socket whose peer vanished without a FIN: it never answers a ping.
+    const dead = new TestViewer(new WebSocket(`ws://127.0.0.1:${gw.port}/ws`, { autoPong: false }));
+    viewers.push(dead);
+    await dead.opened;
+    assert.equal(await metric(gw.port, 'vidchat_gateway_viewers'), 2);
+    const closed = await dead.closed;
+    assert.equal(closed.code, 1006, 'terminated, not closed politely');
+    await waitFor(async () => (await metric(gw.port, 'vidchat_gateway_viewers')) === 1, { what: 'one viewer left' });
+    assert.equal(alive.ws.readyState, WebSocket.OPEN);
     await gw.close();
   });
 
