@@ -4,3 +4,4 @@ export * from './probes.js';
 export * from './stalled-viewer.js';
 export * from './fake-source.js';
 export * from './mixer-status.js';
+export * from './secured-nats.js';
