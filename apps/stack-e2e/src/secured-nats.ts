@@ -30,8 +30,8 @@ export async function startSecuredNats(passwords: NatsPasswords): Promise<Secure
     requireBinary('nats-server'),
     ['-c', NATS_CONF, '-a', '127.0.0.1', '-p', '-1', '-m', '-1'],
     {
+      // Only the passwords: the file reads nothing else from the environment.
       env: {
-        ...process.env,
         VIDCHAT_AGENT_NATS_PASS: passwords.agent,
         VIDCHAT_MIXER_NATS_PASS: passwords.mixer,
         VIDCHAT_GATEWAY_NATS_PASS: passwords.gateway,
