@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { startHarness, CAMERAS, FPS } from './lib/harness.mjs';
 import { measureWindow } from './lib/measure.mjs';
 import { sleep, withTimeout } from './lib/procs.mjs';
-import { median, medianOfRuns, round } from './lib/stats.mjs';
+import { median, medianOfRuns, minOf, round } from './lib/stats.mjs';
 import { gatewayBuilt, REPO_ROOT, startTarget } from './lib/targets.mjs';
 import { markdownTable, signed, verdictTable } from './lib/table.mjs';
 import { runStandalone } from './lib/cli.mjs';
@@ -124,6 +124,7 @@ function summarise(runs, cfg, kinds, withGateway, profileSummary) {
         rssMb: round(m.peakRssMb, 1),
         p50Ms: m.p50Ms,
         p99Ms: m.p99Ms,
+        p99BestMs: minOf(sel.map((x) => x.p99Ms)),
         minDeliveryPct: round(m.minDelivery * 100, 1),
         clientCores: round(m.clientCores, 2),
         decodeErrors: m.decodeErrors,
@@ -150,7 +151,7 @@ function summarise(runs, cfg, kinds, withGateway, profileSummary) {
       what: `latency p99 (publish → ws viewer), ${top} viewers`,
       limit: `≤ ${TARGETS.p99Ms} ms`,
       measured: withGateway
-        ? `${g.p99Ms} ms (relay ${rel.p99Ms} ms, ${signed(g.p99Ms - rel.p99Ms)} ms)`
+        ? `${g.p99Ms} ms (relay ${rel.p99Ms} ms, ${signed(g.p99Ms - rel.p99Ms)} ms; quietest rounds ${g.p99BestMs} vs ${rel.p99BestMs} ms)`
         : 'gateway not built',
       met: withGateway ? g.p99Ms <= TARGETS.p99Ms : null,
     },
@@ -178,6 +179,7 @@ export function renderMarkdown(result) {
     { key: 'rssMb', title: 'peak RSS MB' },
     { key: 'p50Ms', title: 'p50 ms' },
     { key: 'p99Ms', title: 'p99 ms' },
+    { key: 'p99BestMs', title: 'p99 ms, quietest round' },
     { key: 'minDeliveryPct', title: 'worst viewer % frames' },
     { key: 'clientCores', title: 'load client cores' },
   ];

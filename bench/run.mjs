@@ -38,7 +38,8 @@ const RUN_LIMIT_MS = { quick: 4 * 60_000, full: 30 * 60_000 };
 const USAGE = `usage: node bench/run.mjs [--quick] [--only <name>] [--profile]
   --quick        fewer rounds and shorter windows (about two minutes)
   --only <name>  one bench: ${BENCHES.map((b) => b.name).join(', ')}
-  --profile      also profile the gateway (node --cpu-prof) at 200 viewers`;
+  --profile      also profile the gateway (node --cpu-prof) at 200 viewers
+  --render <results.json>  rewrite docs/BENCHMARKS.md from a saved run, running nothing`;
 
 async function main() {
   let flags;
@@ -47,6 +48,10 @@ async function main() {
   } catch (err) {
     console.error(`${err.message}\n${USAGE}`);
     process.exit(2);
+  }
+  if (flags.render) {
+    await rerender(flags.render);
+    return;
   }
   if (flags.help) {
     console.log(USAGE);
@@ -113,10 +118,23 @@ async function main() {
   const file = join(resultsDir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify(report, null, 2));
   console.log(`\nresults: ${relative(ROOT, file)}`);
-  writeDoc(report);
+  await writeDoc(report);
   console.log(`tables: ${relative(ROOT, DOC)}`);
   clearTimeout(watchdog);
   if (failures) process.exitCode = 1;
+}
+
+/** Rebuilds docs/BENCHMARKS.md from a saved results file with today's renderers; runs nothing. */
+async function rerender(file) {
+  const report = JSON.parse(readFileSync(file, 'utf8'));
+  for (const b of BENCHES) {
+    const r = report.results[b.name];
+    if (r?.status !== 'ok') continue;
+    const mod = await import(pathToFileURL(join(HERE, b.file)).href);
+    r.markdown = typeof mod.renderMarkdown === 'function' ? mod.renderMarkdown(r.result) : genericMarkdown(r.result);
+  }
+  await writeDoc(report);
+  console.log(`tables of ${relative(ROOT, file)} written to ${relative(ROOT, DOC)}`);
 }
 
 /*
@@ -125,7 +143,7 @@ async function main() {
  * machine/command block sits between `<!-- bench:machine:… -->` markers.
  * A bench not run this time keeps its previous section.
  */
-function writeDoc(report) {
+async function writeDoc(report) {
   let doc = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '# Benchmarks\n';
   const m = report.machine;
   const machineText = [
@@ -143,7 +161,19 @@ function writeDoc(report) {
     else text = `_Failed in the last run: ${String(r.error).split('\n')[0]}_`;
     doc = replaceSection(doc, b.name, text);
   }
-  writeFileSync(DOC, doc);
+  writeFileSync(DOC, await formatMarkdown(doc));
+}
+
+/** Formats with the repository's prettier settings, so that `npm run lint` stays green after a run. */
+async function formatMarkdown(text) {
+  try {
+    const prettier = await import('prettier');
+    const options = (await prettier.resolveConfig(DOC)) ?? {};
+    return await prettier.format(text, { ...options, filepath: DOC });
+  } catch (err) {
+    console.error(`docs/BENCHMARKS.md left unformatted: ${err?.message ?? err}`);
+    return text;
+  }
 }
 
 function replaceSection(doc, name, text) {

@@ -7,6 +7,7 @@ export function benchFlags(argv = process.argv.slice(2)) {
     else if (a === '--profile') flags.profile = true;
     else if (a === '--only') flags.only = argv[++i] ?? null;
     else if (a.startsWith('--only=')) flags.only = a.slice('--only='.length);
+    else if (a === '--render') flags.render = argv[++i] ?? null;
     else if (a === '--help' || a === '-h') flags.help = true;
     else throw new Error(`unknown flag ${a} (try --help)`);
   }

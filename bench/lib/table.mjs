@@ -49,7 +49,11 @@ export function genericMarkdown(result) {
   const scalars = [];
   const visit = (name, v) => {
     if (Array.isArray(v) && v.length && v.every((x) => x && typeof x === 'object' && !Array.isArray(x))) {
-      out.push(`${name ? `**${name}**\n\n` : ''}${markdownTable(v, [...new Set(v.flatMap((x) => Object.keys(x)))])}`);
+      // Nested values (per-run samples and the like) stay in the JSON results, not in the table.
+      const scalarKeys = [...new Set(v.flatMap((x) => Object.keys(x)))].filter((k) =>
+        v.every((x) => x[k] === null || typeof x[k] !== 'object'),
+      );
+      out.push(`${name ? `**${name}**\n\n` : ''}${markdownTable(v, scalarKeys)}`);
     } else if (v && typeof v === 'object' && !Array.isArray(v)) {
       const entries = Object.entries(v);
       const allRows =
