@@ -121,6 +121,7 @@ describe('bad input on NATS', { timeout: 240_000 }, () => {
   let nc: NatsConnection | undefined;
   let viewer: ViewerClient | undefined;
   let rssStart = 0;
+  let mixerRssStart = 0;
   let natsSubsStart = 0;
 
   before(async () => {
@@ -138,6 +139,7 @@ describe('bad input on NATS', { timeout: 240_000 }, () => {
     await viewer.waitForMoreVideo('cam1', 5, 20_000);
     await viewer.waitForMoreMix(10, 20_000);
     rssStart = rssBytes(stack.gateway!.child.pid!);
+    mixerRssStart = rssBytes(stack.mixer!.child.pid!);
     natsSubsStart = metricSum(await scrapeMetrics(stack.port), 'vidchat_gateway_nats_subscriptions');
   });
 
@@ -462,13 +464,25 @@ describe('bad input on NATS', { timeout: 240_000 }, () => {
     const s = stack!;
     const m = await scrapeMetrics(s.port);
     const rss = rssBytes(s.gateway!.child.pid!);
+    const mixerRss = rssBytes(s.mixer!.child.pid!);
     t.diagnostic(
       `gateway RSS ${(rssStart / 2 ** 20).toFixed(1)}MB before the bad input, ${(rss / 2 ** 20).toFixed(1)}MB after; ` +
-        `NATS subscriptions ${natsSubsStart} → ${metricSum(m, 'vidchat_gateway_nats_subscriptions')}`,
+        `NATS subscriptions ${natsSubsStart} → ${metricSum(m, 'vidchat_gateway_nats_subscriptions')}; ` +
+        `mixer RSS ${(mixerRssStart / 2 ** 20).toFixed(1)}MB → ${(mixerRss / 2 ** 20).toFixed(1)}MB`,
     );
     assert.equal(metricSum(m, 'vidchat_gateway_nats_subscriptions'), natsSubsStart);
     assert.equal(metricSum(m, 'vidchat_gateway_rooms'), 1);
-    assert.ok(rss - rssStart < 100 * 2 ** 20, 'RSS grew by less than 100 MB');
+    assert.ok(rss - rssStart < 100 * 2 ** 20, 'gateway RSS grew by less than 100 MB');
+    assert.ok(mixerRss - mixerRssStart < 100 * 2 ** 20, 'mixer RSS grew by less than 100 MB');
+    // The mixer is back to the one real room: a status line after the flood room stopped says so.
+    await waitFor(
+      () => {
+        const out = s.mixer!.output();
+        const i = out.lastIndexOf('room stopped room=flood');
+        return i >= 0 && /\[mixer\] status rooms=1 sources=1 /.test(out.slice(i));
+      },
+      { timeoutMs: 5_000, what: 'a mixer status line with rooms=1 sources=1 after the flood room stopped' },
+    );
     await stillServes();
   });
 });
