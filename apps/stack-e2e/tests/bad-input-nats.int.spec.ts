@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
@@ -16,7 +19,7 @@ import {
   type Envelope,
   type PresenceMessage,
 } from '@vidchat/protocol';
-import { NatsServer, waitFor } from '@vidchat/test-support';
+import { NatsServer, REPO_ROOT, waitFor } from '@vidchat/test-support';
 import {
   healthStatus,
   metricSum,
@@ -458,6 +461,21 @@ describe('bad input on NATS', { timeout: 240_000 }, () => {
     );
     await stack!.mixer!.waitForOutput(/room stopped room=flood/, 10_000);
     await stillServes();
+  });
+
+  it('the per-room source cap is a named option, documented with its default', () => {
+    const help = execFileSync(process.execPath, [join(REPO_ROOT, 'apps/gateway/dist/src/main.js'), '--help'], {
+      encoding: 'utf8',
+    });
+    const helpDefault = /--max-sources-per-room <n>.*\(default: (\d+)\)/.exec(help)?.[1];
+    assert.ok(helpDefault, '--help lists --max-sources-per-room with its default');
+    const readme = readFileSync(join(REPO_ROOT, 'apps/gateway/README.md'), 'utf8');
+    const row = /^\|\s*`--max-sources-per-room`\s*\|\s*`VIDCHAT_MAX_SOURCES_PER_ROOM`\s*\|\s*(\d+)\s*\|(.*)$/m.exec(
+      readme,
+    );
+    assert.ok(row, 'apps/gateway/README.md has a row for --max-sources-per-room and its env var');
+    assert.equal(row[1], helpDefault, 'README and --help agree on the default');
+    assert.match(readme, /source-cap/, 'README names the counter reason of refused sources');
   });
 
   it('leaks nothing: subscriptions back to where they were, memory bounded', { timeout: 30_000 }, async (t) => {
