@@ -11,7 +11,8 @@ import { startSecuredNats, startStack, ViewerClient, type SecuredNats, type Stac
  * nats-server: the three service users work end to end with their
  * passwords; wrong credentials are refused with one clear line and a quick
  * non-zero exit; and the permissions hold: the agent user cannot subscribe,
- * the gateway user cannot publish as a source.
+ * the mixer cannot read video, the gateway user cannot publish as a source,
+ * and the agent cannot pose as the mixer.
  */
 
 const ROOM = 'secure';
@@ -105,15 +106,27 @@ describe('NATS access control (docker/nats.conf)', { timeout: 150_000 }, () => {
     }
   });
 
-  it('the agent user cannot subscribe', { timeout: 20_000 }, async () => {
-    const nc = await connect({ servers: nats.url, user: 'agent', pass: PASSWORDS.agent });
+  /** The error a subscription of `user` to `subject` ends with, or null if none came within 5 s. */
+  async function subscribeError(user: keyof typeof PASSWORDS, subject: string): Promise<Error | null> {
+    const nc = await connect({ servers: nats.url, user, pass: PASSWORDS[user] });
     clients.push(nc);
-    const err = await new Promise<Error | null>((resolve) => {
-      nc.subscribe(wildcards.roomSources(ROOM), { callback: (e) => resolve(e) });
+    return new Promise<Error | null>((resolve) => {
+      nc.subscribe(subject, { callback: (e) => resolve(e) });
       setTimeout(() => resolve(null), 5_000);
     });
-    assert.ok(err instanceof PermissionViolationError, `a permissions error on subscribe, got ${String(err)}`);
-    assert.equal(err.operation, 'subscription');
+  }
+
+  it('the agent user cannot subscribe', { timeout: 20_000 }, async () => {
+    for (const subject of [wildcards.roomSources(ROOM), wildcards.roomMix(ROOM), '>']) {
+      const err = await subscribeError('agent', subject);
+      assert.ok(err instanceof PermissionViolationError, `a permissions error on ${subject}, got ${String(err)}`);
+      assert.equal(err.operation, 'subscription');
+    }
+  });
+
+  it('the mixer user cannot subscribe to video', { timeout: 20_000 }, async () => {
+    const err = await subscribeError('mixer', wildcards.roomTrack(ROOM, 'video'));
+    assert.ok(err instanceof PermissionViolationError, `a permissions error, got ${String(err)}`);
   });
 
   it(
