@@ -72,7 +72,7 @@ function handMadeStream(): { stream: Buffer; packets: Buffer[] } {
 describe('OggOpusDemuxer', () => {
   const real = oggOpusSine(1);
 
-  it('yields the 20 ms Opus packets of real ffmpeg output, skipping OpusHead and OpusTags, with valid CRCs', () => {
+  it('yields the 20 ms Opus packets of real ffmpeg output, without the OpusHead and OpusTags headers, with valid CRCs', () => {
     const got = demux([real]);
     // One second at 20 ms per packet (the encoder may add one for its pre-skip).
     assert.ok(got.packets.length >= 50 && got.packets.length <= 52, `${got.packets.length} packets`);
