@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { PRESENCE_TIMEOUT_MS } from '@vidchat/protocol';
 import { NatsServer, sleep, waitFor } from '@vidchat/test-support';
 import { healthStatus, startStack, ViewerClient, type Stack } from '../src/index.js';
 
@@ -76,6 +77,30 @@ describe('broker killed and restarted on the same port', { timeout: 120_000 }, (
       assert.match(p.output(), /NATS reconnected/, `${name} reconnected`);
     }
     assert.equal(viewer.closed, null, 'the viewer socket stayed open');
+  });
+
+  it('recovers from an outage longer than the presence timeout', { timeout: 60_000 }, async (t) => {
+    const s = stack!;
+    const v = viewer!;
+    await v.waitForMoreVideo('cam1', 3, 10_000);
+    await nats.kill();
+    const killedAt = Date.now();
+    await sleep(PRESENCE_TIMEOUT_MS + 1_500);
+    await nats.restart();
+    const backAt = Date.now();
+    const framesAt = await v.waitForMoreVideo('cam1', 3, RECOVERY_BUDGET_MS);
+    const mixAt = await v.waitForMoreMix(5, RECOVERY_BUDGET_MS);
+    // Whether the gateway dropped the source during the outage is reported;
+    // what must hold is that it is in the room again.
+    const left = v.events.filter((e) => e.at >= killedAt && e.msg.type === 'source-left').length;
+    const rejoined = v.events.filter((e) => e.at >= killedAt && e.msg.type === 'source-joined').length;
+    t.diagnostic(
+      `broker down ${backAt - killedAt} ms; after its return: video ${framesAt - backAt} ms, mix ${mixAt - backAt} ms; ` +
+        `viewer saw ${left} source-left and ${rejoined} source-joined meanwhile`,
+    );
+    assert.equal(left, rejoined, 'every source that left came back');
+    const sources = (await (await fetch(`http://127.0.0.1:${s.port}/api/rooms/${ROOM}/sources`)).json()) as unknown;
+    assert.match(JSON.stringify(sources), /"cam1"/);
   });
 });
 
