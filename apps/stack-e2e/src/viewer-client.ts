@@ -4,6 +4,7 @@ import {
   decodeLevelsPayload,
   parseServerMessage,
   type Envelope,
+  type LevelsMessage,
   type ServerMessage,
 } from '@vidchat/protocol';
 import { waitFor } from '@vidchat/test-support';
@@ -32,6 +33,8 @@ export class ViewerClient {
   garbage = 0;
   /** Levels envelopes whose JSON did not validate. */
   badLevels = 0;
+  /** The latest levels message, with its arrival time. */
+  lastLevels: { at: number; levels: LevelsMessage } | null = null;
   readonly events: ReceivedEvent[] = [];
   closed: { code: number; reason: string } | null = null;
 
@@ -81,7 +84,7 @@ export class ViewerClient {
     } else if (env.kind === 'levels') {
       this.levels++;
       try {
-        decodeLevelsPayload(env.payload);
+        this.lastLevels = { at: now, levels: decodeLevelsPayload(env.payload) };
       } catch {
         this.badLevels++;
       }

@@ -59,6 +59,29 @@ describe('mixer restarted', { timeout: 150_000 }, () => {
 
   const countSince = (t: number): number => mixAt.filter((at) => at >= t).length;
 
+  /** mic1's level in the viewer's latest levels message (dBFS), or null when it is not listed. */
+  const mic1Level = (): number | null =>
+    viewer!.lastLevels?.levels.sources.find((l) => l.source === 'mic1')?.dbfs ?? null;
+
+  it("restarts an agent's killed audio ffmpeg; its tone is back in the mix", { timeout: 60_000 }, async (t) => {
+    const agent = stack!.agent('mic1');
+    await waitFor(() => (mic1Level() ?? -100) > -40, { timeoutMs: 20_000, what: 'mic1 audible in the levels' });
+    const pid = Number([...agent.output().matchAll(/ffmpeg started track=audio pid=(\d+)/g)].at(-1)?.[1]);
+    assert.ok(pid > 0, 'the agent logs its audio ffmpeg pid');
+    process.kill(pid, 'SIGKILL');
+    const killedAt = Date.now();
+    const died = await agent.waitForOutput(/ffmpeg died: restarting track=audio .*restartInMs=(\d+)/, 10_000);
+    // Silence first (the source's jitter buffer runs dry), then the tone again.
+    await waitFor(() => (mic1Level() ?? -100) < -60, { timeoutMs: 10_000, what: 'mic1 silent in the levels' });
+    const silentAt = Date.now();
+    await waitFor(() => (mic1Level() ?? -100) > -40, { timeoutMs: 15_000, what: 'mic1 audible again' });
+    t.diagnostic(
+      `audio ffmpeg killed: back-off ${died[1]} ms; silent in the levels after ${silentAt - killedAt} ms, ` +
+        `audible again after ${Date.now() - killedAt} ms`,
+    );
+    assert.equal(agent.child.exitCode, null);
+  });
+
   for (const how of ['stopped cleanly', 'killed'] as const) {
     it(`resumes the mixed audio after the mixer is ${how}`, { timeout: 60_000 }, async (t) => {
       const s = stack!;
