@@ -167,5 +167,21 @@ describe('two clustered brokers, one killed', { timeout: 120_000 }, () => {
     // And they keep coming.
     await viewer.waitForMoreVideo('cam1', 10, 10_000);
     assert.equal(viewer.closed, null);
+
+    // The dead one comes back and rejoins the cluster; now the other one
+    // dies, and everybody moves back.
+    await victim.restart();
+    await sleep(1_000);
+    await survivor.kill();
+    const secondKillAt = Date.now();
+    const framesAgainAt = await viewer.waitForMoreVideo('cam1', 3, RECOVERY_BUDGET_MS);
+    for (const [name, p] of Object.entries(services)) {
+      await waitFor(() => currentServerPort(p.output()) === victim.port, {
+        timeoutMs: RECOVERY_BUDGET_MS,
+        what: `${name} to be back on ${victim.port}`,
+      });
+    }
+    await viewer.waitForMoreMix(5, RECOVERY_BUDGET_MS);
+    t.diagnostic(`second failover (back to ${victim.port}): video ${framesAgainAt - secondKillAt} ms`);
   });
 });
