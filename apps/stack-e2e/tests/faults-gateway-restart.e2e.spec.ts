@@ -9,7 +9,8 @@ import { healthStatus, killHard, startStack, type Stack } from '../src/index.js'
  * gateway's own page): reconnecting and restoring the room is the page's job,
  * with no reload and no click. The gateway comes back on the same port, once
  * after a clean stop (viewers get 1001) and once after a crash (SIGKILL: the
- * socket just dies).
+ * socket just dies). Frames are drawn again and the mixed audio, enabled
+ * once before the restart, decodes again: the page restored the whole room.
  */
 
 const ROOM = 'gwrestart';
@@ -20,6 +21,7 @@ interface PageHooks {
   state: string;
   room: string | null;
   tiles: Record<string, { framesDrawn: number }>;
+  audio: { enabled: boolean; packetsReceived: number; packetsDecoded: number } | null;
 }
 
 function hooks(page: Page): Promise<PageHooks | null> {
@@ -52,7 +54,7 @@ describe('gateway restarted under a browser viewer', { timeout: 180_000 }, () =>
 
   before(async () => {
     nats = await NatsServer.start();
-    stack = await startStack({ nats: nats.url, room: ROOM, agents: [{ source: 'cam1' }] });
+    stack = await startStack({ nats: nats.url, room: ROOM, mixer: true, agents: [{ source: 'cam1', audio: true }] });
     browser = await launchChromium();
   });
 
@@ -69,6 +71,11 @@ describe('gateway restarted under a browser viewer', { timeout: 180_000 }, () =>
       try {
         await page.goto(`http://127.0.0.1:${s.port}/?room=${ROOM}`);
         await framesFlow(page, 5, 20_000, 'cam1 drawing frames before the restart');
+        await page.getByRole('button', { name: 'Enable audio' }).click();
+        await waitFor(async () => ((await hooks(page))?.audio?.packetsDecoded ?? 0) > 10, {
+          timeoutMs: 15_000,
+          what: 'the mix decoding in the page',
+        });
         const port = s.port;
 
         if (how === 'killed') await killHard(s.gateway!);
@@ -85,9 +92,15 @@ describe('gateway restarted under a browser viewer', { timeout: 180_000 }, () =>
         const upAt = Date.now();
         assert.equal(await healthStatus(port), 200);
         const liveAt = await framesFlow(page, 5, RECONNECT_BUDGET_MS, 'cam1 drawing frames after the restart');
+        const decoded = (await hooks(page))?.audio?.packetsDecoded ?? 0;
+        await waitFor(async () => ((await hooks(page))?.audio?.packetsDecoded ?? 0) >= decoded + 25, {
+          timeoutMs: 10_000,
+          what: 'the mix decoding again after the restart',
+        });
+        const audioAt = Date.now();
         t.diagnostic(
           `gateway ${how}: page went "${noticed}"; gateway down ${upAt - downAt} ms; ` +
-            `frames drawn again ${liveAt - upAt} ms after it was back`,
+            `frames drawn again ${liveAt - upAt} ms after it was back, mix decoding by ${audioAt - upAt} ms`,
         );
         const h = await hooks(page);
         assert.equal(h?.room, ROOM);
