@@ -1,4 +1,5 @@
-import { startApp, type RunningProcess } from '@vidchat/test-support';
+import { startApp, waitFor, type RunningProcess } from '@vidchat/test-support';
+import { healthStatus } from './probes.js';
 
 /*
  * The whole vidchat stack as real processes, for fault tests: one gateway,
@@ -57,6 +58,12 @@ export class Stack {
     this.gateway = gw;
     const m = await gw.waitForOutput(GATEWAY_READY, STARTUP_TIMEOUT_MS);
     this.port = Number(m[1]);
+    // The gateway opens its port before NATS is connected (so that /healthz
+    // can say 503): started means healthy, not just listening.
+    await waitFor(async () => (await healthStatus(this.port)) === 200, {
+      timeoutMs: STARTUP_TIMEOUT_MS,
+      what: 'the gateway to report healthy',
+    });
     return gw;
   }
 
