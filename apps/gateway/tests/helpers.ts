@@ -1,15 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import WebSocket from 'ws';
-import {
-  encodeEnvelope,
-  encodePresence,
-  parseServerMessage,
-  presenceSubject,
-  videoSubject,
-  mixAudioSubject,
-  type ServerMessage,
-} from '@vidchat/protocol';
+import { encodeEnvelope, parseServerMessage, mixAudioSubject, type ServerMessage } from '@vidchat/protocol';
 import { requireBinary, waitFor } from '@vidchat/test-support';
 
 /** A tiny real JPEG made once by ffmpeg (`size` like 64x48). */
@@ -36,61 +28,7 @@ export function makeJpeg(size = '64x48', quality = 5): Buffer {
   );
 }
 
-/** Publishes like a capture agent would: presence and video envelopes. */
-export class FakeSource {
-  private seq = 0;
-  private heartbeat: NodeJS.Timeout | null = null;
-
-  constructor(
-    private readonly nc: NatsConnection,
-    readonly room: string,
-    readonly id: string,
-  ) {}
-
-  presence(type: 'join' | 'heartbeat' | 'leave'): void {
-    this.nc.publish(
-      presenceSubject(this.room, this.id),
-      encodePresence({
-        v: 1,
-        type,
-        room: this.room,
-        source: this.id,
-        name: `cam ${this.id}`,
-        ts: Date.now(),
-        video: { codec: 'jpeg', width: 64, height: 48, fps: 10 },
-        audio: null,
-      }),
-    );
-  }
-
-  /** `join` now, then a heartbeat every 500 ms until `stopHeartbeats()`. */
-  startHeartbeats(): void {
-    this.presence('join');
-    this.heartbeat = setInterval(() => this.presence('heartbeat'), 500);
-  }
-
-  stopHeartbeats(): void {
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    this.heartbeat = null;
-  }
-
-  /** Returns the envelope bytes it published. */
-  video(jpeg: Uint8Array, width = 64, height = 48): Uint8Array {
-    const bytes = encodeEnvelope({
-      kind: 'video',
-      source: this.id,
-      seq: this.seq++,
-      captureTimeUs: Date.now() * 1000,
-      width,
-      height,
-      codec: 'jpeg',
-      layer: 0,
-      payload: jpeg,
-    });
-    this.nc.publish(videoSubject(this.room, this.id), bytes);
-    return bytes;
-  }
-}
+export { FakeSource } from '@vidchat/test-support';
 
 export function mixPacket(nc: NatsConnection, room: string, seq: number): Uint8Array {
   const bytes = encodeEnvelope({

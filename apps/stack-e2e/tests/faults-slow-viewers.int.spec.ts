@@ -3,9 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { videoSubject } from '@vidchat/protocol';
-import { NatsServer, sleep, waitFor } from '@vidchat/test-support';
+import { FakeSource, NatsServer, sleep, waitFor } from '@vidchat/test-support';
 import {
-  FakeSource,
   metricSum,
   rssBytes,
   scrapeMetrics,
@@ -55,7 +54,7 @@ describe('slow and stalled viewers', { timeout: 150_000 }, () => {
     for (const src of ['cam1', 'big']) {
       nc.subscribe(videoSubject(ROOM, src), { callback: () => void onNats.set(src, (onNats.get(src) ?? 0) + 1) });
     }
-    big = new FakeSource(nc, ROOM, 'big');
+    big = new FakeSource(nc, ROOM, 'big', { name: 'big', width: 640, height: 360, fps: 20 });
     big.start(randomBytes(BIG_FRAME_BYTES), BIG_FPS);
   });
 

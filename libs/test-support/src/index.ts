@@ -5,3 +5,4 @@ export * from './processes.js';
 export * from './wait.js';
 export * from './chromium.js';
 export * from './test-media.js';
+export * from './fake-source.js';
