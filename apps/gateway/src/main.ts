@@ -1,4 +1,12 @@
-import { createLogger, onShutdown, runCli, setLogLevel, UsageError } from '@vidchat/service-kit';
+import {
+  createLogger,
+  NatsConnectError,
+  onShutdown,
+  runCli,
+  setLogLevel,
+  shutdown,
+  UsageError,
+} from '@vidchat/service-kit';
 import { mintViewerToken } from './auth/viewer-token.js';
 import { processEnv, serveSpec, splitRooms, tokenSpec } from './config.js';
 import { createGateway } from './gateway.js';
@@ -48,6 +56,14 @@ if (argv[0] === 'token') {
       setLogLevel(config.logLevel);
       const gateway = await createGateway(config);
       onShutdown(() => gateway.close());
+      // Refused credentials and an unreadable creds file are final (connectNats
+      // does not retry them): the gateway would answer 503 forever. It exits 1,
+      // like the agent and the mixer, so that a person or a supervisor sees it.
+      gateway.natsReady.catch((err: unknown) => {
+        if (err instanceof NatsConnectError && (err.code === 'ERR_NATS_AUTH' || err.code === 'ERR_NATS_CREDS_FILE')) {
+          void shutdown(err.code, 1);
+        }
+      });
       log.info(`viewer at ${gateway.url}`, {
         listening: `${config.host}:${gateway.port}`,
         port: gateway.port,
