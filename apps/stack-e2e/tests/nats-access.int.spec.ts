@@ -44,25 +44,19 @@ describe('NATS access control (docker/nats.conf)', { timeout: 150_000 }, () => {
     await nats?.stop();
   });
 
-  for (const [app, name] of [
-    ['capture-agent', 'vidchat-agent'],
-    ['mixer', 'vidchat-mixer'],
-  ] as const) {
+  const wrongPasswordCases = [
+    { app: 'capture-agent', name: 'vidchat-agent', user: 'agent', args: ['--room', ROOM, '--source', 'cam1'] },
+    { app: 'mixer', name: 'vidchat-mixer', user: 'mixer', args: [] },
+    { app: 'gateway', name: 'vidchat-gateway', user: 'gateway', args: ['--host', '127.0.0.1', '--port', '0'] },
+  ] as const;
+  for (const { app, name, user, args } of wrongPasswordCases) {
     it(
       `${name} with a wrong password is refused: one clear line, quick non-zero exit`,
       { timeout: 30_000 },
       async (t) => {
         const wrong = `wrong-${randomBytes(6).toString('hex')}`;
-        const user = app === 'mixer' ? 'mixer' : 'agent';
         const startedAt = Date.now();
-        const p = startApp(
-          app,
-          ['--nats', nats.url, '--room', ROOM, '--source', 'cam1'].slice(0, app === 'mixer' ? 2 : 6),
-          {
-            VIDCHAT_NATS_USER: user,
-            VIDCHAT_NATS_PASS: wrong,
-          },
-        );
+        const p = startApp(app, ['--nats', nats.url, ...args], { VIDCHAT_NATS_USER: user, VIDCHAT_NATS_PASS: wrong });
         const exit = await Promise.race([
           p.exited,
           new Promise<null>((r) => setTimeout(() => r(null), REFUSAL_BUDGET_MS + 5_000)),
@@ -72,11 +66,13 @@ describe('NATS access control (docker/nats.conf)', { timeout: 150_000 }, () => {
         const lines = p.output().split('\n');
         const about = lines.filter((l) => /credential|authori[sz]ation/i.test(l));
         t.diagnostic(`${name}: exit ${JSON.stringify(exit)} after ${tookMs} ms: ${about.join(' | ')}`);
-        assert.ok(exit, `${name} exits by itself`);
+        assert.ok(exit, `${name} exits by itself:\n${p.output()}`);
         assert.notEqual(exit.code, 0);
         assert.ok(tookMs < REFUSAL_BUDGET_MS, `refused within ${REFUSAL_BUDGET_MS} ms (${tookMs} ms)`);
         assert.equal(about.length, 1, `exactly one line about the credentials:\n${p.output()}`);
-        assert.match(about[0]!, new RegExp(`${name}: .*refused the credentials.*"${user}"`));
+        // The agent and the mixer print it as their one fatal line; the gateway
+        // (whose HTTP side is up first) as an error log line.
+        assert.match(about[0]!, new RegExp(`refused the credentials of user \\\\?"${user}\\\\?"`));
         assert.doesNotMatch(p.output(), new RegExp(wrong), 'the password is not printed');
       },
     );
