@@ -7,6 +7,7 @@ import {
   ProtocolError,
   tryParseSubject,
   wildcards,
+  type PresenceMessage,
 } from '@vidchat/protocol';
 import { createLogger, type Logger } from '@vidchat/service-kit';
 import { MixClock } from './clock/mix-clock.js';
@@ -71,7 +72,7 @@ export class MixerService {
     this.presenceSub = this.nc.subscribe(wildcards.allPresence(), {
       callback: (err, msg) => {
         if (err) return;
-        this.onPresence(msg.data);
+        this.onPresence(msg.subject, msg.data);
       },
     });
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
@@ -92,16 +93,26 @@ export class MixerService {
     return [...this.rooms.keys()];
   }
 
-  private onPresence(data: Uint8Array): void {
-    let change: PresenceChange | null;
+  private onPresence(subject: string, data: Uint8Array): void {
+    let presence: PresenceMessage;
     try {
-      change = this.presence.apply(decodePresence(data), Date.now());
+      presence = decodePresence(data);
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
       this.stats.badPresence++;
       this.log.debug('bad presence dropped', { code: err.code, error: err.message });
       return;
     }
+    // A presence message speaks only for the source of its own subject: one
+    // whose ids differ would let any publisher announce sources (and start
+    // mixes) in other rooms. The gateway drops these too.
+    const parsed = tryParseSubject(subject);
+    if (!parsed || parsed.scope !== 'src' || parsed.room !== presence.room || parsed.source !== presence.source) {
+      this.stats.badPresence++;
+      this.log.debug('presence whose ids differ from its subject dropped', { subject });
+      return;
+    }
+    const change: PresenceChange | null = this.presence.apply(presence, Date.now());
     if (change) this.onChange(change);
   }
 

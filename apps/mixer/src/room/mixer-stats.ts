@@ -8,7 +8,7 @@ export interface MixerStats {
   levelsOut: number;
   /** Audio envelopes that did not decode, or from a source without presence, or in a format the mixer does not take. */
   rejected: number;
-  /** Presence messages that did not decode. */
+  /** Presence messages that did not decode, or whose room/source differ from their subject. */
   badPresence: number;
   late: number;
   lost: number;
