@@ -377,10 +377,11 @@ describe('bad input on NATS', { timeout: 240_000 }, () => {
         'presence-mismatch': presences.length * repeat,
       });
       const rejected = await mixerCounted(mark, 'rejected', 2 * repeat);
-      const mixerTookGhost = /\[mixer\] source joined room=badin source=ghost/.test(stack!.mixer!.output());
+      const badPresence = await mixerCounted(mark, 'badPresence', presences.length * repeat);
+      const mixerTookGhost = /\[mixer\] source joined room=\w+ source=(ghost|evil)/.test(stack!.mixer!.output());
       t.diagnostic(
         `${list.length} mismatched messages: gateway ${JSON.stringify(delta)}; mixer rejected=${rejected}; ` +
-          `mixer ${mixerTookGhost ? 'ACCEPTED' : 'ignored'} presence whose source differs from its subject`,
+          `mixer badPresence=${badPresence}, ${mixerTookGhost ? 'ACCEPTED' : 'ignored'} presence whose ids differ from its subject`,
       );
       assert.equal(delta['envelope-mismatch'], envelopes.length * repeat);
       // A well-formed levels envelope whose JSON is not levels: the gateway
@@ -399,6 +400,7 @@ describe('bad input on NATS', { timeout: 240_000 }, () => {
       t.diagnostic(`levels envelopes with invalid JSON reaching the viewer: ${viewer!.badLevels - badLevels0} of 10`);
       assert.equal(delta['presence-mismatch'], presences.length * repeat);
       assert.equal(delta['envelope-garbage'], 0);
+      assert.equal(mixerTookGhost, false, 'the mixer takes no source from presence whose ids differ from its subject');
       await stillServes();
     },
   );
