@@ -44,14 +44,21 @@ const log = createLogger('gateway');
  */
 export async function createGateway(config: GatewayConfig): Promise<RunningGateway> {
   const metrics = new GatewayMetrics();
+  // Declared before the bus, whose state callback uses it: the rooms must
+  // know when NATS is down (they stop expiring sources they cannot hear).
+  // eslint-disable-next-line prefer-const -- assigned once below, but read by the callback first.
+  let registry: RoomRegistry | undefined;
   const bus = new NatsBus({
     servers: config.nats,
     user: config.natsUser,
     pass: config.natsPass,
     credsFile: config.natsCreds,
-    onState: (s) => metrics.natsConnected.set(s.state === 'connected' ? 1 : 0),
+    onState: (s) => {
+      metrics.natsConnected.set(s.state === 'connected' ? 1 : 0);
+      registry?.setNatsConnected(s.state === 'connected');
+    },
   });
-  const registry = new RoomRegistry(bus, metrics, { maxSourcesPerRoom: config.maxSourcesPerRoom });
+  registry = new RoomRegistry(bus, metrics, { maxSourcesPerRoom: config.maxSourcesPerRoom });
   const auth = roomAuthorizer(config.viewerSecret);
   const viewers = new ViewerServer(
     { maxViewers: config.maxViewers, maxMessageBytes: config.maxMessageBytes, heartbeatMs: config.heartbeatMs },

@@ -1,12 +1,13 @@
 import type { Msg } from '@nats-io/transport-node';
 import {
   decodeEnvelope,
+  decodeLevelsPayload,
   decodePresence,
-  peekEnvelope,
   PRESENCE_TIMEOUT_MS,
   ProtocolError,
   tryParseSubject,
   wildcards,
+  type Envelope,
   type EnvelopeKindName,
   type PresenceMessage,
   type SourceInfo,
@@ -44,6 +45,8 @@ export class RoomRegistry {
   private presenceSub: BusSubscription | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly now: () => number;
+  /** While NATS is down nobody can be heard, so nobody is expired. */
+  private natsDown = false;
 
   constructor(
     private readonly bus: NatsBus,
@@ -196,7 +199,22 @@ export class RoomRegistry {
     for (const w of [...room.watchers]) w.onSourceLeft(room.id, source);
   }
 
+  /**
+   * A broker outage silences every source at once; expiring them would empty
+   * every room and make each tile vanish and come back. Expiry pauses while
+   * NATS is down, and on reconnect every source gets a fresh presence timeout
+   * to be heard again: one that died meanwhile leaves then.
+   */
+  setNatsConnected(connected: boolean): void {
+    if (connected && this.natsDown) {
+      const t = this.now();
+      for (const room of this.rooms.values()) for (const s of room.sources.values()) s.lastSeen = t;
+    }
+    this.natsDown = !connected;
+  }
+
   private sweep(): void {
+    if (this.natsDown) return;
     const t = this.now();
     let changed = false;
     for (const room of [...this.rooms.values()]) {
@@ -224,30 +242,26 @@ export class RoomRegistry {
     if (subject.scope === 'src' && subject.track === 'presence') return;
     const kind = expectedKind(subject.scope, subject.track);
     const data = msg.data;
-    const peek = peekEnvelope(data);
-    if (!peek) {
-      this.metrics.reject('envelope-garbage');
-      log.debug('dropped garbage envelope', { subject: msg.subject });
-      return;
-    }
-    const subjectSource = subject.scope === 'src' ? subject.source : '';
-    if (peek.kind !== kind || peek.source !== subjectSource) {
-      this.metrics.reject('envelope-mismatch');
-      log.debug('dropped envelope that does not match its subject', { subject: msg.subject, kind: peek.kind });
-      return;
-    }
-    let payloadOffset: number;
-    let payloadLength: number;
+    let env: Envelope;
     try {
-      const env = decodeEnvelope(data);
-      payloadOffset = env.payload.byteOffset - data.byteOffset;
-      payloadLength = env.payload.length;
+      env = decodeEnvelope(data);
+      // Levels are tiny and 10 Hz per room: checking their JSON here keeps
+      // viewers from ever receiving a levels message they cannot read.
+      if (env.kind === 'levels') decodeLevelsPayload(env.payload);
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
       this.metrics.reject('envelope-garbage');
       log.debug('dropped bad envelope', { subject: msg.subject, code: err.code });
       return;
     }
+    const subjectSource = subject.scope === 'src' ? subject.source : '';
+    if (env.kind !== kind || env.source !== subjectSource) {
+      this.metrics.reject('envelope-mismatch');
+      log.debug('dropped envelope that does not match its subject', { subject: msg.subject, kind: env.kind });
+      return;
+    }
+    const payloadOffset = env.payload.byteOffset - data.byteOffset;
+    const payloadLength = env.payload.length;
     if (subjectSource !== '') {
       let entry = room.sources.get(subjectSource);
       if (!entry) {
@@ -259,20 +273,20 @@ export class RoomRegistry {
     }
     // Viewers hear the mixer's mix; per-source audio only proves the source
     // is alive (per-tile audio is planned, DESIGN.md), so it is not copied.
-    if (peek.kind === 'audio') {
-      this.metrics.framesIn.inc({ kind: peek.kind });
+    if (env.kind === 'audio') {
+      this.metrics.framesIn.inc({ kind: env.kind });
       return;
     }
     // The one copy: msg.data is a view into nats.js's read buffer, and a
     // socket may hold what it is given past this callback.
     const bytes = Buffer.from(data);
     const frame: MediaFrame = {
-      kind: peek.kind,
+      kind: env.kind,
       source: subjectSource,
       bytes,
       payload: bytes.subarray(payloadOffset, payloadOffset + payloadLength),
     };
-    this.metrics.framesIn.inc({ kind: peek.kind });
+    this.metrics.framesIn.inc({ kind: env.kind });
     if (frame.kind === 'video') {
       const entry = room.sources.get(subjectSource);
       if (entry) entry.latestVideo = frame;
