@@ -42,7 +42,14 @@ export const DEFAULTS = {
 export const serveSpec = {
   ...natsOptions,
   port: opt.port('port', 'VIDCHAT_PORT', 'HTTP and WebSocket port (0 picks a free one)', DEFAULTS.port),
-  host: opt.string('host', 'VIDCHAT_HOST', 'bind address', DEFAULTS.host, '<address>'),
+  host: opt.string('host', 'VIDCHAT_HOST', 'bind address', DEFAULTS.host, '<address>', (v) =>
+    // A host name or an IPv4/IPv6 address; anything else is a typo, told before binding.
+    /^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^[0-9A-Fa-f:.]+$/.test(
+      v,
+    )
+      ? null
+      : `expected a host name or an IP address like 0.0.0.0, 127.0.0.1 or ::, got ${JSON.stringify(v)}`,
+  ),
   viewerSecret: opt.secret(
     'viewer-secret',
     'VIDCHAT_VIEWER_SECRET',

@@ -33,7 +33,7 @@ const PROGRAMS: Program[] = [
 
 /**
  * Bad values per placeholder. Free-text placeholders (user, password, file,
- * path, address, secret) accept any text: only a missing value is wrong.
+ * path, secret) accept any text: only a missing value is wrong.
  * A placeholder missing from both lists fails the test: a new kind of value
  * needs a bad example here.
  */
@@ -48,8 +48,9 @@ const BAD_VALUES: Record<string, string[]> = {
   '<label>': ['x'.repeat(65), 'y'.repeat(100), 'z'.repeat(1000)],
   '"<args> -i <input>"': ['-f v4l2', '-i /dev/video0 -f mjpeg', '-i'],
   '<duration>': ['forever', '0s', '400d'],
+  '<address>': ['bad host!', 'a b', 'host;rm'],
 };
-const FREE_TEXT = new Set(['<user>', '<password>', '<file>', '<path>', '<address>', '<secret>', '<text>']);
+const FREE_TEXT = new Set(['<user>', '<password>', '<file>', '<path>', '<secret>', '<text>']);
 
 /** Nothing listens here: a program that starts by mistake cannot reach anything. */
 const CLOSED_NATS = 'nats://127.0.0.1:1';
