@@ -4,6 +4,7 @@ import { describeAudio, describeVideo } from './sources.js';
 import { resolveSettings, type AgentConfig, type AgentSettings } from './config.js';
 import { offersMjpeg, probeV4l2Formats } from './devices.js';
 import { findClockFont } from './ffmpeg/test-pattern-font.js';
+import { assertFfmpegRuns } from './ffmpeg/ffmpeg-preflight.js';
 import { AUDIO_CHANNELS, AUDIO_FRAME_MS, AUDIO_SAMPLE_RATE } from './ffmpeg/track-args.js';
 import type { FfmpegError } from './ffmpeg/ffmpeg-errors.js';
 import { PresenceAnnouncer } from './presence-announcer.js';
@@ -49,6 +50,8 @@ export class CaptureAgent {
       size: `${size.width}x${size.height}`,
       fps: c.fps,
     });
+
+    if (videoSource.kind !== 'none' || audioSource.kind !== 'none') await assertFfmpegRuns(c.ffmpeg);
 
     const conn = await connectNats({
       servers: c.nats,

@@ -101,6 +101,17 @@ describe('capture agent under faults', { timeout: 90_000 }, () => {
       const exit = await agent.exited;
       assert.equal(exit.code, 1, agent.output());
       assert.match(agent.output(), /ERR_FFMPEG_NOT_FOUND/);
+      // Told before the broker is needed: with nothing listening it still exits at once.
+      agent = startAgent('nats://127.0.0.1:1', 'faults', 'cam4', [
+        '--ffmpeg',
+        '/nonexistent/ffmpeg',
+        '--audio',
+        'none',
+      ]);
+      const offline = await agent.exited;
+      assert.equal(offline.code, 1, agent.output());
+      assert.match(agent.output(), /ERR_FFMPEG_NOT_FOUND/);
+      assert.doesNotMatch(agent.output(), /cannot reach NATS/);
     } finally {
       await agent?.stop();
       await server.stop();
