@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -18,6 +19,19 @@ import {
 import { FakeSource, isType, makeJpeg, metric, mixPacket, natsClient, TestViewer } from './helpers.js';
 
 const execFileAsync = promisify(execFile);
+
+/** One HTTP/1.1 GET with the path sent exactly as written. */
+function rawGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const sock = createConnection({ port, host: '127.0.0.1' }, () => {
+      sock.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    });
+    let text = '';
+    sock.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    sock.on('error', reject);
+    sock.on('end', () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), body: text }));
+  });
+}
 
 /*
  * The gateway as a child process on a real nats-server: the CLI, the viewer
@@ -234,6 +248,27 @@ describe('gateway (child process, real NATS)', { timeout: 120_000 }, () => {
       const body = (await res.json()) as { error: string; message: string };
       assert.equal(body.error, 'bad-id');
       assert.doesNotMatch(body.message, /vidchat\./);
+    }
+  });
+
+  it('never serves a file outside the viewer folder, whatever the path trick', async () => {
+    // Raw requests: fetch() would normalise the dots away before sending.
+    const tricks = [
+      '/../package.json',
+      '/..%2f..%2fpackage.json',
+      '/%2e%2e/%2e%2e/package.json',
+      '/app.js/../../../../package.json',
+      '/%2e%2e%5c%2e%2e%5cpackage.json',
+      '/....//....//package.json',
+      '/api/rooms/..%2f..%2f/sources',
+      '/%00/etc/passwd',
+      '//etc/passwd',
+    ];
+    assert.equal((await rawGet(gw.port, '/app.js')).status, 200, 'the viewer bundle itself is served');
+    for (const path of tricks) {
+      const { status, body } = await rawGet(gw.port, path);
+      assert.ok(status >= 400 && status < 500, `${path}: ${status}`);
+      assert.doesNotMatch(body, /"workspaces"|"@vidchat\/gateway"|root:x:0:0/, path);
     }
   });
 
