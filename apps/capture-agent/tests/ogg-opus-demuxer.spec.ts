@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { OggOpusDemuxer, oggPageCrc } from '../src/ffmpeg/ogg-opus-demuxer.js';
 import { opusPacketDurationUs } from '../src/ffmpeg/opus-packet.js';
-import { oggOpusSine } from './support/ffmpeg-fixtures.js';
+import { oggOpusTone } from './support/ffmpeg-fixtures.js';
 
 function demux(chunks: Iterable<Uint8Array>, opts: { maxPacketBytes?: number } = {}) {
   const packets: Buffer[] = [];
@@ -70,7 +70,7 @@ function handMadeStream(): { stream: Buffer; packets: Buffer[] } {
 }
 
 describe('OggOpusDemuxer', () => {
-  const real = oggOpusSine(1);
+  const real = oggOpusTone(440, 1);
 
   it('yields the 20 ms Opus packets of real ffmpeg output, without the OpusHead and OpusTags headers, with valid CRCs', () => {
     const got = demux([real]);

@@ -1,33 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import WebSocket from 'ws';
 import { encodeEnvelope, parseServerMessage, mixAudioSubject, type ServerMessage } from '@vidchat/protocol';
-import { requireBinary, waitFor } from '@vidchat/test-support';
+import { waitFor } from '@vidchat/test-support';
 
-/** A tiny real JPEG made once by ffmpeg (`size` like 64x48). */
-export function makeJpeg(size = '64x48', quality = 5): Buffer {
-  const ffmpeg = requireBinary('ffmpeg');
-  return execFileSync(
-    ffmpeg,
-    [
-      '-v',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      `testsrc2=size=${size}`,
-      '-frames:v',
-      '1',
-      '-q:v',
-      String(quality),
-      '-f',
-      'mjpeg',
-      'pipe:1',
-    ],
-    { maxBuffer: 16 << 20 },
-  );
-}
-
+export { makeJpeg } from '@vidchat/test-support';
 export { FakeSource } from '@vidchat/test-support';
 
 export function mixPacket(nc: NatsConnection, room: string, seq: number): Uint8Array {

@@ -1,50 +1,44 @@
-import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { requireBinary } from './binaries.js';
 
 /*
- * Real media made by the real ffmpeg, for tests that need Opus packets
- * without a capture agent or a mixer: the packets of a sine tone, demuxed
- * from Ogg.
+ * Real media made by the real ffmpeg at test time, so that no binaries are
+ * committed: JPEGs of a test pattern, and Ogg/Opus of a sine tone muxed as
+ * the capture agent asks ffmpeg to (20 ms packets, one per page).
  */
 
-function runFfmpeg(args: string[]): Promise<Buffer> {
-  const ffmpeg = requireBinary('ffmpeg');
-  return new Promise((resolve, reject) => {
-    const child = spawn(ffmpeg, ['-hide_banner', '-loglevel', 'error', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`ffmpeg exited with ${code}: ${err.slice(-2000)}`)),
-    );
+function ffmpegBytes(args: string[]): Buffer {
+  return execFileSync(requireBinary('ffmpeg'), ['-hide_banner', '-nostdin', '-loglevel', 'error', ...args, 'pipe:1'], {
+    maxBuffer: 64 << 20,
   });
+}
+
+/** `frames` JPEGs of testsrc2 at `size` (like 64x48), concatenated as ffmpeg's mjpeg muxer writes them. */
+export function mjpegStream(size: string, frames: number, quality = 5): Buffer {
+  return ffmpegBytes([
+    ...['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=10`, '-frames:v', String(frames)],
+    ...['-c:v', 'mjpeg', '-q:v', String(quality), '-f', 'mjpeg'],
+  ]);
+}
+
+/** One real JPEG of a test pattern. */
+export function makeJpeg(size = '64x48', quality = 5): Buffer {
+  return mjpegStream(size, 1, quality);
+}
+
+/** Ogg/Opus (48 kHz mono, 20 ms packets, one per page) of a `hz` sine lasting `seconds`. */
+export function oggOpusTone(hz: number, seconds: number): Buffer {
+  return ffmpegBytes([
+    ...['-f', 'lavfi', '-i', `sine=frequency=${hz}:sample_rate=48000:duration=${seconds}`, '-ac', '1'],
+    ...['-c:a', 'libopus', '-application', 'lowdelay', '-frame_duration', '20', '-page_duration', '20000'],
+    ...['-f', 'ogg'],
+  ]);
 }
 
 /** 20 ms Opus packets (48 kHz mono) of a sine tone, encoded by ffmpeg's libopus. */
 export async function makeOpusTonePackets(hz: number, seconds: number): Promise<Uint8Array[]> {
-  const ogg = await runFfmpeg([
-    '-f',
-    'lavfi',
-    '-i',
-    `sine=frequency=${hz}:sample_rate=48000:duration=${seconds}`,
-    '-ac',
-    '1',
-    '-c:a',
-    'libopus',
-    '-application',
-    'lowdelay',
-    '-frame_duration',
-    '20',
-    '-page_duration',
-    '20000',
-    '-f',
-    'ogg',
-    'pipe:1',
-  ]);
   // The first two packets are the OpusHead and OpusTags headers.
-  return demuxOggPackets(ogg).slice(2);
+  return demuxOggPackets(oggOpusTone(hz, seconds)).slice(2);
 }
 
 /** Splits an Ogg stream (one logical stream) into its packets, following lacing. */
