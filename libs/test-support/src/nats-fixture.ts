@@ -1,5 +1,5 @@
 import { NatsServer } from './nats-server.js';
-import { findBinary, MissingBinaryError } from './binaries.js';
+import { MissingBinaryError, requireBinary } from './binaries.js';
 
 /**
  * The broker an integration suite talks to, chosen in this order:
@@ -21,7 +21,13 @@ export async function startNatsFixture(): Promise<NatsFixture> {
   const fromEnv = process.env['VIDCHAT_TEST_NATS_URL'];
   if (fromEnv) return { url: fromEnv, via: 'env', server: null, stop: async () => undefined };
 
-  if (findBinary('nats-server') || findBinary('/usr/sbin/nats-server')) {
+  let localServer = true;
+  try {
+    requireBinary('nats-server');
+  } catch {
+    localServer = false;
+  }
+  if (localServer) {
     const server = await NatsServer.start();
     return { url: server.url, via: 'nats-server', server, stop: () => server.stop() };
   }
