@@ -1,4 +1,3 @@
-import { InvalidMessageError } from './errors.js';
 import { arr, asObject, id, num, oneOf, optStr, parseJsonText, str } from './json.js';
 import { parseAudioInfo, parseVideoInfo } from './media-info.js';
 import { type AudioInfo, type VideoInfo, MAX_NAME_LENGTH } from './presence.js';
@@ -111,8 +110,4 @@ export function parseServerMessage(text: string): ServerMessage {
 
 export function serverMessage(msg: ServerMessage): string {
   return JSON.stringify(msg);
-}
-
-export function isInvalidMessage(err: unknown): err is InvalidMessageError {
-  return err instanceof InvalidMessageError;
 }

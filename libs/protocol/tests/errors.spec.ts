@@ -13,7 +13,6 @@ import {
   InvalidIdError,
   InvalidMessageError,
   InvalidSubjectError,
-  isInvalidMessage,
   parseClientMessage,
   parseServerMessage,
   parseSubject,
@@ -456,15 +455,6 @@ describe('ERR_INVALID_MESSAGE', () => {
       invalid(() => parseServerMessage(JSON.stringify(o)));
     }
     invalid(() => parseServerMessage('{"type":'));
-  });
-
-  test('isInvalidMessage tells an InvalidMessageError from other errors', () => {
-    assert.throws(
-      () => parseClientMessage('{}'),
-      (err: unknown) => isInvalidMessage(err),
-    );
-    assert.equal(isInvalidMessage(new TruncatedError(1, 0)), false);
-    assert.equal(isInvalidMessage(new Error('x')), false);
   });
 
   test('a JSON syntax error is kept as the cause', () => {
