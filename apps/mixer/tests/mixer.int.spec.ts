@@ -18,7 +18,7 @@ import {
   type NatsFixture,
   type RunningProcess,
 } from '@vidchat/test-support';
-import { goertzel } from './helpers/goertzel.js';
+import { goertzel } from './helpers/audio-analysis.js';
 import { startToneAgent } from './helpers/tone-source.js';
 
 /*
