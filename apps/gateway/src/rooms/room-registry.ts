@@ -249,6 +249,9 @@ export class RoomRegistry {
     }
     // Presence also matches the room's wildcard; the global subscription owns it.
     if (subject.scope === 'src' && subject.track === 'presence') return;
+    // A listener's mix-minus also matches the room's mix wildcard; it is for
+    // that listener alone, never for every viewer of the room.
+    if (subject.scope === 'mix' && subject.track === 'minus') return;
     const kind = expectedKind(subject.scope, subject.track);
     const data = msg.data;
     let env: Envelope;
