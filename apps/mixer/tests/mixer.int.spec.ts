@@ -18,6 +18,7 @@ import {
   type NatsFixture,
   type RunningProcess,
 } from '@vidchat/test-support';
+import { goertzel } from './helpers/goertzel.js';
 import { startToneAgent } from './helpers/tone-source.js';
 
 /*
@@ -26,20 +27,6 @@ import { startToneAgent } from './helpers/tone-source.js';
  * mix is decoded with opus-decoder and checked with the Goertzel algorithm.
  */
 const ROOM = 'mixtest';
-
-/** Power of `hz` in `x` (Goertzel), normalised by the length. */
-function goertzel(x: Float32Array, hz: number): number {
-  const w = (2 * Math.PI * hz) / 48_000;
-  const c = 2 * Math.cos(w);
-  let s1 = 0;
-  let s2 = 0;
-  for (let i = 0; i < x.length; i++) {
-    const s0 = x[i]! + c * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  return (s1 * s1 + s2 * s2 - c * s1 * s2) / (x.length * x.length);
-}
 
 interface Received {
   at: number;
