@@ -19,12 +19,17 @@ export function goertzel(x: Float32Array, hz: number): number {
   return (s1 * s1 + s2 * s2 - c * s1 * s2) / (x.length * x.length);
 }
 
-/** Decodes consecutive mono Opus packets of one stream, in order, into one run of samples. */
-export async function decodeOpusPackets(packets: readonly Uint8Array[]): Promise<Float32Array> {
+/** Decodes consecutive mono Opus packets of one stream, in order: one run of samples per packet. */
+export async function decodeOpusFrames(packets: readonly Uint8Array[]): Promise<Float32Array[]> {
   const dec = new OpusDecoder({ channels: 1 });
   await dec.ready;
   const parts = packets.map((p) => Float32Array.from(dec.decodeFrame(p).channelData[0] ?? []));
   dec.free();
+  return parts;
+}
+
+/** Joins runs of samples into one. */
+export function joinFrames(parts: readonly Float32Array[]): Float32Array {
   const pcm = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) {
@@ -32,4 +37,9 @@ export async function decodeOpusPackets(packets: readonly Uint8Array[]): Promise
     o += p.length;
   }
   return pcm;
+}
+
+/** Decodes consecutive mono Opus packets of one stream, in order, into one run of samples. */
+export async function decodeOpusPackets(packets: readonly Uint8Array[]): Promise<Float32Array> {
+  return joinFrames(await decodeOpusFrames(packets));
 }
