@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { Response } from 'express';
+import type { HealthResponse } from '@vidchat/protocol';
 import { GatewayContext } from '../gateway-context.js';
 
 /** `GET /healthz`: 200 while NATS is connected, 503 otherwise. */
@@ -19,6 +20,6 @@ export class HealthController {
         nats: nats.state,
         viewers: this.ctx.viewers.count,
         rooms: this.ctx.registry.list().length,
-      });
+      } satisfies HealthResponse);
   }
 }

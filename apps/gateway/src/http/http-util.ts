@@ -1,10 +1,10 @@
 import type { Request, Response } from 'express';
-import { assertValidId, ProtocolError } from '@vidchat/protocol';
+import { assertValidId, ProtocolError, type HttpErrorBody, type HttpErrorCode } from '@vidchat/protocol';
 import { TokenError, type RoomAuthorizer } from '../auth/viewer-token.js';
 
 /** Error body of every JSON error: `{"error": code, "message": text}`. */
-export function sendError(res: Response, status: number, error: string, message: string): void {
-  res.status(status).json({ error, message });
+export function sendError(res: Response, status: number, error: HttpErrorCode, message: string): void {
+  res.status(status).json({ error, message } satisfies HttpErrorBody);
 }
 
 /** The token of an HTTP request: `?token=` or `Authorization: Bearer …`. */

@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, Param, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import type { RoomSourcesResponse, RoomsResponse } from '@vidchat/protocol';
 import { GatewayContext } from '../gateway-context.js';
 import { authorized, pathIds, requestToken } from './http-util.js';
 
@@ -23,13 +24,18 @@ export class RoomsController {
         return false;
       }
     });
-    res.json({ rooms: visible.map((r) => ({ room: r.id, sources: r.roster(), watchers: r.watchers.size })) });
+    res.json({
+      rooms: visible.map((r) => ({ room: r.id, sources: r.roster(), watchers: r.watchers.size })),
+    } satisfies RoomsResponse);
   }
 
   @Get(':room/sources')
   sources(@Param('room') room: string, @Req() req: Request, @Res() res: Response): void {
     const ids = pathIds(res, room);
     if (!ids || !authorized(this.ctx.auth, req, res, ids.room)) return;
-    res.json({ room: ids.room, sources: this.ctx.registry.get(ids.room)?.roster() ?? [] });
+    res.json({
+      room: ids.room,
+      sources: this.ctx.registry.get(ids.room)?.roster() ?? [],
+    } satisfies RoomSourcesResponse);
   }
 }
