@@ -301,7 +301,7 @@ export class RoomRegistry implements BeforeApplicationShutdown {
       if (!entry.viaPresence) entry.lastSeen = this.now();
     }
     // Viewers hear the mixer's mix; per-source audio only proves the source
-    // is alive (per-tile audio is planned, DESIGN.md), so it is not copied.
+    // is alive (per-tile audio is planned, not built), so it is not copied.
     if (env.kind === 'audio') {
       this.metrics.framesIn.inc({ kind: env.kind });
       return;
