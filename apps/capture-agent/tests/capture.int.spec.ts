@@ -141,6 +141,25 @@ describe('capture agent with test sources', { timeout: 60_000 }, () => {
     }
   });
 
+  it("stamps audio from ffmpeg's sample clock: 20 ms apart exactly, before arrival, close to it", () => {
+    const a = recorder.audio;
+    const lags: number[] = [];
+    for (let i = 0; i < a.length; i++) {
+      const t = a[i]!.msg.captureTimeUs;
+      if (i > 0) assert.ok(Math.abs(t - a[i - 1]!.msg.captureTimeUs - 20_000) <= 1, `packet ${i} spacing`);
+      // Capture precedes arrival (same host clock), by ffmpeg's pipeline: generous bound for a loaded machine.
+      const lag = a[i]!.at * 1_000 - t;
+      assert.ok(lag > -5_000 && lag < 1_000_000, `packet ${i} arrived ${lag} µs after capture`);
+      lags.push(lag);
+    }
+    // The stamp is the first sample, so a 20 ms packet is at least 20 ms old when it leaves ffmpeg.
+    const sorted = lags.sort((x, y) => x - y);
+    assert.ok(
+      sorted[Math.floor(sorted.length / 2)]! >= 15_000,
+      `median lag ${sorted[Math.floor(sorted.length / 2)]} µs`,
+    );
+  });
+
   it('announces itself with join, then a heartbeat each second with its metadata', () => {
     const p = recorder.presence;
     assert.equal(p[0]?.msg.type, 'join');
