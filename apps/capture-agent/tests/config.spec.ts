@@ -67,6 +67,11 @@ describe('ffmpeg arguments', () => {
     const v = videoSpec({ kind: 'test' }, settings);
     assert.deepEqual(v.inputOptions, ['-re', '-f', 'lavfi']);
     assert.equal(v.input, 'testsrc2=size=640x360:rate=15');
+    // The test pattern carries each frame's generation time as its pts, in SMJPEG.
+    assert.match(
+      v.outputOptions.join(' '),
+      /^-vf settb=1\/1000000,setpts=RTCTIME.* -fps_mode passthrough .*-f smjpeg$/,
+    );
     const a = audioSpec({ kind: 'test' }, { toneHz: 523.25, packetLossPercent: 10 });
     assert.equal(a.input, 'sine=frequency=523.25:sample_rate=48000');
     const out = a.outputOptions.join(' ');

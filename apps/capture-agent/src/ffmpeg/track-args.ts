@@ -53,28 +53,50 @@ function encodeOptions(s: VideoTrackSettings): string[] {
   return ['-c:v', 'mjpeg', '-q:v', String(s.quality), '-pix_fmt', 'yuvj420p'];
 }
 
+/**
+ * Whether the video track's ffmpeg writes SMJPEG (a JPEG per chunk with its
+ * pts in ms) rather than bare MJPEG. Only the test pattern does so far: its
+ * pts is set to the wall-clock time each frame was generated. A camera's
+ * pts would be its driver's capture time with `-copyts`, but that path is
+ * not tested on a real camera yet, so cameras still stamp frames when they
+ * leave ffmpeg's pipe.
+ */
+export function videoTimestamped(source: Exclude<VideoSource, { kind: 'none' }>): boolean {
+  return source.kind === 'test';
+}
+
 export function videoSpec(source: Exclude<VideoSource, { kind: 'none' }>, s: VideoTrackSettings): FfmpegSpec {
   const size = `${s.width}x${s.height}`;
   const out = ['-an', ...LOW_LATENCY_OUTPUT];
   switch (source.kind) {
     case 'test': {
       // The clock goes top right: the viewer labels each tile at its bottom left.
-      const filters = s.fontFile
-        ? [
-            `drawtext=fontfile=${s.fontFile}:text='${clockText()}':x=w-tw-8:y=8:fontsize=${Math.max(12, Math.round(s.height / 14))}` +
-              ':fontcolor=white:box=1:boxcolor=black@0.6',
-          ]
-        : [];
+      const filters = [
+        // Each frame's pts becomes the wall-clock time it was generated, in µs,
+        // carried to the agent by the SMJPEG muxer (see videoTimestamped).
+        'settb=1/1000000',
+        'setpts=RTCTIME',
+        ...(s.fontFile
+          ? [
+              `drawtext=fontfile=${s.fontFile}:text='${clockText()}':x=w-tw-8:y=8:fontsize=${Math.max(12, Math.round(s.height / 14))}` +
+                ':fontcolor=white:box=1:boxcolor=black@0.6',
+            ]
+          : []),
+      ];
       return {
         // -re paces lavfi at real time: without it testsrc2 runs as fast as the CPU allows.
         inputOptions: ['-re', '-f', 'lavfi'],
         input: `testsrc2=size=${size}:rate=${s.fps}`,
         outputOptions: [
-          ...(filters.length ? ['-vf', filters.join(',')] : []),
+          '-vf',
+          filters.join(','),
+          // Keep the pts as they are: no frame dropped or duplicated to fit a grid.
+          '-fps_mode',
+          'passthrough',
           ...encodeOptions(s),
           ...out,
           '-f',
-          'mjpeg',
+          'smjpeg',
         ],
       };
     }
