@@ -165,6 +165,12 @@ export const serveSpec = {
 
 export type GatewayConfig = Config<typeof serveSpec>;
 
+/**
+ * The Nest injection token of the validated `GatewayConfig` (a plain object,
+ * so it needs a token rather than a class): `@Inject(GATEWAY_CONFIG)`.
+ */
+export const GATEWAY_CONFIG = Symbol('GatewayConfig');
+
 /** The whole configuration with defaults, for `createGateway` callers (tests). */
 export function defaultConfig(overrides: Partial<GatewayConfig> = {}): GatewayConfig {
   const base = Object.fromEntries(Object.entries(serveSpec).map(([k, o]) => [k, o.default])) as GatewayConfig;

@@ -82,7 +82,7 @@ export async function runLossyMix(packets: Uint8Array[], lost: boolean[], extraT
   const stats = createStats();
   const mix = new RoomMix(
     'loss',
-    { jitter: DEFAULT_JITTER_OPTIONS, levelsEveryTicks: 5, maxSources: 8, bitrate: 48_000 },
+    { jitter: DEFAULT_JITTER_OPTIONS, levelsEveryTicks: 5, maxSources: 8, maxListeners: 0, bitrate: 48_000 },
     stats,
   );
   mix.addSource('a');

@@ -9,8 +9,14 @@ import { REPO_ROOT, requireBinary, startApp, type RunningProcess } from '@vidcha
  */
 const AGENT_MAIN = resolve(REPO_ROOT, 'apps/capture-agent/dist/src/main.js');
 
-export function startToneAgent(natsUrl: string, room: string, source: string, hz: number): RunningProcess {
-  return startAudioAgent(natsUrl, room, source, ['--audio', 'test', '--tone', String(hz)]);
+export function startToneAgent(
+  natsUrl: string,
+  room: string,
+  source: string,
+  hz: number,
+  extraArgs: readonly string[] = [],
+): RunningProcess {
+  return startAudioAgent(natsUrl, room, source, ['--audio', 'test', '--tone', String(hz), ...extraArgs]);
 }
 
 /**
@@ -25,7 +31,12 @@ export const VOWEL_INPUT =
   '):s=48000';
 
 /** The agent with `--video none` and the given audio arguments. */
-export function startAudioAgent(natsUrl: string, room: string, source: string, audioArgs: string[]): RunningProcess {
+export function startAudioAgent(
+  natsUrl: string,
+  room: string,
+  source: string,
+  audioArgs: readonly string[],
+): RunningProcess {
   requireBinary('ffmpeg');
   if (!existsSync(AGENT_MAIN)) {
     throw new Error(
