@@ -32,7 +32,7 @@ export const MAX_OPUS_PACKET_BYTES = 1275 * 3 + 7;
 /** The longest output of one decode call at 48 kHz: 120 ms. */
 export const MAX_DECODE_SAMPLES = 5_760;
 
-/** Byte one of the WebAssembly SIMD test module used by `@evan/opus` itself to pick its build. */
+/** A tiny module that uses one SIMD instruction: `@evan/opus` validates the same bytes to pick its build. */
 const SIMD_PROBE = Uint8Array.of(
   0,
   97,
