@@ -30,6 +30,7 @@ export type ViewerErrorCode =
   | 'unauthorized'
   | 'rate-limited'
   | 'too-many-viewers'
+  | 'too-many-rooms'
   | 'message-too-big'
   | 'binary-not-allowed'
   | 'not-joined'
