@@ -1,8 +1,5 @@
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
-import { RoomCapError, type RoomRegistry, type WatchOptions } from '../rooms/room-registry.js';
-import type { Room } from '../rooms/room.js';
-import type { RoomWatcher } from '../rooms/room-watcher.js';
 
 /**
  * An HTTP error answered as `{"error": code, "message": text}` (the body of
@@ -35,20 +32,5 @@ export class ApiErrorFilter implements ExceptionFilter<ApiError> {
       return;
     }
     res.status(err.getStatus()).set(err.headers).json(err.getResponse());
-  }
-}
-
-/** `registry.watch` for an HTTP route: over `--max-rooms` it is 503 `too-many-rooms`. */
-export function watchOrRefuse(
-  registry: RoomRegistry,
-  room: string,
-  watcher: RoomWatcher,
-  opts?: WatchOptions,
-): { room: Room; release: () => void } {
-  try {
-    return registry.watch(room, watcher, opts);
-  } catch (err) {
-    if (!(err instanceof RoomCapError)) throw err;
-    throw new ApiError(503, 'too-many-rooms', `cannot watch ${room}: ${err.message}`, { 'Retry-After': '5' });
   }
 }

@@ -4,8 +4,8 @@ import { RoomAuthorizer } from '../auth/room-authorizer.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { RoomRegistry } from '../rooms/room-registry.js';
 import type { MediaFrame, RoomWatcher } from '../rooms/room-watcher.js';
-import { ApiError, watchOrRefuse } from './api-error.js';
-import { authorize, RequestToken, ValidIdPipe } from './http-util.js';
+import { ApiError } from './api-error.js';
+import { authorize, RequestToken, ValidIdPipe, watchOrRefuse } from './http-util.js';
 import { MjpegClients } from './mjpeg-clients.js';
 
 /** Snapshot and MJPEG routes of one source. Both count as interest in the room. */

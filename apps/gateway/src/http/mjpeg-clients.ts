@@ -3,7 +3,8 @@ import type { Response } from 'express';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { RoomRegistry } from '../rooms/room-registry.js';
-import { ApiError, watchOrRefuse } from './api-error.js';
+import { ApiError } from './api-error.js';
+import { watchOrRefuse } from './http-util.js';
 import { MjpegClient } from './mjpeg-client.js';
 
 /**
