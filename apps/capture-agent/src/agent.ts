@@ -125,6 +125,7 @@ export class CaptureAgent {
       audio: this.audio
         ? { codec: 'opus', sampleRate: AUDIO_SAMPLE_RATE, channels: AUDIO_CHANNELS, frameDurationMs: AUDIO_FRAME_MS }
         : null,
+      listens: c.listen,
       agent: { version: AGENT_VERSION, host: hostnameForPresence() },
       isConnected,
       log: createLogger('presence'),

@@ -163,6 +163,11 @@ export const agentOptions = {
     100,
     3_600_000,
   ),
+  listen: opt.switch(
+    'listen',
+    'VIDCHAT_LISTEN',
+    "say in presence that a person here listens: the mixer then publishes this source's mix-minus (the room without its own audio)",
+  ),
   listDevices: opt.switch('list-devices', 'VIDCHAT_LIST_DEVICES', 'list cameras and microphones, then exit'),
   logLevel: logLevelOption,
 };

@@ -156,6 +156,9 @@ describe('capture agent with test sources', { timeout: 60_000 }, () => {
     assert.equal(m.name, 'Test Cam');
     assert.deepEqual(m.video, { codec: 'jpeg', width: 320, height: 240, fps: 10 });
     assert.deepEqual(m.audio, { codec: 'opus', sampleRate: 48000, channels: 1, frameDurationMs: 20 });
+    // Without --listen the agent says so: the mixer publishes no mix-minus for it.
+    assert.equal(m.kind, 'agent');
+    assert.equal(m.listens, false);
   });
 
   it('prints a status line with the rates at info', () => {

@@ -1,6 +1,6 @@
 import { arr, asObject, id, num, oneOf, optStr, parseJsonText, str } from './json.js';
 import { parseAudioInfo, parseVideoInfo } from './media-info.js';
-import { type AudioInfo, type VideoInfo, MAX_NAME_LENGTH } from './presence.js';
+import { type AudioInfo, type SourceKind, type VideoInfo, MAX_NAME_LENGTH, SOURCE_KINDS } from './presence.js';
 
 /*
  * Viewer WebSocket control messages (JSON text frames on `GET /ws`).
@@ -47,6 +47,8 @@ export interface SourceInfo {
   audio: AudioInfo | null;
   /** When the gateway first saw this source, ms since the Unix epoch. */
   since: number;
+  /** A capture agent or a browser participant (from presence; `agent` when presence did not say). */
+  kind: SourceKind;
 }
 
 export type ServerMessage =
@@ -86,6 +88,8 @@ function sourceInfo(v: unknown): SourceInfo {
     video: parseVideoInfo(o['video'], 'source.video'),
     audio: parseAudioInfo(o['audio'], 'source.audio'),
     since: num(o, 'since', 'source', 0, Number.MAX_SAFE_INTEGER),
+    // Absent from a gateway older than participants: those only had agents.
+    kind: o['kind'] === undefined ? 'agent' : oneOf(o, 'kind', 'source', SOURCE_KINDS),
   };
 }
 

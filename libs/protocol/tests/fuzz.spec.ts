@@ -163,7 +163,7 @@ const anyJsonText = fc.json({ maxDepth: 4 });
 const anyText = fc.string({ maxLength: 200, unit: 'binary' });
 
 describe('JSON decoders on hostile input', () => {
-  const presenceKeys = ['v', 'type', 'room', 'source', 'name', 'ts', 'video', 'audio', 'agent'];
+  const presenceKeys = ['v', 'type', 'room', 'source', 'name', 'ts', 'video', 'audio', 'kind', 'listens', 'agent'];
   const presenceText = presenceArb.map((m) => JSON.stringify(m));
   test(`decodePresence: ${RUNS} random byte arrays, random JSON, mutated and field-swapped presence`, () => {
     const decode = (bytes: Uint8Array): void => void typedOnly(() => decodePresence(bytes));

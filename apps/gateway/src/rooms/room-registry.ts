@@ -5,6 +5,7 @@ import {
   decodeLevelsPayload,
   decodePresence,
   PRESENCE_TIMEOUT_MS,
+  presenceKind,
   ProtocolError,
   tryParseSubject,
   wildcards,
@@ -215,10 +216,18 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     if (existing) {
       existing.lastSeen = this.now();
       existing.viaPresence = true;
-      existing.info = { ...existing.info, name: p.name, video: p.video, audio: p.audio };
+      existing.info = { ...existing.info, name: p.name, video: p.video, audio: p.audio, kind: presenceKind(p) };
       return;
     }
-    this.addSource(room, { id: p.source, name: p.name, video: p.video, audio: p.audio, since: this.now() }, true);
+    const info: SourceInfo = {
+      id: p.source,
+      name: p.name,
+      video: p.video,
+      audio: p.audio,
+      since: this.now(),
+      kind: presenceKind(p),
+    };
+    this.addSource(room, info, true);
     if (room.idle) this.rooms.delete(room.id);
   }
 
@@ -307,7 +316,15 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     if (subjectSource !== '') {
       let entry = room.sources.get(subjectSource);
       if (!entry) {
-        const info = { id: subjectSource, name: subjectSource, video: null, audio: null, since: this.now() };
+        // Only a capture agent can publish without presence: the gateway announces every participant.
+        const info: SourceInfo = {
+          id: subjectSource,
+          name: subjectSource,
+          video: null,
+          audio: null,
+          since: this.now(),
+          kind: 'agent',
+        };
         entry = this.addSource(room, info, false) ?? undefined;
         if (!entry) return;
       }

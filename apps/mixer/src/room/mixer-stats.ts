@@ -4,7 +4,10 @@
  */
 export interface MixerStats {
   packetsIn: number;
+  /** Room mix packets published. */
   packetsOut: number;
+  /** Mix-minus packets published (one per listener per tick). */
+  minusOut: number;
   levelsOut: number;
   /** Audio envelopes that did not decode, or from a source without presence, or in a format the mixer does not take. */
   rejected: number;
@@ -18,6 +21,8 @@ export interface MixerStats {
   overLimit: number;
   /** Mix ticks the clock skipped because the process fell too far behind. */
   clockSkips: number;
+  /** Opus encodes, room mixes and mix-minus streams together: encodeTimeUsTotal divides by this. */
+  encodes: number;
   encodeTimeUsTotal: number;
   encodeTimeUsMax: number;
   tickTimeUsTotal: number;
@@ -28,6 +33,7 @@ export function createStats(): MixerStats {
   return {
     packetsIn: 0,
     packetsOut: 0,
+    minusOut: 0,
     levelsOut: 0,
     rejected: 0,
     badPresence: 0,
@@ -37,6 +43,7 @@ export function createStats(): MixerStats {
     underruns: 0,
     overLimit: 0,
     clockSkips: 0,
+    encodes: 0,
     encodeTimeUsTotal: 0,
     encodeTimeUsMax: 0,
     tickTimeUsTotal: 0,

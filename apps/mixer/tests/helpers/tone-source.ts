@@ -9,7 +9,13 @@ import { REPO_ROOT, requireBinary, startApp, type RunningProcess } from '@vidcha
  */
 const AGENT_MAIN = resolve(REPO_ROOT, 'apps/capture-agent/dist/src/main.js');
 
-export function startToneAgent(natsUrl: string, room: string, source: string, hz: number): RunningProcess {
+export function startToneAgent(
+  natsUrl: string,
+  room: string,
+  source: string,
+  hz: number,
+  extraArgs: readonly string[] = [],
+): RunningProcess {
   requireBinary('ffmpeg');
   if (!existsSync(AGENT_MAIN)) {
     throw new Error(
@@ -19,6 +25,6 @@ export function startToneAgent(natsUrl: string, room: string, source: string, hz
   // prettier-ignore
   return startApp('capture-agent', [
     '--nats', natsUrl, '--room', room, '--source', source,
-    '--video', 'none', '--audio', 'test', '--tone', String(hz),
+    '--video', 'none', '--audio', 'test', '--tone', String(hz), ...extraArgs,
   ]);
 }

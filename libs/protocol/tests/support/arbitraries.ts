@@ -147,6 +147,8 @@ export const presenceArb: fc.Arbitrary<PresenceMessage> = fc
       ts: fc.oneof(fc.maxSafeNat(), fc.double({ min: 0, max: 2e15, noNaN: true }).map(noNegativeZero)),
       video: fc.option(videoInfoArb, { nil: null }),
       audio: fc.option(audioInfoArb, { nil: null }),
+      kind: fc.constantFrom('agent' as const, 'participant' as const),
+      listens: fc.boolean(),
       agent: fc.record(
         { version: textArb(64), host: textArb(128) },
         { requiredKeys: ['version'], noNullPrototype: true },
@@ -182,6 +184,7 @@ const sourceInfoArb: fc.Arbitrary<SourceInfo> = fc.record(
     video: fc.option(videoInfoArb, { nil: null }),
     audio: fc.option(audioInfoArb, { nil: null }),
     since: fc.maxSafeNat(),
+    kind: fc.constantFrom('agent' as const, 'participant' as const),
   },
   plain,
 );
