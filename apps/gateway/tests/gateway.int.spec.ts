@@ -364,9 +364,16 @@ describe('gateway (child process, real NATS)', { timeout: 120_000 }, () => {
     const v = await open();
     await v.join('noaudio');
     const s = new FakeSource(nc, 'noaudio', 'cam1');
-    // A frame that arrives proves the room's subscriptions are live on the server.
-    const first = Buffer.from(s.video(jpegA));
-    await waitFor(() => v.binaries.some((b) => b.equals(first)), { what: 'the first frame' });
+    // A frame that arrives proves the room's subscriptions are live on the
+    // server (frames published before the subscription reached it are lost).
+    await waitFor(
+      () => {
+        if (v.binaries.length > 0) return true;
+        s.video(jpegA);
+        return false;
+      },
+      { what: 'a first frame', intervalMs: 50 },
+    );
     const garbageBefore = await metric(gw.port, 'vidchat_gateway_invalid_messages_total', {
       reason: 'envelope-garbage',
     });
