@@ -196,6 +196,7 @@ const viewerErrorCodes: readonly ViewerErrorCode[] = [
   'unauthorized',
   'rate-limited',
   'too-many-viewers',
+  'too-many-rooms',
   'message-too-big',
   'binary-not-allowed',
   'not-joined',
