@@ -28,8 +28,9 @@ import type { MediaFrame, RoomWatcher } from './room-watcher.js';
  * one watcher (viewer, MJPEG client, snapshot request) holds interest in it,
  * and for at most `--max-rooms` rooms at once.
  *
- * Of a source's tracks only video is subscribed: viewers hear the mixer's
- * mix, so per-source audio (50 packets/s per source) would be received and
+ * Of a source's tracks only video is subscribed, and of the mixer's output
+ * only the room's mix and levels: viewers hear the mix, so per-source audio
+ * and every listener's mix-minus (50 packets/s each) would be received and
  * decoded only to be dropped. Sources stay alive through their presence
  * heartbeats (or, without presence, through their video frames).
  */
@@ -141,7 +142,7 @@ export class RoomRegistry implements BeforeApplicationShutdown {
       const onMedia = (msg: Msg): void => this.onMedia(room, msg);
       room.subscriptions = [
         this.bus.subscribe(wildcards.roomTrack(roomId, 'video'), onMedia),
-        this.bus.subscribe(wildcards.roomMix(roomId), onMedia),
+        this.bus.subscribe(wildcards.roomSharedMix(roomId), onMedia),
       ];
       this.watchedRooms++;
       logLifecycle('room watched: subscribed', { room: roomId });
