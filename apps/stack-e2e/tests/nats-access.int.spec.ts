@@ -22,7 +22,9 @@ const PASSWORDS = {
   gateway: `gateway-${randomBytes(6).toString('hex')}`,
 };
 /** A refused login is final: the service must not sit in its connect back-off. */
-const REFUSAL_BUDGET_MS = 5_000;
+// Generous: the point is an exit instead of retrying forever; a loaded
+// 2-core machine can take seconds just to load a program.
+const REFUSAL_BUDGET_MS = 30_000;
 
 const creds = (user: keyof typeof PASSWORDS): NodeJS.ProcessEnv => ({
   VIDCHAT_NATS_USER: user,
