@@ -122,18 +122,21 @@ export const recorderOptionSpec = {
   retention: opt.int(
     'retention',
     'VIDCHAT_RECORDER_RETENTION',
-    'how long recordings are kept, s (0: until deleted for room)',
+    'how long recordings are kept, s (0: until the size limit deletes the oldest)',
     30 * 24 * 3600,
     0,
     10 * 365 * 24 * 3600,
   ),
-  workDir: opt.string(
-    'work-dir',
-    'VIDCHAT_RECORDER_WORK_DIR',
-    'folder for recordings in progress (one per recorder instance)',
-    join(tmpdir(), 'vidchat-recorder'),
-    '<dir>',
-  ),
+  workDir: {
+    ...opt.string(
+      'work-dir',
+      'VIDCHAT_RECORDER_WORK_DIR',
+      'folder for recordings in progress (one per recorder instance)',
+      join(tmpdir(), 'vidchat-recorder'),
+      '<dir>',
+    ),
+    defaultLabel: '$TMPDIR/vidchat-recorder',
+  },
   ffmpeg: opt.string('ffmpeg', 'VIDCHAT_FFMPEG', 'ffmpeg binary', 'ffmpeg', '<path>'),
   statusIntervalMs: opt.int(
     'status-interval-ms',

@@ -22,7 +22,7 @@ import type { Logger } from '@vidchat/service-kit';
 export interface RecordingStoreOptions {
   bucket: string;
   maxTotalBytes: number;
-  /** Time to live of a recording, ms; 0 keeps them until they are deleted for room. */
+  /** Time to live of a recording, ms; 0 keeps them until the size limit deletes the oldest. */
   retentionMs: number;
   log: Logger;
 }
