@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { createLogger } from '@vidchat/service-kit';
 import { waitFor } from '@vidchat/test-support';
-import { Compositor, gridLayout, type Rect } from '../src/index.js';
+import { Compositor, gridLayout, queueDepthFor, type Rect } from '../src/index.js';
 
 /*
  * The compositor with real JPEG decoding (sharp, in-process): which frame a
@@ -36,6 +36,7 @@ function compositor(): Compositor {
     height: H,
     maxTiles: 4,
     maxQueuedFrames: 8,
+    minFrameIntervalUs: 50_000,
     maxDecodesInFlight: 4,
     log: createLogger('test'),
   });
@@ -91,4 +92,21 @@ test('a bad JPEG is counted and dropped; tiles beyond max-tiles are not drawn', 
   for (const s of ['b', 'c', 'd', 'e']) c.addSource(s, s);
   assert.deepEqual(c.sources, ['a', 'b', 'c', 'd']);
   c.close();
+});
+
+test('frames closer together than the minimum interval are thinned before decoding', async () => {
+  const c = compositor();
+  const red = await solidJpeg(255, 0, 0);
+  c.addSource('a', 'Alice');
+  // 10 frames 20 ms apart with a 50 ms minimum interval: 0, 60, 120, 180 ms are decoded.
+  for (let i = 0; i < 10; i++) c.pushJpeg('a', i * 20_000, red);
+  await waitFor(() => c.stats.decoded + c.stats.droppedBusy >= 4 || null, { timeoutMs: 10_000, what: 'decodes' });
+  assert.equal(c.stats.thinned, 6);
+  c.close();
+});
+
+test('the queue depth covers the composing latency at the recording frame rate', () => {
+  assert.ok(queueDepthFor(500, 15) >= 0.5 * 15 + 2);
+  assert.ok(queueDepthFor(500, 25) >= 0.5 * 25 + 2);
+  assert.ok(queueDepthFor(2_000, 30) >= 2 * 30 + 2);
 });

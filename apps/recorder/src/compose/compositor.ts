@@ -16,15 +16,34 @@ export interface CompositorOptions {
   height: number;
   /** Cameras drawn at most; later ones are counted as hidden. */
   maxTiles: number;
-  /** Decoded frames kept per camera while they wait for their time. */
+  /**
+   * Decoded frames kept per camera while they wait for their time: must
+   * cover the composing latency at the recording's frame rate (see
+   * `queueDepthFor`), or the frames needed next are the ones dropped.
+   */
   maxQueuedFrames: number;
+  /**
+   * Frames of one camera captured closer together than this are not decoded
+   * (counted as thinned): a 30 fps camera in a 15 fps recording costs 15
+   * decodes a second, not 30.
+   */
+  minFrameIntervalUs: number;
   /** Decodes in flight per camera; more frames are dropped and counted. */
   maxDecodesInFlight: number;
   log: Logger;
 }
 
+/** Queue depth per camera for a recording composed `latencyMs` behind real time at `fps`, with room for jitter. */
+export function queueDepthFor(latencyMs: number, fps: number): number {
+  return Math.ceil((latencyMs / 1_000) * fps * 1.5) + 4;
+}
+
+/** Frames closer than this fraction of the output frame interval are thinned (capture stamps jitter). */
+export const THIN_FRACTION = 0.75;
+
 export interface CompositorStats {
   decoded: number;
+  thinned: number;
   badJpeg: number;
   droppedBusy: number;
   droppedQueue: number;
@@ -46,6 +65,8 @@ interface Tile {
   shown: Frame | null;
   /** Last JPEG, kept so that a layout change can redraw the held frame at the new size. */
   lastJpeg: { captureUs: number; jpeg: Uint8Array } | null;
+  /** Capture time of the last frame sent to the decoder. */
+  lastAcceptedUs: number;
   inFlight: number;
   label: RgbImage | null;
   /** The tile's content must be redrawn on the next render. */
@@ -54,7 +75,7 @@ interface Tile {
 
 export class Compositor {
   readonly canvas: RgbCanvas;
-  readonly stats: CompositorStats = { decoded: 0, badJpeg: 0, droppedBusy: 0, droppedQueue: 0 };
+  readonly stats: CompositorStats = { decoded: 0, thinned: 0, badJpeg: 0, droppedBusy: 0, droppedQueue: 0 };
   private readonly tiles: Tile[] = [];
   private rects: TileRect[] = [];
   /** Bumped on each layout change: decodes started for an older layout are thrown away. */
@@ -81,7 +102,17 @@ export class Compositor {
       return;
     }
     if (this.tiles.length >= this.o.maxTiles) return;
-    this.tiles.push({ source, name, queue: [], shown: null, lastJpeg: null, inFlight: 0, label: null, dirty: true });
+    this.tiles.push({
+      source,
+      name,
+      queue: [],
+      shown: null,
+      lastJpeg: null,
+      lastAcceptedUs: -Infinity,
+      inFlight: 0,
+      label: null,
+      dirty: true,
+    });
     this.o.log.info('tile added', { source, tiles: this.tiles.length });
     this.relayout();
   }
@@ -99,6 +130,11 @@ export class Compositor {
     const t = this.tiles.find((x) => x.source === source);
     if (!t || this.closed) return;
     t.lastJpeg = { captureUs, jpeg };
+    if (captureUs >= t.lastAcceptedUs && captureUs - t.lastAcceptedUs < this.o.minFrameIntervalUs) {
+      this.stats.thinned++;
+      return;
+    }
+    t.lastAcceptedUs = captureUs;
     this.decode(t, captureUs, jpeg);
   }
 

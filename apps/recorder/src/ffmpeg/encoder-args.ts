@@ -30,6 +30,12 @@ export function encoderArgs(s: EncoderSettings, output: string): string[] {
     'pipe:1',
     '-stats_period',
     '1',
+    // Raw inputs are fully described by their options: probing them would
+    // read seconds of a live stream before encoding starts (5 s by default).
+    '-probesize',
+    '32',
+    '-analyzeduration',
+    '0',
     '-f',
     'rawvideo',
     '-pix_fmt',
@@ -42,6 +48,10 @@ export function encoderArgs(s: EncoderSettings, output: string): string[] {
     '64',
     '-i',
     'pipe:3',
+    '-probesize',
+    '32',
+    '-analyzeduration',
+    '0',
     '-f',
     's16le',
     '-ar',

@@ -13,7 +13,7 @@ import {
 import { OpusSourceDecoder } from '@vidchat/mixer';
 import type { Logger } from '@vidchat/service-kit';
 import { AudioTimeline } from '../audio/audio-timeline.js';
-import { Compositor } from '../compose/compositor.js';
+import { Compositor, queueDepthFor, THIN_FRACTION } from '../compose/compositor.js';
 import { AUDIO_RATE, type EncoderSettings } from '../ffmpeg/encoder-args.js';
 import type { EncoderError } from '../ffmpeg/encoder-errors.js';
 import { EncoderProcess } from '../ffmpeg/encoder-process.js';
@@ -97,8 +97,9 @@ export class RoomRecording {
       width: o.settings.width,
       height: o.settings.height,
       maxTiles: o.maxTiles,
-      maxQueuedFrames: 8,
-      maxDecodesInFlight: 2,
+      maxQueuedFrames: queueDepthFor(o.latencyMs, o.settings.fps),
+      minFrameIntervalUs: (THIN_FRACTION * 1e6) / o.settings.fps,
+      maxDecodesInFlight: 4,
       log: o.log.child('compose'),
     });
     this.timeline = new AudioTimeline({
@@ -316,7 +317,9 @@ export class RoomRecording {
       encoded: this.encoder?.progress.frames ?? 0,
       bytes: this.encoder?.progress.totalSize ?? 0,
       decoded: this.compositor.stats.decoded,
+      thinned: this.compositor.stats.thinned,
       droppedBusy: this.compositor.stats.droppedBusy,
+      droppedQueue: this.compositor.stats.droppedQueue,
       droppedEncoder: this.droppedFrames,
       audioPlaced: this.timeline.stats.placed,
       audioLate: this.timeline.stats.late,
