@@ -1,21 +1,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { Objm } from '@nats-io/obj';
 import {
-  decodeRecordingReply,
-  DEFAULT_RECORDINGS_BUCKET,
   encodeEnvelope,
   encodePresence,
-  encodeRecordingRequest,
   mixAudioSubject,
   presenceSubject,
-  recSubject,
   videoSubject,
   type RecordingInfo,
   type RecordingRequest,
@@ -30,6 +25,7 @@ import {
   type RunningProcess,
 } from '@vidchat/test-support';
 import { audioPcm, probe } from './helpers/media-check.js';
+import { downloadRecording, expectRecording, recorderRequest } from './helpers/recorder-client.js';
 
 /*
  * Audio/video sync in the file. The test publishes, with exact capture
@@ -54,12 +50,8 @@ let recorder: RunningProcess;
 let workDir: string;
 let outDir: string;
 
-async function request(req: RecordingRequest): Promise<RecordingInfo> {
-  const msg = await nc.request(recSubject(ROOM, req.action), encodeRecordingRequest(req), { timeout: 60_000 });
-  const reply = decodeRecordingReply(msg.data);
-  assert.ok(reply.ok && 'recording' in reply, JSON.stringify(reply));
-  return reply.recording;
-}
+const request = async (req: RecordingRequest): Promise<RecordingInfo> =>
+  expectRecording(await recorderRequest(nc, ROOM, req));
 
 before(async () => {
   requireBinary('ffmpeg');
@@ -105,7 +97,7 @@ function onsets(level: number[], stepS: number, threshold: number, quietS: numbe
 test(
   'each flash of the picture starts within ±80 ms of its beep in the recorded file',
   { timeout: 120_000 },
-  async () => {
+  async (t) => {
     const black = await sharp({ create: { width: 160, height: 90, channels: 3, background: { r: 0, g: 0, b: 0 } } })
       .jpeg()
       .toBuffer();
@@ -134,7 +126,7 @@ test(
     const heartbeat = setInterval(() => presence('heartbeat'), 1_000);
     await sleep(500);
 
-    await request({ action: 'start' });
+    const started = await request({ action: 'start' });
     const originMs = Date.now() + 200;
     const inFlash = (tMs: number): number => {
       const rel = tMs - originMs - FIRST_FLASH_MS;
@@ -188,19 +180,9 @@ test(
     await sleep(FIRST_FLASH_MS + 4 * FLASH_EVERY_MS + 500);
     clearInterval(pump);
     clearInterval(heartbeat);
-    const listed = decodeRecordingReply(
-      (await nc.request(recSubject(ROOM, 'list'), encodeRecordingRequest({ action: 'list' }), { timeout: 60_000 }))
-        .data,
-    );
-    assert.ok(listed.ok && 'recordings' in listed);
-    const rec = listed.recordings.find((r) => r.state === 'recording');
-    assert.ok(rec, 'the recording is listed as in progress');
-    const done = await request({ action: 'stop', id: rec.id });
+    const done = await request({ action: 'stop', id: started.id });
     assert.equal(done.state, 'done');
-
-    const store = await new Objm(nc).open(DEFAULT_RECORDINGS_BUCKET);
-    const file = join(outDir, 'avsync.mp4');
-    writeFileSync(file, (await store.getBlob(done.object!))!);
+    const file = await downloadRecording(nc, done, outDir);
     const p = probe(file);
 
     // Picture: mean brightness of every frame, 8x4 pixels each.
@@ -231,6 +213,7 @@ test(
       const nearest = beeps.reduce((a, b) => (Math.abs(b - f) < Math.abs(a - f) ? b : a));
       return Math.round((f - nearest) * 1_000);
     });
+    t.diagnostic(`A/V offsets (video − audio, ms): ${offsets.join(', ')}`);
     for (const o of offsets)
       assert.ok(Math.abs(o) <= TOLERANCE_MS, `A/V offsets (video − audio, ms): ${offsets.join(', ')}`);
   },

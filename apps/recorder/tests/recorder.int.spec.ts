@@ -1,10 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { Objm } from '@nats-io/obj';
 import {
   decodeRecordingEvent,
   decodeRecordingReply,
@@ -28,6 +27,7 @@ import {
 } from '@vidchat/test-support';
 import { gridLayout } from '../src/index.js';
 import { audioPcm, frameAt, probe, regionStats } from './helpers/media-check.js';
+import { downloadRecording, expectRecording, recorderRequest } from './helpers/recorder-client.js';
 
 /*
  * The recorder on a real nats-server with JetStream, two real capture agents
@@ -91,32 +91,15 @@ function startAgent(source: string, name: string, tone: number): RunningProcess 
   return agent;
 }
 
-async function request(room: string, req: RecordingRequest): Promise<RecordingReply> {
-  const msg = await nc.request(recSubject(room, req.action), encodeRecordingRequest(req), { timeout: REQUEST_MS });
-  return decodeRecordingReply(msg.data);
-}
-
-function ok(reply: RecordingReply): RecordingInfo {
-  assert.ok(reply.ok && 'recording' in reply, `expected a recording, got ${JSON.stringify(reply)}`);
-  return reply.recording;
-}
+const request = (room: string, req: RecordingRequest): Promise<RecordingReply> => recorderRequest(nc, room, req);
+const ok = expectRecording;
+const download = (info: RecordingInfo): Promise<string> => downloadRecording(nc, info, outDir);
 
 async function list(room: string): Promise<RecordingInfo[]> {
   const reply = await request(room, { action: 'list' });
   assert.ok(reply.ok && 'recordings' in reply, JSON.stringify(reply));
   assert.equal(reply.bucket, DEFAULT_RECORDINGS_BUCKET);
   return reply.recordings;
-}
-
-/** Downloads a stored recording from the bucket, as any gateway would. */
-async function download(info: RecordingInfo): Promise<string> {
-  assert.ok(info.object, `recording ${info.id} has no stored object`);
-  const store = await new Objm(nc).open(DEFAULT_RECORDINGS_BUCKET);
-  const data = await store.getBlob(info.object);
-  assert.ok(data && data.length > 0, `object ${info.object} is empty`);
-  const file = join(outDir, `${info.id}.mp4`);
-  writeFileSync(file, data);
-  return file;
 }
 
 before(async () => {

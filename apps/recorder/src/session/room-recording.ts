@@ -99,7 +99,7 @@ export class RoomRecording {
       maxTiles: o.maxTiles,
       maxQueuedFrames: queueDepthFor(o.latencyMs, o.settings.fps),
       minFrameIntervalUs: (THIN_FRACTION * 1e6) / o.settings.fps,
-      maxDecodesInFlight: 4,
+      maxDecodesInFlight: 8,
       log: o.log.child('compose'),
     });
     this.timeline = new AudioTimeline({
