@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
 import { Objm, StorageType, type ObjectInfo, type ObjectStore } from '@nats-io/obj';
 import {
   parseRecordingObjectName,
@@ -19,6 +20,13 @@ import type { Logger } from '@vidchat/service-kit';
  * is created with the configured limits (max_bytes, ttl); when a new file
  * does not fit, the oldest recordings go first.
  */
+/**
+ * Time a JetStream API call (bucket status, list, one chunk's ack) may take.
+ * The client's default of 5 s is short for a broker on a busy machine, and a
+ * list that times out is an error for the person asking.
+ */
+export const JETSTREAM_TIMEOUT_MS = 20_000;
+
 export interface RecordingStoreOptions {
   bucket: string;
   maxTotalBytes: number;
@@ -74,7 +82,7 @@ export class RecordingStore {
 
   /** Opens the bucket, creating it with the configured limits when it does not exist yet. */
   async open(): Promise<void> {
-    const objm = new Objm(this.nc);
+    const objm = new Objm(jetstream(this.nc, { timeout: JETSTREAM_TIMEOUT_MS }));
     const limits = {
       storage: StorageType.File,
       max_bytes: this.o.maxTotalBytes,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import {
   decodeRecordingReply,
@@ -41,7 +42,7 @@ export function expectRecording(reply: RecordingReply): RecordingInfo {
 /** Downloads a stored recording into `dir`, as any gateway would read it, and returns the file. */
 export async function downloadRecording(nc: NatsConnection, info: RecordingInfo, dir: string): Promise<string> {
   assert.ok(info.object, `recording ${info.id} has no stored object`);
-  const store = await new Objm(nc).open(DEFAULT_RECORDINGS_BUCKET);
+  const store = await new Objm(jetstream(nc, { timeout: REQUEST_TIMEOUT_MS })).open(DEFAULT_RECORDINGS_BUCKET);
   const data = await store.getBlob(info.object);
   assert.ok(data && data.length > 0, `object ${info.object} is empty`);
   const file = join(dir, `${info.id}.mp4`);
