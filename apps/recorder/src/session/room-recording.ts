@@ -6,6 +6,7 @@ import {
   mixAudioSubject,
   PRESENCE_TIMEOUT_MS,
   ProtocolError,
+  tryParseSubject,
   wildcards,
   type RecordingInfo,
   type RecordingState,
@@ -165,15 +166,15 @@ export class RoomRecording {
     );
     await this.decoder.ready;
     const room = this.o.room;
-    const follow = (subject: string, handle: (data: Uint8Array) => void): Subscription =>
+    const follow = (subject: string, handle: (data: Uint8Array, subject: string) => void): Subscription =>
       this.nc.subscribe(subject, {
         callback: (err, msg) => {
-          if (!err) handle(msg.data);
+          if (!err) handle(msg.data, msg.subject);
         },
       });
     this.subs.push(
-      follow(wildcards.roomTrack(room, 'presence'), (d) => this.onPresence(d)),
-      follow(wildcards.roomTrack(room, 'video'), (d) => this.onVideo(d)),
+      follow(wildcards.roomTrack(room, 'presence'), (d, s) => this.onPresence(d, s)),
+      follow(wildcards.roomTrack(room, 'video'), (d, s) => this.onVideo(d, s)),
       follow(mixAudioSubject(room), (d) => this.onMix(d)),
     );
     this.presenceTimer = setInterval(() => this.expireSources(), 500);
@@ -182,10 +183,19 @@ export class RoomRecording {
     this.o.log.info('recording', { room, id: this.o.id, part: this.part });
   }
 
-  private onPresence(data: Uint8Array): void {
+  /** The source a `vidchat.src.<room>.<source>.*` subject names, or null. */
+  private sourceOf(subject: string): string | null {
+    const parsed = tryParseSubject(subject);
+    return parsed?.scope === 'src' && parsed.room === this.o.room ? parsed.source : null;
+  }
+
+  private onPresence(data: Uint8Array, subject: string): void {
     try {
       const p = decodePresence(data);
-      if (p.room !== this.o.room) throw new ProtocolError('ERR_INVALID_MESSAGE', 'presence of another room');
+      // Anyone may publish on a room's subjects: presence must name the source and room of its own subject.
+      if (p.room !== this.o.room || p.source !== this.sourceOf(subject)) {
+        throw new ProtocolError('ERR_INVALID_MESSAGE', 'presence whose room or source differs from its subject');
+      }
       if (p.type === 'leave') {
         this.lastSeen.delete(p.source);
         this.compositor.removeSource(p.source);
@@ -199,10 +209,13 @@ export class RoomRecording {
     }
   }
 
-  private onVideo(data: Uint8Array): void {
+  private onVideo(data: Uint8Array, subject: string): void {
     try {
       const env = decodeEnvelope(data);
       if (env.kind !== 'video') throw new ProtocolError('ERR_INVALID_MESSAGE', `${env.kind} on a video subject`);
+      if (env.source !== this.sourceOf(subject)) {
+        throw new ProtocolError('ERR_INVALID_MESSAGE', 'video whose source differs from its subject');
+      }
       if (env.layer !== 0) return;
       if (!this.lastSeen.has(env.source)) {
         // Video before presence: show it under its id until presence brings the name.
