@@ -7,10 +7,12 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
+  decodeRecordingEvent,
   encodeEnvelope,
   encodePresence,
   mixAudioSubject,
   presenceSubject,
+  recSubject,
   videoSubject,
   type RecordingInfo,
   type RecordingRequest,
@@ -28,7 +30,9 @@ import { audioPcm, probe } from './helpers/media-check.js';
 import { downloadRecording, expectRecording, recorderRequest } from './helpers/recorder-client.js';
 
 /*
- * Audio/video sync in the file. The test publishes, with exact capture
+ * Time in recordings: audio/video sync in the file, and --max-duration.
+ *
+ * Audio/video sync. The test publishes, with exact capture
  * times, a camera that shows black except for a white flash of 120 ms every
  * 2 s, and a room mix that is silent except for a 1 kHz beep at the same
  * capture times (what an agent and the mixer stamp). In the recorded MP4
@@ -218,3 +222,42 @@ test(
       assert.ok(Math.abs(o) <= TOLERANCE_MS, `A/V offsets (video − audio, ms): ${offsets.join(', ')}`);
   },
 );
+
+test('a recording that reaches --max-duration stops itself, is stored and announced', { timeout: 90_000 }, async () => {
+  const room = 'maxdur';
+  const dir = mkdtempSync(join(tmpdir(), 'vidchat-maxdur-work-'));
+  const short = startApp('recorder', [
+    '--nats',
+    fixture.url,
+    '--work-dir',
+    dir,
+    '--size',
+    `${W}x${H}`,
+    '--max-duration',
+    '2',
+  ]);
+  const ended = new Promise<RecordingInfo>((resolve) => {
+    nc.subscribe(recSubject(room, 'events'), {
+      callback: (err, msg) => {
+        if (err) return;
+        const ev = decodeRecordingEvent(msg.data);
+        if (ev.recording.state !== 'recording') resolve(ev.recording);
+      },
+    });
+  });
+  try {
+    await short.waitForOutput(/\[main\] ready/, 60_000);
+    const started = expectRecording(await recorderRequest(nc, room, { action: 'start' }));
+    const info = await Promise.race([ended, sleep(60_000).then(() => null)]);
+    assert.ok(info, `no end event:\n${short.output()}`);
+    assert.equal(info.id, started.id);
+    assert.equal(info.state, 'done');
+    assert.ok(info.object !== null && info.bytes > 0);
+    assert.ok(Math.abs(info.durationMs - 2_000) <= 700, `durationMs ${info.durationMs}`);
+    const stopAgain = await recorderRequest(nc, room, { action: 'stop', id: started.id });
+    assert.equal(!stopAgain.ok && stopAgain.error.code, 'not-recording');
+  } finally {
+    await short.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
