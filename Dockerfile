@@ -16,6 +16,7 @@ COPY libs/service-kit/package.json libs/service-kit/
 COPY libs/test-support/package.json libs/test-support/
 COPY apps/capture-agent/package.json apps/capture-agent/
 COPY apps/mixer/package.json apps/mixer/
+COPY apps/web/package.json apps/web/
 COPY apps/gateway/package.json apps/gateway/
 COPY apps/recorder/package.json apps/recorder/
 COPY apps/stack-e2e/package.json apps/stack-e2e/
@@ -23,9 +24,9 @@ RUN npm ci --no-audit --no-fund
 COPY libs libs
 COPY apps apps
 RUN npx tsc -b libs/protocol libs/service-kit apps/capture-agent apps/mixer apps/gateway apps/recorder \
- && node apps/gateway/scripts/build-viewer.mjs \
+ && node apps/web/scripts/build.mjs \
  && npm prune --omit=dev --no-audit --no-fund \
- && rm -rf apps/*/tests apps/*/dist/tests libs/*/dist/tests apps/stack-e2e libs/test-support
+ && rm -rf apps/*/tests apps/*/dist/tests libs/*/dist/tests apps/stack-e2e libs/test-support apps/web/src apps/web/scripts
 
 # ---- service: gateway and mixer (no ffmpeg needed)
 FROM ${NODE_IMAGE} AS service

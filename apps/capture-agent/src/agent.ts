@@ -105,7 +105,7 @@ export class CaptureAgent {
     if (audioSource.kind !== 'none') {
       this.audio = new AudioTrack({
         source: audioSource,
-        settings: { toneHz: c.tone },
+        settings: { toneHz: c.tone, packetLossPercent: c.audioPacketLoss },
         room: c.room,
         sourceId: c.source,
         ffmpegPath: c.ffmpeg,
@@ -125,6 +125,7 @@ export class CaptureAgent {
       audio: this.audio
         ? { codec: 'opus', sampleRate: AUDIO_SAMPLE_RATE, channels: AUDIO_CHANNELS, frameDurationMs: AUDIO_FRAME_MS }
         : null,
+      listens: c.listen,
       agent: { version: AGENT_VERSION, host: hostnameForPresence() },
       isConnected,
       log: createLogger('presence'),

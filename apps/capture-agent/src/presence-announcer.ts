@@ -24,6 +24,8 @@ export interface PresenceAnnouncerOptions {
   name: string;
   video: VideoInfo | null;
   audio: AudioInfo | null;
+  /** A person at this host hears the room through this source's mix-minus. */
+  listens: boolean;
   agent: { version: string; host?: string };
   isConnected: () => boolean;
   log: Logger;
@@ -41,7 +43,7 @@ export class PresenceAnnouncer {
 
   start(): void {
     this.send('join');
-    this.o.log.info('joined', { room: this.o.room, source: this.o.source, name: this.o.name });
+    this.o.log.info('joined', { room: this.o.room, source: this.o.source, name: this.o.name, listens: this.o.listens });
     this.timer = setInterval(() => {
       if (!this.o.isConnected()) return;
       this.send('heartbeat');
@@ -68,6 +70,8 @@ export class PresenceAnnouncer {
       ts: Date.now(),
       video: this.o.video,
       audio: this.o.audio,
+      kind: 'agent',
+      listens: this.o.listens,
       agent: this.o.agent,
     });
     try {

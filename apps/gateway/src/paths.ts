@@ -1,4 +1,14 @@
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
-/** The bundled viewer (`scripts/build-viewer.mjs` writes it): dist/public, next to dist/src. */
-export const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
+/**
+ * The bundled browser app: dist/public of the @vidchat/web workspace (its
+ * `scripts/build.mjs` writes it). Resolved as a package, not as a path from
+ * this file, so that it is found wherever npm links the workspace (the repo,
+ * the Docker image).
+ */
+export const PUBLIC_DIR = join(
+  dirname(createRequire(import.meta.url).resolve('@vidchat/web/package.json')),
+  'dist',
+  'public',
+);

@@ -6,6 +6,7 @@ import { createConnection } from 'node:net';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { WebSocket } from 'ws';
 import { decodeEnvelope } from '@vidchat/protocol';
 import {
   NatsServer,
@@ -105,6 +106,7 @@ describe('gateway (child process, real NATS)', { timeout: 120_000 }, () => {
       const roster = await viewer.join('r1');
       assert.deepEqual(roster.sources.map((s) => s.id).sort(), ['camA', 'camB']);
       assert.equal(roster.sources.find((s) => s.id === 'camA')?.name, 'cam camA');
+      assert.equal(roster.sources.find((s) => s.id === 'camA')?.kind, 'agent', 'presence without kind is an agent');
       await waitFor(async () => (await metric(gw.port, 'vidchat_gateway_room_subscriptions')) === 1);
       const sent: Buffer[] = [];
       for (let i = 0; i < 5; i++) {
@@ -298,6 +300,24 @@ describe('gateway (child process, real NATS)', { timeout: 120_000 }, () => {
       if (c.code) assert.deepEqual(v.events.at(-1), v.events.find(isType('error', (e) => e.code === c.code)));
     }
     assert.ok((await metric(gw.port, 'vidchat_gateway_invalid_messages_total', { reason: 'client-binary' })) >= 1);
+    // Bad input is a counted debug line: no error (Nest's stack per bad frame) and no warning.
+    assert.doesNotMatch(gw.proc.output(), /\b(error|warn)\s+\[/);
+  });
+
+  it('serves the WebSocket on /ws only, uncompressed', async () => {
+    const v = await open();
+    // The ws client offers permessage-deflate; media frames are JPEG and Opus, so the gateway declines.
+    assert.equal(v.ws.extensions, '');
+    for (const path of ['/', '/wss', '/ws/x', '/api/rooms']) {
+      const other = new WebSocket(`ws://127.0.0.1:${gw.port}${path}`);
+      const outcome = await new Promise<string>((resolve) => {
+        other.once('open', () => resolve('open'));
+        other.once('unexpected-response', (_req, res) => resolve(`http ${res.statusCode}`));
+        other.once('error', () => resolve('refused'));
+      });
+      other.terminate();
+      assert.notEqual(outcome, 'open', path);
+    }
   });
 
   it('answers ping with pong, and closes a join flood with rate-limited / 1008', async () => {

@@ -42,10 +42,18 @@ export const mixerOptionSpec = {
     1,
     256,
   ),
+  maxListenersPerRoom: opt.int(
+    'max-listeners-per-room',
+    'VIDCHAT_MIXER_MAX_LISTENERS_PER_ROOM',
+    'mix-minus streams per room at most (one Opus encoder each, for sources whose presence says listens)',
+    64,
+    0,
+    256,
+  ),
   bitrate: opt.int(
     'bitrate',
     'VIDCHAT_MIXER_BITRATE',
-    'Opus bitrate of the mix, bit/s',
+    'Opus bitrate of the mix and of each mix-minus, bit/s',
     DEFAULT_MIX_BITRATE,
     6_000,
     510_000,
@@ -65,6 +73,7 @@ export type MixerConfig = Config<typeof mixerOptionSpec>;
 
 export const mixerProgram = {
   name: 'vidchat-mixer',
-  summary: 'mixes every microphone of each room into one Opus stream, with levels and the active speaker',
+  summary:
+    'mixes every microphone of each room into one Opus stream, with levels, the active speaker and a mix-minus per listener',
   spec: mixerOptionSpec,
 };

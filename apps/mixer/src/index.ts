@@ -4,6 +4,7 @@
  */
 export * from './dsp/audio-format.js';
 export * from './dsp/mix.js';
+export * from './dsp/mix-bus.js';
 export * from './dsp/limiter.js';
 export * from './dsp/ramp.js';
 export * from './dsp/levels.js';

@@ -27,6 +27,7 @@ async function main(cfg: MixerConfig): Promise<void> {
     levelsHz: cfg.levelsHz,
     maxRooms: cfg.maxRooms,
     maxSourcesPerRoom: cfg.maxSourcesPerRoom,
+    maxListenersPerRoom: cfg.maxListenersPerRoom,
     bitrate: cfg.bitrate,
     statusIntervalMs: cfg.statusIntervalMs,
   });

@@ -4,6 +4,7 @@ import {
   decodePresence,
   mixAudioSubject,
   mixLevelsSubject,
+  mixMinusSubject,
   ProtocolError,
   tryParseSubject,
   wildcards,
@@ -13,13 +14,14 @@ import { createLogger, type Logger } from '@vidchat/service-kit';
 import { MixClock } from './clock/mix-clock.js';
 import { FRAME_MS, FRAME_US, SAMPLE_RATE } from './dsp/audio-format.js';
 import type { JitterBufferOptions } from './dsp/jitter-buffer.js';
-import { AudioPresence, type PresenceChange } from './presence/audio-presence.js';
+import { AudioPresence, ListenerPresence, type PresenceChange } from './presence/audio-presence.js';
 import { createStats, type MixerStats } from './room/mixer-stats.js';
 import { RoomMix } from './room/room-mix.js';
 
 /*
  * The mixer process: presence in, one RoomMix per room with a microphone,
- * one clock for all rooms, mixed audio and levels out.
+ * one clock for all rooms, mixed audio, levels and one mix-minus per
+ * listener out.
  *
  * Rooms and sources follow presence through one reconciliation path: a
  * presence change reconciles its room at once, and a sweep every
@@ -27,6 +29,12 @@ import { RoomMix } from './room/room-mix.js';
  * were refused for capacity. A room's work (subscription, decoders, encoder)
  * stops on the tick after its last source left, so that the tick can still
  * ramp the leaving source out.
+ *
+ * Listeners (presence says `listens`) are tracked apart from microphones:
+ * a listener gets `vidchat.mix.<room>.minus.<source>` on every tick its
+ * room is mixed, that is while the room has at least one microphone; a room
+ * of listeners only has nothing to hear and publishes nothing, like its room
+ * mix.
  */
 export const SWEEP_INTERVAL_MS = 500;
 /** Ticks run at once after a stall before the clock skips ahead. */
@@ -37,6 +45,7 @@ export interface MixerServiceOptions {
   levelsHz: number;
   maxRooms: number;
   maxSourcesPerRoom: number;
+  maxListenersPerRoom: number;
   bitrate: number;
   statusIntervalMs: number;
 }
@@ -50,6 +59,7 @@ interface RoomWork {
 export class MixerService {
   private readonly log: Logger = createLogger('mixer');
   private readonly presence = new AudioPresence();
+  private readonly listeners = new ListenerPresence();
   private readonly rooms = new Map<string, RoomWork>();
   private readonly refusedRooms = new Set<string>();
   readonly stats: MixerStats = createStats();
@@ -112,8 +122,28 @@ export class MixerService {
       this.log.debug('presence whose ids differ from its subject dropped', { subject });
       return;
     }
-    const change: PresenceChange | null = this.presence.apply(presence, Date.now());
+    const now = Date.now();
+    const change: PresenceChange | null = this.presence.apply(presence, now);
     if (change) this.onChange(change);
+    const listenerChange: PresenceChange | null = this.listeners.apply(presence, now);
+    if (listenerChange) this.onListenerChange(listenerChange);
+  }
+
+  private onListenerChange(change: PresenceChange): void {
+    if (change.type === 'joined') {
+      this.log.info('listener joined', { room: change.room, source: change.source });
+      const work = this.rooms.get(change.room);
+      if (work) this.addListener(work, change.source);
+    } else {
+      this.log.info('listener left', { room: change.room, source: change.source, reason: change.reason });
+      this.rooms.get(change.room)?.mix.removeListener(change.source);
+    }
+  }
+
+  private addListener(work: RoomWork, source: string): void {
+    if (!work.mix.addListener(source)) {
+      this.log.debug('listener refused: --max-listeners-per-room reached', { room: work.mix.room, source });
+    }
   }
 
   private onChange(change: PresenceChange): void {
@@ -151,6 +181,9 @@ export class MixerService {
     for (const source of wanted) {
       if (!work.mix.has(source)) work.mix.addSource(source);
     }
+    for (const source of this.listeners.sourcesOf(room)) {
+      if (!work.mix.hasListener(source)) this.addListener(work, source);
+    }
   }
 
   private startRoom(room: string): RoomWork {
@@ -160,6 +193,7 @@ export class MixerService {
         jitter: this.opts.jitter,
         levelsEveryTicks: Math.max(1, Math.round(1_000 / this.opts.levelsHz / FRAME_MS)),
         maxSources: this.opts.maxSourcesPerRoom,
+        maxListeners: this.opts.maxListenersPerRoom,
         bitrate: this.opts.bitrate,
       },
       this.stats,
@@ -214,6 +248,7 @@ export class MixerService {
     for (const [room, work] of this.rooms) {
       const out = work.mix.tick(nowMs);
       this.nc.publish(mixAudioSubject(room), out.audio);
+      for (const m of out.minus) this.nc.publish(mixMinusSubject(room, m.source), m.audio);
       if (out.levels) this.nc.publish(mixLevelsSubject(room), out.levels);
       if (work.stopping) this.stopRoom(room, work);
     }
@@ -223,10 +258,18 @@ export class MixerService {
   }
 
   private sweep(): void {
-    for (const change of this.presence.expire(Date.now())) this.onChange(change);
+    const now = Date.now();
+    for (const change of this.presence.expire(now)) this.onChange(change);
+    for (const change of this.listeners.expire(now)) this.onListenerChange(change);
     for (const room of this.presence.roomIds()) {
       const work = this.rooms.get(room);
-      if (work === undefined || work.mix.sourceCount < this.presence.sourcesOf(room).length) this.reconcile(room);
+      if (
+        work === undefined ||
+        work.mix.sourceCount < this.presence.sourcesOf(room).length ||
+        work.mix.listenerCount < this.listeners.sourcesOf(room).length
+      ) {
+        this.reconcile(room);
+      }
     }
   }
 
@@ -234,17 +277,25 @@ export class MixerService {
     const s = this.stats;
     const p = this.lastStatus;
     const ticks = s.ticks - p.ticks;
-    const encodes = s.packetsOut - p.packetsOut;
+    const encodes = s.encodes - p.encodes;
     let sources = 0;
-    for (const w of this.rooms.values()) sources += w.mix.sourceCount;
+    let minusStreams = 0;
+    for (const w of this.rooms.values()) {
+      sources += w.mix.sourceCount;
+      minusStreams += w.mix.listenerCount;
+    }
     this.log.info('status', {
       rooms: this.rooms.size,
       sources,
+      minusStreams,
       packetsIn: s.packetsIn - p.packetsIn,
-      packetsOut: encodes,
+      packetsOut: s.packetsOut - p.packetsOut,
+      minusOut: s.minusOut - p.minusOut,
       rejected: s.rejected - p.rejected,
       late: s.late - p.late,
       lost: s.lost - p.lost,
+      fecRecovered: s.fecRecovered - p.fecRecovered,
+      concealed: s.concealed - p.concealed,
       underruns: s.underruns - p.underruns,
       badPresence: s.badPresence - p.badPresence,
       clockSkips: s.clockSkips - p.clockSkips,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PresenceMessage } from '@vidchat/protocol';
-import { AudioPresence } from '../src/presence/audio-presence.js';
+import { AudioPresence, ListenerPresence } from '../src/presence/audio-presence.js';
 
 const audio = { codec: 'opus', sampleRate: 48000, channels: 1, frameDurationMs: 20 } as const;
 function presence(type: PresenceMessage['type'], source: string, withAudio = true): PresenceMessage {
@@ -43,4 +43,27 @@ test('leave removes at once; silence past the timeout removes; the room goes wit
   assert.deepEqual(p.expire(3000), []);
   assert.deepEqual(p.expire(3001), [{ type: 'left', room: 'r1', source: 'b', reason: 'timeout' }]);
   assert.deepEqual(p.roomIds(), []);
+});
+
+test('listeners: a source that says listens joins, with or without audio; one that stops saying it leaves', () => {
+  const l = new ListenerPresence(3000);
+  assert.equal(l.apply(presence('join', 'a'), 0), null, 'a source that does not say listens is no listener');
+  assert.deepEqual(l.apply({ ...presence('join', 'v', false), listens: true }, 0), {
+    type: 'joined',
+    room: 'r1',
+    source: 'v',
+  });
+  assert.deepEqual(l.apply({ ...presence('join', 'b'), listens: true }, 0), {
+    type: 'joined',
+    room: 'r1',
+    source: 'b',
+  });
+  assert.deepEqual(l.apply({ ...presence('heartbeat', 'b'), listens: false }, 10), {
+    type: 'left',
+    room: 'r1',
+    source: 'b',
+    reason: 'not-listening',
+  });
+  assert.deepEqual(l.expire(3001), [{ type: 'left', room: 'r1', source: 'v', reason: 'timeout' }]);
+  assert.deepEqual(l.roomIds(), []);
 });

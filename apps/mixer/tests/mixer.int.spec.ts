@@ -1,7 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { OpusDecoder } from 'opus-decoder';
 import {
   decodeEnvelope,
   decodeLevelsPayload,
@@ -18,6 +17,7 @@ import {
   type NatsFixture,
   type RunningProcess,
 } from '@vidchat/test-support';
+import { decodeOpusFrames, goertzel, joinFrames } from './helpers/audio-analysis.js';
 import { startToneAgent } from './helpers/tone-source.js';
 
 /*
@@ -26,20 +26,6 @@ import { startToneAgent } from './helpers/tone-source.js';
  * mix is decoded with opus-decoder and checked with the Goertzel algorithm.
  */
 const ROOM = 'mixtest';
-
-/** Power of `hz` in `x` (Goertzel), normalised by the length. */
-function goertzel(x: Float32Array, hz: number): number {
-  const w = (2 * Math.PI * hz) / 48_000;
-  const c = 2 * Math.cos(w);
-  let s1 = 0;
-  let s2 = 0;
-  for (let i = 0; i < x.length; i++) {
-    const s0 = x[i]! + c * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  return (s1 * s1 + s2 * s2 - c * s1 * s2) / (x.length * x.length);
-}
 
 interface Received {
   at: number;
@@ -80,19 +66,27 @@ after(async () => {
   await fixture?.stop();
 });
 
-async function decodeWindow(fromMs: number, toMs: number): Promise<{ pcm: Float32Array; packets: number }> {
+async function decodeWindow(
+  fromMs: number,
+  toMs: number,
+): Promise<{ pcm: Float32Array; packets: number; parts: Float32Array[] }> {
   const picked = audio.filter((r) => r.at >= fromMs && r.at < toMs);
-  const dec = new OpusDecoder({ channels: 1 });
-  await dec.ready;
-  const parts = picked.map((r) => Float32Array.from(dec.decodeFrame(r.packet).channelData[0] ?? []));
-  dec.free();
-  const pcm = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    pcm.set(p, o);
-    o += p.length;
-  }
-  return { pcm, packets: picked.length };
+  const parts = await decodeOpusFrames(picked.map((r) => r.packet));
+  const pcm = joinFrames(parts);
+  return { pcm, packets: picked.length, parts };
+}
+
+/**
+ * The median over packets of the power at `hz`: a source's level that a few
+ * concealed or late packets on a loaded machine do not move, unlike the
+ * power of the whole window.
+ */
+function medianPower(parts: Float32Array[], hz: number): number {
+  const p = parts
+    .filter((x) => x.length > 0)
+    .map((x) => goertzel(x, hz))
+    .sort((a, b) => a - b);
+  return p[Math.floor(p.length / 2)] ?? 0;
 }
 
 test(
@@ -118,8 +112,10 @@ test(
     const t0 = Date.now();
     await sleep(3_000);
     const both = await decodeWindow(t0, t0 + 3_000);
+    // 50/s is the mixer's pace; the bounds only catch a doubled or halved
+    // stream, since a loaded machine delays deliveries in and out of a window.
     const rate = both.packets / 3;
-    assert.ok(rate >= 45 && rate <= 55, `mixed packets per second ${rate}`);
+    assert.ok(rate >= 30 && rate <= 70, `mixed packets per second ${rate}`);
     const p440 = goertzel(both.pcm, 440);
     const p660 = goertzel(both.pcm, 660);
     const p550 = goertzel(both.pcm, 550);
@@ -141,7 +137,9 @@ test(
     const q660 = goertzel(one.pcm, 660);
     assert.ok(q440 > 100 * goertzel(one.pcm, 550), `440 Hz after the leave: ${q440}`);
     assert.ok(q660 * 1000 < q440, `660 Hz should be gone: ${q660} vs 440 Hz ${q440}`);
-    assert.ok(Math.abs(q440 - p440) / p440 < 0.5, `440 Hz level changed: ${p440} → ${q440}`);
+    const m440Both = medianPower(both.parts, 440);
+    const m440One = medianPower(one.parts, 440);
+    assert.ok(Math.abs(m440One - m440Both) / m440Both < 0.5, `440 Hz level changed: ${m440Both} → ${m440One}`);
     const lastLevels = levels[levels.length - 1]!;
     assert.deepEqual(
       lastLevels.sources.map((s) => s.source),

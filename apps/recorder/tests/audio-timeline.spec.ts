@@ -21,7 +21,7 @@ test('a packet a few samples off the running end is appended contiguously (no cl
   t.place(START, packet(0.25, 10));
   t.place(START + 12_000, packet(0.5, 10)); // ideal 12, running end 10: within snap 3
   const out = samples(t.read(22));
-  assert.deepEqual(out.slice(0, 20), [...Array(10).fill(q(0.25)), ...Array(10).fill(q(0.5))]);
+  assert.deepEqual(out.slice(0, 20), [...new Array<number>(10).fill(q(0.25)), ...new Array<number>(10).fill(q(0.5))]);
   assert.deepEqual(out.slice(20), [0, 0]);
   assert.equal(t.stats.reanchored, 0);
 });
@@ -31,8 +31,8 @@ test('a packet far from the running end re-anchors at its capture time: the gap 
   t.place(START, packet(0.25, 10));
   t.place(START + 30_000, packet(0.5, 10));
   const out = samples(t.read(40));
-  assert.deepEqual(out.slice(10, 30), Array(20).fill(0));
-  assert.deepEqual(out.slice(30, 40), Array(10).fill(q(0.5)));
+  assert.deepEqual(out.slice(10, 30), new Array<number>(20).fill(0));
+  assert.deepEqual(out.slice(30, 40), new Array<number>(10).fill(q(0.5)));
   assert.equal(t.stats.reanchored, 1);
 });
 
@@ -52,6 +52,6 @@ test('samples are clipped to 16 bits, and read positions wrap around the ring', 
   for (let i = 0; i < 30; i++) {
     t.place(START + i * 10_000, packet(i % 2 ? 2 : -2, 10));
     const out = samples(t.read(10));
-    assert.deepEqual(out, Array(10).fill(i % 2 ? 32767 : -32767));
+    assert.deepEqual(out, new Array<number>(10).fill(i % 2 ? 32767 : -32767));
   }
 });

@@ -50,6 +50,13 @@ export function num(o: JsonObject, key: string, what: string, min: number, max: 
   return v;
 }
 
+export function optBool(o: JsonObject, key: string, what: string): boolean | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'boolean') throw new InvalidMessageError(`${what}.${key} must be true or false`);
+  return v;
+}
+
 export function oneOf<T extends string>(o: JsonObject, key: string, what: string, values: readonly T[]): T {
   const v = o[key];
   if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) {

@@ -5,6 +5,7 @@ import {
   id,
   num,
   oneOf,
+  optBool,
   optStr,
   parseJsonText,
   str,
@@ -14,9 +15,15 @@ import {
 } from './json.js';
 
 /*
- * Presence: what a capture agent says about itself on
- * `vidchat.src.<room>.<source>.presence`, as UTF-8 JSON.
- * `join` once, `heartbeat` every second, `leave` on a clean stop.
+ * Presence: what a source (a capture agent, or the gateway for a browser
+ * participant) says about itself on `vidchat.src.<room>.<source>.presence`,
+ * as UTF-8 JSON. `join` once, `heartbeat` every second, `leave` on a clean
+ * stop.
+ *
+ * `kind` and `listens` came after the first agents: absent, they stay
+ * absent on decode (so older messages and the golden vectors round-trip
+ * byte for byte), and `presenceKind` / `presenceListens` give their
+ * defaults, `agent` and false, in one place.
  */
 export const PRESENCE_VERSION = 1;
 /** A source silent this long (no heartbeat) is gone. */
@@ -26,6 +33,10 @@ export const MAX_PRESENCE_BYTES = 4_096;
 export const MAX_NAME_LENGTH = 64;
 
 export type PresenceType = 'join' | 'heartbeat' | 'leave';
+
+/** Who publishes a source: a capture agent, or the gateway for a browser participant. */
+export type SourceKind = 'agent' | 'participant';
+export const SOURCE_KINDS: readonly SourceKind[] = ['agent', 'participant'];
 
 export interface VideoInfo {
   codec: 'jpeg';
@@ -52,6 +63,13 @@ export interface PresenceMessage {
   ts: number;
   video: VideoInfo | null;
   audio: AudioInfo | null;
+  /** Absent means `agent`: read it with `presenceKind`. */
+  kind?: SourceKind;
+  /**
+   * True when a person hears the room through this source, so the mixer
+   * publishes its mix-minus. Absent means false: read it with `presenceListens`.
+   */
+  listens?: boolean;
   /** Optional agent details for operators. */
   agent?: { version: string; host?: string };
 }
@@ -70,12 +88,25 @@ export function validatePresence(value: unknown): PresenceMessage {
     video: parseVideoInfo(o['video'], 'presence.video'),
     audio: parseAudioInfo(o['audio'], 'presence.audio'),
   };
+  if (o['kind'] !== undefined) msg.kind = oneOf(o, 'kind', 'presence', SOURCE_KINDS);
+  const listens = optBool(o, 'listens', 'presence');
+  if (listens !== undefined) msg.listens = listens;
   if (o['agent'] !== undefined) {
     const a = asObject(o['agent'], 'presence.agent');
     const host = optStr(a, 'host', 'presence.agent', 128);
     msg.agent = { version: str(a, 'version', 'presence.agent', 64), ...(host === undefined ? {} : { host }) };
   }
   return msg;
+}
+
+/** The source's kind, `agent` when the message does not say. */
+export function presenceKind(msg: PresenceMessage): SourceKind {
+  return msg.kind ?? 'agent';
+}
+
+/** Whether the source listens (gets a mix-minus), false when the message does not say. */
+export function presenceListens(msg: PresenceMessage): boolean {
+  return msg.listens === true;
 }
 
 export function encodePresence(msg: PresenceMessage): Uint8Array {

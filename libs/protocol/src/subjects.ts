@@ -11,13 +11,16 @@ import { assertValidId, isValidId } from './ids.js';
  *   │   ├── .audio      capture agent → Opus envelopes (20 ms)
  *   │   └── .presence   capture agent → join / heartbeat (1 s) / leave (JSON)
  *   ├── mix.<room>
- *   │   ├── .audio      mixer → mixed Opus envelopes
- *   │   └── .levels     mixer → levels envelopes (~10 Hz)
- *   └── rec.<room>      the recorder's request/reply API (JSON, see recording.ts)
- *       ├── .start      gateway → recorder: start recording the room
- *       ├── .stop       gateway → recorder: stop one recording
- *       ├── .list       gateway → recorder: the room's recordings
- *       └── .events     recorder → gateways: a recording started, stopped, failed
+ *   │   ├── .audio            mixer → mixed Opus envelopes
+ *   │   ├── .levels           mixer → levels envelopes (~10 Hz)
+ *   │   └── .minus.<source>   mixer → the mix without <source>'s own audio
+ *   │                         (mixedAudio envelopes), only for a source
+ *   │                         whose presence says it listens
+ *   └── rec.<room>            the recorder's request/reply API (JSON, see recording.ts)
+ *       ├── .start            gateway → recorder: start recording the room
+ *       ├── .stop             gateway → recorder: stop one recording
+ *       ├── .list             gateway → recorder: the room's recordings
+ *       └── .events           recorder → gateways: a recording started, stopped, failed
  *
  * Ids are validated before they become a token, so `.`, `*`, `>` and
  * whitespace can never reach the broker from user input.
@@ -28,7 +31,12 @@ export type SourceTrack = 'video' | 'audio' | 'presence';
 export type MixTrack = 'audio' | 'levels';
 
 export type ParsedSubject =
-  { scope: 'src'; room: string; source: string; track: SourceTrack } | { scope: 'mix'; room: string; track: MixTrack };
+  | { scope: 'src'; room: string; source: string; track: SourceTrack }
+  | { scope: 'mix'; room: string; track: MixTrack }
+  | { scope: 'mix'; room: string; track: 'minus'; source: string };
+
+/** The token between the room and the listener's source id in a mix-minus subject. */
+const MINUS_TOKEN = 'minus';
 
 export function sourceSubject(room: string, source: string, track: SourceTrack): string {
   return `${SUBJECT_ROOT}.src.${assertValidId('room', room)}.${assertValidId('source', source)}.${track}`;
@@ -45,6 +53,11 @@ export function mixSubject(room: string, track: MixTrack): string {
 export const mixAudioSubject = (room: string): string => mixSubject(room, 'audio');
 export const mixLevelsSubject = (room: string): string => mixSubject(room, 'levels');
 
+/** The mix-minus of `source`: the room's mix without that source's own audio. */
+export function mixMinusSubject(room: string, source: string): string {
+  return `${SUBJECT_ROOT}.mix.${assertValidId('room', room)}.${MINUS_TOKEN}.${assertValidId('source', source)}`;
+}
+
 /** Wildcards for subscriptions. */
 export const wildcards = {
   /** Everything any source of `room` publishes. */
@@ -52,8 +65,10 @@ export const wildcards = {
   /** One track of every source of `room`. */
   roomTrack: (room: string, track: SourceTrack): string =>
     `${SUBJECT_ROOT}.src.${assertValidId('room', room)}.*.${track}`,
-  /** Everything the mixer publishes for `room`. */
+  /** Everything the mixer publishes for `room`, every listener's mix-minus included. */
   roomMix: (room: string): string => `${SUBJECT_ROOT}.mix.${assertValidId('room', room)}.>`,
+  /** The mix-minus streams of every listener of `room`. */
+  roomMinus: (room: string): string => `${SUBJECT_ROOT}.mix.${assertValidId('room', room)}.${MINUS_TOKEN}.*`,
   /** Presence of every source of every room. */
   allPresence: (): string => `${SUBJECT_ROOT}.src.*.*.presence`,
   /** One track of every source of every room. */
@@ -77,6 +92,9 @@ export function tryParseSubject(subject: string): ParsedSubject | null {
     if (isValidId(room) && track !== undefined && MIX_TRACKS.has(track)) {
       return { scope: 'mix', room, track: track as MixTrack };
     }
+  } else if (parts[1] === 'mix' && parts.length === 5 && parts[3] === MINUS_TOKEN) {
+    const [, , room, , source] = parts;
+    if (isValidId(room) && isValidId(source)) return { scope: 'mix', room, track: MINUS_TOKEN, source };
   }
   return null;
 }

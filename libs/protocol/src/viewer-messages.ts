@@ -1,6 +1,6 @@
 import { arr, asObject, id, num, oneOf, optStr, parseJsonText, str } from './json.js';
 import { parseAudioInfo, parseVideoInfo } from './media-info.js';
-import { type AudioInfo, type VideoInfo, MAX_NAME_LENGTH } from './presence.js';
+import { type AudioInfo, type SourceKind, type VideoInfo, MAX_NAME_LENGTH, SOURCE_KINDS } from './presence.js';
 
 /*
  * Viewer WebSocket control messages (JSON text frames on `GET /ws`).
@@ -22,18 +22,19 @@ export const CloseCode = {
   tryAgainLater: 1013,
 } as const;
 
-/** Stable `error` event codes sent to viewers. */
-export type ViewerErrorCode =
-  | 'bad-message'
-  | 'bad-room'
-  | 'bad-source'
-  | 'unauthorized'
-  | 'rate-limited'
-  | 'too-many-viewers'
-  | 'message-too-big'
-  | 'binary-not-allowed'
-  | 'not-joined'
-  | 'unavailable';
+/**
+ * Stable `error` event codes the gateway sends to viewers. Only codes the
+ * gateway really sends belong here (docs/PROTOCOL.md lists the same ones).
+ */
+export const VIEWER_ERROR_CODES = [
+  'bad-message',
+  'bad-room',
+  'unauthorized',
+  'rate-limited',
+  'too-many-viewers',
+  'binary-not-allowed',
+] as const;
+export type ViewerErrorCode = (typeof VIEWER_ERROR_CODES)[number];
 
 export type ClientMessage =
   { type: 'join'; room: string; token?: string } | { type: 'leave' } | { type: 'ping'; id?: string };
@@ -46,6 +47,8 @@ export interface SourceInfo {
   audio: AudioInfo | null;
   /** When the gateway first saw this source, ms since the Unix epoch. */
   since: number;
+  /** A capture agent or a browser participant (from presence; `agent` when presence did not say). */
+  kind: SourceKind;
 }
 
 export type ServerMessage =
@@ -75,7 +78,8 @@ export function parseClientMessage(text: string): ClientMessage {
   }
 }
 
-function sourceInfo(v: unknown): SourceInfo {
+/** Parses one source info (roster entry), as sent on the WebSocket and in the HTTP API. */
+export function parseSourceInfo(v: unknown): SourceInfo {
   const o = asObject(v, 'source');
   return {
     id: id(o, 'id', 'source'),
@@ -85,6 +89,8 @@ function sourceInfo(v: unknown): SourceInfo {
     video: parseVideoInfo(o['video'], 'source.video'),
     audio: parseAudioInfo(o['audio'], 'source.audio'),
     since: num(o, 'since', 'source', 0, Number.MAX_SAFE_INTEGER),
+    // Absent from a gateway older than participants: those only had agents.
+    kind: o['kind'] === undefined ? 'agent' : oneOf(o, 'kind', 'source', SOURCE_KINDS),
   };
 }
 
@@ -94,9 +100,9 @@ export function parseServerMessage(text: string): ServerMessage {
   const type = oneOf(o, 'type', 'message', ['roster', 'source-joined', 'source-left', 'error', 'pong'] as const);
   switch (type) {
     case 'roster':
-      return { type, room: id(o, 'room', type), sources: arr(o, 'sources', type, 10_000).map(sourceInfo) };
+      return { type, room: id(o, 'room', type), sources: arr(o, 'sources', type, 10_000).map(parseSourceInfo) };
     case 'source-joined':
-      return { type, room: id(o, 'room', type), source: sourceInfo(o['source']) };
+      return { type, room: id(o, 'room', type), source: parseSourceInfo(o['source']) };
     case 'source-left':
       return { type, room: id(o, 'room', type), source: id(o, 'source', type) };
     case 'error':

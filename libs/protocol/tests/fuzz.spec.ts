@@ -20,9 +20,9 @@ import {
 import { clientMessageArb, envelopeArb, levelsArb, presenceArb, serverMessageArb } from './support/arbitraries.js';
 
 /*
- * "Random bytes only ever give a typed protocol error" (STYLE.md, convention
- * 3). Every decoder meets pure noise, noise that gets past the first checks,
- * and valid messages with bytes flipped, cut or appended. Any throw that is
+ * Random bytes only ever give a typed protocol error (see "General rules" in
+ * docs/PROTOCOL.md). Every decoder meets pure noise, noise that gets past the
+ * first checks, and valid messages with bytes flipped, cut or appended. Any throw that is
  * not a ProtocolError fails the test and fast-check prints the input and the
  * seed to replay it.
  */
@@ -163,7 +163,7 @@ const anyJsonText = fc.json({ maxDepth: 4 });
 const anyText = fc.string({ maxLength: 200, unit: 'binary' });
 
 describe('JSON decoders on hostile input', () => {
-  const presenceKeys = ['v', 'type', 'room', 'source', 'name', 'ts', 'video', 'audio', 'agent'];
+  const presenceKeys = ['v', 'type', 'room', 'source', 'name', 'ts', 'video', 'audio', 'kind', 'listens', 'agent'];
   const presenceText = presenceArb.map((m) => JSON.stringify(m));
   test(`decodePresence: ${RUNS} random byte arrays, random JSON, mutated and field-swapped presence`, () => {
     const decode = (bytes: Uint8Array): void => void typedOnly(() => decodePresence(bytes));

@@ -36,6 +36,7 @@ const EXPECTED_NAMES = [
   'presence.join',
   'presence.heartbeat',
   'presence.leave',
+  'presence.join-participant',
   'levels',
   'client.join',
   'client.leave',

@@ -13,6 +13,8 @@ import {
   parseServerMessage,
   PRESENCE_INTERVAL_MS,
   PRESENCE_TIMEOUT_MS,
+  presenceKind,
+  presenceListens,
   serverMessage,
   utf8Encode,
   validateLevels,
@@ -44,6 +46,24 @@ describe('JSON messages round trip (property)', () => {
   test('presence: video and audio may be absent, and then read as null', () => {
     const m = { v: 1, type: 'join', room: 'r', source: 's', name: '', ts: 0 };
     assert.deepEqual(decodePresence(utf8Encode(JSON.stringify(m))), { ...m, video: null, audio: null });
+  });
+
+  test('presence: kind and listens stay absent when absent, and read as agent and false', () => {
+    const m = { v: 1, type: 'join', room: 'r', source: 's', name: '', ts: 0, video: null, audio: null } as const;
+    const old = decodePresence(utf8Encode(JSON.stringify(m)));
+    assert.deepEqual(old, m);
+    assert.equal(presenceKind(old), 'agent');
+    assert.equal(presenceListens(old), false);
+    const p = decodePresence(utf8Encode(JSON.stringify({ ...m, kind: 'participant', listens: true })));
+    assert.equal(presenceKind(p), 'participant');
+    assert.equal(presenceListens(p), true);
+    assert.equal(presenceListens({ ...m, listens: false }), false);
+  });
+
+  test('source info: kind reads as agent when a gateway did not send it', () => {
+    const src = { id: 'cam', name: 'Cam', video: null, audio: null, since: 0 };
+    const msg = parseServerMessage(JSON.stringify({ type: 'source-joined', room: 'demo', source: src }));
+    assert.deepEqual(msg, { type: 'source-joined', room: 'demo', source: { ...src, kind: 'agent' } });
   });
 
   test('levels: the payload of encodeLevelsEnvelope decodes to the same message', () => {

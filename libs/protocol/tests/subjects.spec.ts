@@ -14,6 +14,7 @@ import {
   InvalidIdError,
   InvalidSubjectError,
   mixLevelsSubject,
+  mixMinusSubject,
   type MixTrack,
   type SourceTrack,
 } from '../src/index.js';
@@ -59,6 +60,17 @@ describe('subject tree (property)', () => {
     );
   });
 
+  test('every built mix-minus subject parses back to its room and listener', () => {
+    fc.assert(
+      fc.property(idArb, idArb, (room, source) => {
+        const s = mixMinusSubject(room, source);
+        assert.equal(s.split('.').length, 5, 'ids never add a token');
+        assert.deepEqual(parseSubject(s), { scope: 'mix', room, track: 'minus', source });
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   test('any string either parses or gives InvalidSubjectError, never another throw', () => {
     fc.assert(
       fc.property(
@@ -91,4 +103,31 @@ test('named builders and wildcards draw the documented tree', () => {
   assert.equal(wildcards.allTrack('audio'), 'vidchat.src.*.*.audio');
   // Wildcards are for subscribing; a message subject never contains one.
   assert.equal(tryParseSubject(wildcards.roomTrack('demo', 'video')), null);
+});
+
+test('mix-minus subjects: built, parsed, matched by their wildcards, and nothing near them parses', () => {
+  assert.equal(mixMinusSubject('demo', 'cam-1'), 'vidchat.mix.demo.minus.cam-1');
+  assert.deepEqual(parseSubject('vidchat.mix.demo.minus.cam-1'), {
+    scope: 'mix',
+    room: 'demo',
+    track: 'minus',
+    source: 'cam-1',
+  });
+  assert.equal(wildcards.roomMinus('demo'), 'vidchat.mix.demo.minus.*');
+  for (const bad of [
+    'vidchat.mix.demo.minus',
+    'vidchat.mix.demo.minus.*',
+    'vidchat.mix.demo.minus.a.b',
+    'vidchat.mix.demo.minus.-x',
+    'vidchat.mix.demo.plus.cam-1',
+    'vidchat.mix.demo.audio.cam-1',
+    'vidchat.mix.-demo.minus.cam-1',
+  ]) {
+    assert.equal(tryParseSubject(bad), null, bad);
+  }
+  for (const bad of ['a.b', '*', '>', '']) {
+    assert.throws(() => mixMinusSubject('demo', bad), InvalidIdError);
+    assert.throws(() => mixMinusSubject(bad, 'cam'), InvalidIdError);
+    assert.throws(() => wildcards.roomMinus(bad), InvalidIdError);
+  }
 });

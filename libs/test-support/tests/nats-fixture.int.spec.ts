@@ -32,13 +32,18 @@ test('an envelope published to a real nats-server arrives byte for byte', async 
   };
   const bytes = encodeEnvelope(env);
   nc.publish(subject, bytes);
+  // The loop ends after one message (max: 1), or never: the count below
+  // makes a subscription that closes empty a failure, not a pass.
+  let received = 0;
   for await (const msg of sub) {
+    received++;
     assert.deepEqual(new Uint8Array(msg.data), bytes);
     const back = decodeEnvelope(msg.data);
     assert.equal(back.kind, 'video');
     assert.equal(back.seq, 7);
     assert.deepEqual(new Uint8Array(back.payload), env.payload);
   }
+  assert.equal(received, 1, 'the published envelope never arrived');
 });
 
 test('the fixture started a server on a random loopback port (not 4222)', () => {

@@ -43,15 +43,3 @@ export function checkViewerToken(secret: string, token: string | undefined, room
   }
   if (!rooms.includes(room)) throw new TokenError('ERR_TOKEN_ROOM', `token does not open room ${room}`);
 }
-
-/** An access check bound to the configured secret; open when there is none. */
-export interface RoomAuthorizer {
-  readonly required: boolean;
-  /** Throws `TokenError` when access to `room` is refused. */
-  check(token: string | undefined, room: string): void;
-}
-
-export function roomAuthorizer(secret: string | undefined): RoomAuthorizer {
-  if (secret === undefined || secret === '') return { required: false, check: () => undefined };
-  return { required: true, check: (token, room) => checkViewerToken(secret, token, room) };
-}

@@ -1,24 +1,31 @@
-import { Controller, Get, Inject, Res } from '@nestjs/common';
-import type { Response } from 'express';
-import { GatewayContext } from '../gateway-context.js';
+import { Controller, Get, Header, HttpException, HttpStatus, Inject } from '@nestjs/common';
+import type { HealthResponse } from '@vidchat/protocol';
+import { NatsBus } from '../nats/nats-bus.js';
+import { RoomRegistry } from '../rooms/room-registry.js';
+import { ViewerSessions } from '../viewers/viewer-sessions.js';
 
-/** `GET /healthz`: 200 while NATS is connected, 503 otherwise. */
+/** `GET /healthz`: 200 while NATS is connected, 503 otherwise, with the same body. */
 @Controller('healthz')
 export class HealthController {
-  constructor(@Inject(GatewayContext) private readonly ctx: GatewayContext) {}
+  constructor(
+    @Inject(NatsBus) private readonly bus: NatsBus,
+    @Inject(RoomRegistry) private readonly registry: RoomRegistry,
+    @Inject(ViewerSessions) private readonly viewers: ViewerSessions,
+  ) {}
 
   @Get()
-  health(@Res() res: Response): void {
-    const nats = this.ctx.bus.state();
+  @Header('Cache-Control', 'no-store')
+  health(): HealthResponse {
+    const nats = this.bus.state();
     const ok = nats.state === 'connected';
-    res
-      .status(ok ? 200 : 503)
-      .setHeader('Cache-Control', 'no-store')
-      .json({
-        status: ok ? 'ok' : 'unavailable',
-        nats: nats.state,
-        viewers: this.ctx.viewers.count,
-        rooms: this.ctx.registry.list().length,
-      });
+    const body: HealthResponse = {
+      status: ok ? 'ok' : 'unavailable',
+      nats: nats.state,
+      viewers: this.viewers.count,
+      rooms: this.registry.list().length,
+    };
+    // An HttpException with an object is sent as that object: same body, 503.
+    if (!ok) throw new HttpException(body, HttpStatus.SERVICE_UNAVAILABLE);
+    return body;
   }
 }

@@ -1,11 +1,15 @@
-import type { Request, Response } from 'express';
+import {
+  createParamDecorator,
+  Injectable,
+  type ArgumentMetadata,
+  type ExecutionContext,
+  type PipeTransform,
+} from '@nestjs/common';
+import type { Request } from 'express';
 import { assertValidId, ProtocolError } from '@vidchat/protocol';
-import { TokenError, type RoomAuthorizer } from '../auth/viewer-token.js';
-
-/** Error body of every JSON error: `{"error": code, "message": text}`. */
-export function sendError(res: Response, status: number, error: string, message: string): void {
-  res.status(status).json({ error, message });
-}
+import type { RoomAuthorizer } from '../auth/room-authorizer.js';
+import { TokenError } from '../auth/viewer-token.js';
+import { ApiError } from './api-error.js';
 
 /** The token of an HTTP request: `?token=` or `Authorization: Bearer …`. */
 export function requestToken(req: Request): string | undefined {
@@ -16,26 +20,35 @@ export function requestToken(req: Request): string | undefined {
   return undefined;
 }
 
-/** Validates ids from the path; answers 400 and returns null when one is bad. */
-export function pathIds(res: Response, room: string, source?: string): { room: string; source: string } | null {
-  try {
-    return { room: assertValidId('room', room), source: source === undefined ? '' : assertValidId('source', source) };
-  } catch (err) {
-    if (!(err instanceof ProtocolError)) throw err;
-    sendError(res, 400, 'bad-id', err.message);
-    return null;
+/** Handler parameter: the request's viewer token (see `requestToken`), or undefined. */
+export const RequestToken = createParamDecorator((_data: unknown, ctx: ExecutionContext) =>
+  requestToken(ctx.switchToHttp().getRequest<Request>()),
+);
+
+/**
+ * Validates a room or source id from the path (`@Param('room', ValidIdPipe)`):
+ * a bad one is answered 400 `bad-id`, before it can reach a NATS subject.
+ */
+@Injectable()
+export class ValidIdPipe implements PipeTransform<string, string> {
+  transform(value: string, meta: ArgumentMetadata): string {
+    try {
+      return assertValidId(meta.data === 'source' ? 'source' : 'room', value);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      throw new ApiError(400, 'bad-id', err.message);
+    }
   }
 }
 
-/** Answers 401 and returns false unless the request's token opens `room`. */
-export function authorized(auth: RoomAuthorizer, req: Request, res: Response, room: string): boolean {
+/** Throws 401 `unauthorized` unless `token` opens `room`. */
+export function authorize(auth: RoomAuthorizer, token: string | undefined, room: string): void {
   try {
-    auth.check(requestToken(req), room);
-    return true;
+    auth.check(token, room);
   } catch (err) {
     if (!(err instanceof TokenError)) throw err;
-    res.setHeader('WWW-Authenticate', 'Bearer');
-    sendError(res, 401, 'unauthorized', `not allowed to watch ${room}: ${err.message}`);
-    return false;
+    throw new ApiError(401, 'unauthorized', `not allowed to watch ${room}: ${err.message}`, {
+      'WWW-Authenticate': 'Bearer',
+    });
   }
 }

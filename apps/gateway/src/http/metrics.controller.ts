@@ -1,20 +1,26 @@
-import { Controller, Get, Inject, Res } from '@nestjs/common';
-import type { Response } from 'express';
-import { GatewayContext } from '../gateway-context.js';
+import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { Registry } from 'prom-client';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import { NatsBus } from '../nats/nats-bus.js';
+import { RoomRegistry } from '../rooms/room-registry.js';
 
 /** `GET /metrics`: Prometheus text from the gateway's own registry. */
 @Controller('metrics')
 export class MetricsController {
-  constructor(@Inject(GatewayContext) private readonly ctx: GatewayContext) {}
+  constructor(
+    @Inject(GatewayMetrics) private readonly metrics: GatewayMetrics,
+    @Inject(NatsBus) private readonly bus: NatsBus,
+    @Inject(RoomRegistry) private readonly registry: RoomRegistry,
+  ) {}
 
   @Get()
-  async metrics(@Res() res: Response): Promise<void> {
-    const m = this.ctx.metrics;
-    m.natsConnected.set(this.ctx.bus.state().state === 'connected' ? 1 : 0);
-    m.natsSubscriptions.set(this.ctx.bus.subscriptionCount);
-    m.roomSubscriptions.set(this.ctx.registry.watchedRoomCount);
-    m.rooms.set(this.ctx.registry.list().length);
-    res.setHeader('Content-Type', m.registry.contentType);
-    res.send(await m.registry.metrics());
+  @Header('Content-Type', Registry.PROMETHEUS_CONTENT_TYPE)
+  async metricsText(): Promise<string> {
+    const m = this.metrics;
+    m.natsConnected.set(this.bus.state().state === 'connected' ? 1 : 0);
+    m.natsSubscriptions.set(this.bus.subscriptionCount);
+    m.roomSubscriptions.set(this.registry.watchedRoomCount);
+    m.rooms.set(this.registry.list().length);
+    return m.registry.metrics();
   }
 }

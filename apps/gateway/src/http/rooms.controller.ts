@@ -1,7 +1,8 @@
-import { Controller, Get, Inject, Param, Req, Res } from '@nestjs/common';
-import type { Request, Response } from 'express';
-import { GatewayContext } from '../gateway-context.js';
-import { authorized, pathIds, requestToken } from './http-util.js';
+import { Controller, Get, Inject, Param } from '@nestjs/common';
+import type { RoomSourcesResponse, RoomsResponse } from '@vidchat/protocol';
+import { RoomAuthorizer } from '../auth/room-authorizer.js';
+import { RoomRegistry } from '../rooms/room-registry.js';
+import { authorize, RequestToken, ValidIdPipe } from './http-util.js';
 
 /*
  * `GET /api/rooms` and `GET /api/rooms/:room/sources`. With a viewer secret,
@@ -10,26 +11,20 @@ import { authorized, pathIds, requestToken } from './http-util.js';
  */
 @Controller('api/rooms')
 export class RoomsController {
-  constructor(@Inject(GatewayContext) private readonly ctx: GatewayContext) {}
+  constructor(
+    @Inject(RoomRegistry) private readonly registry: RoomRegistry,
+    @Inject(RoomAuthorizer) private readonly auth: RoomAuthorizer,
+  ) {}
 
   @Get()
-  rooms(@Req() req: Request, @Res() res: Response): void {
-    const token = requestToken(req);
-    const visible = this.ctx.registry.list().filter((r) => {
-      try {
-        this.ctx.auth.check(token, r.id);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    res.json({ rooms: visible.map((r) => ({ room: r.id, sources: r.roster(), watchers: r.watchers.size })) });
+  rooms(@RequestToken() token: string | undefined): RoomsResponse {
+    const visible = this.registry.list().filter((r) => this.auth.allows(token, r.id));
+    return { rooms: visible.map((r) => ({ room: r.id, sources: r.roster(), watchers: r.watchers.size })) };
   }
 
   @Get(':room/sources')
-  sources(@Param('room') room: string, @Req() req: Request, @Res() res: Response): void {
-    const ids = pathIds(res, room);
-    if (!ids || !authorized(this.ctx.auth, req, res, ids.room)) return;
-    res.json({ room: ids.room, sources: this.ctx.registry.get(ids.room)?.roster() ?? [] });
+  sources(@Param('room', ValidIdPipe) room: string, @RequestToken() token: string | undefined): RoomSourcesResponse {
+    authorize(this.auth, token, room);
+    return { room, sources: this.registry.get(room)?.roster() ?? [] };
   }
 }

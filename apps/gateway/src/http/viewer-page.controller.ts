@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Controller, Get, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import { Controller, Get, Header, StreamableFile } from '@nestjs/common';
 import { PUBLIC_DIR } from '../paths.js';
 
 /** Shown when `dist/public/index.html` does not exist yet. */
@@ -17,10 +16,10 @@ export const FALLBACK_PAGE = `<!doctype html>
 @Controller()
 export class ViewerPageController {
   @Get()
-  index(@Res() res: Response): void {
+  @Header('Cache-Control', 'no-cache')
+  @Header('Content-Type', 'text/html; charset=utf-8')
+  index(): StreamableFile | string {
     const index = join(PUBLIC_DIR, 'index.html');
-    res.setHeader('Cache-Control', 'no-cache');
-    if (existsSync(index)) res.sendFile(index);
-    else res.type('html').send(FALLBACK_PAGE);
+    return existsSync(index) ? new StreamableFile(createReadStream(index)) : FALLBACK_PAGE;
   }
 }

@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
 /*
@@ -20,7 +21,8 @@ export type InvalidReason =
   | 'client-unauthorized'
   | 'client-rate-limited';
 
-export class GatewayMetrics {
+@Injectable()
+export class GatewayMetrics implements OnApplicationShutdown {
   readonly registry = new Registry();
   readonly viewers = new Gauge({
     name: 'vidchat_gateway_viewers',
@@ -112,5 +114,9 @@ export class GatewayMetrics {
 
   close(): void {
     this.loopDelay.disable();
+  }
+
+  onApplicationShutdown(): void {
+    this.close();
   }
 }

@@ -1,5 +1,8 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { connectNats, createLogger, type NatsState, type ServiceConnection } from '@vidchat/service-kit';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 
 /*
  * The gateway's view of NATS: subscriptions that may be taken before the
@@ -7,6 +10,10 @@ import { connectNats, createLogger, type NatsState, type ServiceConnection } fro
  * and a taken port fails at once), NATS connects in the background, and
  * subscriptions made meanwhile are bound when it arrives. nats.js re-sends
  * live subscriptions after a reconnect by itself.
+ *
+ * Lifecycle: `createGateway` starts it once the HTTP port is bound; Nest
+ * drains it in `onApplicationShutdown`, the last shutdown step, after the
+ * viewers and MJPEG clients are gone and the rooms have unsubscribed.
  */
 
 export type MsgHandler = (msg: Msg) => void;
@@ -15,13 +22,7 @@ export interface BusSubscription {
   unsubscribe(): void;
 }
 
-export interface NatsBusOptions {
-  servers: string;
-  user?: string | undefined;
-  pass?: string | undefined;
-  credsFile?: string | undefined;
-  onState?: (state: NatsState) => void;
-}
+export type NatsStateListener = (state: NatsState) => void;
 
 const log = createLogger('gateway.nats');
 
@@ -41,25 +42,38 @@ class PendingSubscription implements BusSubscription {
   }
 }
 
-export class NatsBus {
+@Injectable()
+export class NatsBus implements OnApplicationShutdown {
   private conn: ServiceConnection | null = null;
   private readonly subs = new Set<PendingSubscription>();
   private readonly abort = new AbortController();
   private connecting: Promise<void> | null = null;
+  private readonly stateListeners: NatsStateListener[] = [];
 
-  constructor(private readonly opts: NatsBusOptions) {}
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(GatewayMetrics) private readonly metrics: GatewayMetrics,
+  ) {}
+
+  /** Called on every connection state change (the rooms pause source expiry while NATS is down). */
+  onStateChange(listener: NatsStateListener): void {
+    this.stateListeners.push(listener);
+  }
 
   /** Starts connecting; resolves when connected (or rejects on bad credentials). */
   start(): Promise<void> {
     this.connecting ??= connectNats({
-      servers: this.opts.servers,
+      servers: this.config.nats,
       name: 'vidchat-gateway',
-      user: this.opts.user,
-      pass: this.opts.pass,
-      credsFile: this.opts.credsFile,
+      user: this.config.natsUser,
+      pass: this.config.natsPass,
+      credsFile: this.config.natsCreds,
       log,
       signal: this.abort.signal,
-      ...(this.opts.onState ? { onState: this.opts.onState } : {}),
+      onState: (s) => {
+        this.metrics.natsConnected.set(s.state === 'connected' ? 1 : 0);
+        for (const l of this.stateListeners) l(s);
+      },
     }).then((conn) => {
       if (this.abort.signal.aborted) {
         void conn.nc.close();
@@ -117,5 +131,9 @@ export class NatsBus {
         await conn.nc.close();
       }
     }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
   }
 }

@@ -1,9 +1,11 @@
+import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { Msg } from '@nats-io/transport-node';
 import {
   decodeEnvelope,
   decodeLevelsPayload,
   decodePresence,
   PRESENCE_TIMEOUT_MS,
+  presenceKind,
   ProtocolError,
   tryParseSubject,
   wildcards,
@@ -13,8 +15,9 @@ import {
   type SourceInfo,
 } from '@vidchat/protocol';
 import { createLogger } from '@vidchat/service-kit';
-import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
-import type { BusSubscription, NatsBus } from '../nats/nats-bus.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import { NatsBus, type BusSubscription } from '../nats/nats-bus.js';
 import { Room, type SourceEntry } from './room.js';
 import type { MediaFrame, RoomWatcher } from './room-watcher.js';
 
@@ -25,12 +28,8 @@ import type { MediaFrame, RoomWatcher } from './room-watcher.js';
  * one watcher (viewer, MJPEG client, snapshot request) holds interest in it.
  */
 
-export interface RoomRegistryOptions {
-  maxSourcesPerRoom: number;
-  /** How often sources are checked for a missed heartbeat. */
-  sweepMs?: number;
-  now?: () => number;
-}
+/** How often sources are checked for a missed heartbeat. */
+export const SWEEP_MS = 250;
 
 const log = createLogger('gateway.rooms');
 
@@ -40,27 +39,38 @@ function expectedKind(scope: 'src' | 'mix', track: string): EnvelopeKindName | n
   return track === 'audio' ? 'mixedAudio' : track === 'levels' ? 'levels' : null;
 }
 
-export class RoomRegistry {
+/**
+ * Lifecycle: `createGateway` starts it with the NATS bus once the HTTP port
+ * is bound; Nest stops it in `beforeApplicationShutdown`, after viewers and
+ * MJPEG clients were closed and before NATS is drained.
+ */
+@Injectable()
+export class RoomRegistry implements BeforeApplicationShutdown {
   private readonly rooms = new Map<string, Room>();
   private presenceSub: BusSubscription | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
-  private readonly now: () => number;
+  private readonly now: () => number = Date.now;
   /** While NATS is down nobody can be heard, so nobody is expired. */
   private natsDown = false;
 
   constructor(
-    private readonly bus: NatsBus,
-    private readonly metrics: GatewayMetrics,
-    private readonly opts: RoomRegistryOptions,
+    @Inject(NatsBus) private readonly bus: NatsBus,
+    @Inject(GatewayMetrics) private readonly metrics: GatewayMetrics,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {
-    this.now = opts.now ?? Date.now;
+    // The rooms must know when NATS is down: they stop expiring sources they cannot hear.
+    bus.onStateChange((s) => this.setNatsConnected(s.state === 'connected'));
   }
 
   start(): void {
     this.presenceSub = this.bus.subscribe(wildcards.allPresence(), (msg) => this.onPresence(msg));
-    this.sweepTimer = setInterval(() => this.sweep(), this.opts.sweepMs ?? 250);
+    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweepTimer.unref();
     this.updateGauges();
+  }
+
+  beforeApplicationShutdown(): void {
+    this.stop();
   }
 
   stop(): void {
@@ -171,16 +181,24 @@ export class RoomRegistry {
     if (existing) {
       existing.lastSeen = this.now();
       existing.viaPresence = true;
-      existing.info = { ...existing.info, name: p.name, video: p.video, audio: p.audio };
+      existing.info = { ...existing.info, name: p.name, video: p.video, audio: p.audio, kind: presenceKind(p) };
       return;
     }
-    this.addSource(room, { id: p.source, name: p.name, video: p.video, audio: p.audio, since: this.now() }, true);
+    const info: SourceInfo = {
+      id: p.source,
+      name: p.name,
+      video: p.video,
+      audio: p.audio,
+      since: this.now(),
+      kind: presenceKind(p),
+    };
+    this.addSource(room, info, true);
     if (room.idle) this.rooms.delete(room.id);
   }
 
   /** Returns the entry, or null when the room is full (counted). */
   private addSource(room: Room, info: SourceInfo, viaPresence: boolean): SourceEntry | null {
-    if (room.sources.size >= this.opts.maxSourcesPerRoom) {
+    if (room.sources.size >= this.config.maxSourcesPerRoom) {
       this.metrics.drop('source-cap');
       log.debug('room full: source ignored', { room: room.id, source: info.id });
       return null;
@@ -240,6 +258,9 @@ export class RoomRegistry {
     }
     // Presence also matches the room's wildcard; the global subscription owns it.
     if (subject.scope === 'src' && subject.track === 'presence') return;
+    // A listener's mix-minus also matches the room's mix wildcard; it is for
+    // that listener alone, never for every viewer of the room.
+    if (subject.scope === 'mix' && subject.track === 'minus') return;
     const kind = expectedKind(subject.scope, subject.track);
     const data = msg.data;
     let env: Envelope;
@@ -265,14 +286,22 @@ export class RoomRegistry {
     if (subjectSource !== '') {
       let entry = room.sources.get(subjectSource);
       if (!entry) {
-        const info = { id: subjectSource, name: subjectSource, video: null, audio: null, since: this.now() };
+        // Only a capture agent can publish without presence: the gateway announces every participant.
+        const info: SourceInfo = {
+          id: subjectSource,
+          name: subjectSource,
+          video: null,
+          audio: null,
+          since: this.now(),
+          kind: 'agent',
+        };
         entry = this.addSource(room, info, false) ?? undefined;
         if (!entry) return;
       }
       if (!entry.viaPresence) entry.lastSeen = this.now();
     }
     // Viewers hear the mixer's mix; per-source audio only proves the source
-    // is alive (per-tile audio is planned, DESIGN.md), so it is not copied.
+    // is alive (per-tile audio is planned, not built), so it is not copied.
     if (env.kind === 'audio') {
       this.metrics.framesIn.inc({ kind: env.kind });
       return;

@@ -1,21 +1,14 @@
-import type { RawData, WebSocket } from 'ws';
-import {
-  CloseCode,
-  isValidId,
-  parseClientMessage,
-  ProtocolError,
-  serverMessage,
-  type ServerMessage,
-  type SourceInfo,
-  type ViewerErrorCode,
-} from '@vidchat/protocol';
+import type { WebSocket } from 'ws';
+import { CloseCode, serverMessage, type ServerMessage, type SourceInfo, type ViewerErrorCode } from '@vidchat/protocol';
 import { createLogger } from '@vidchat/service-kit';
-import { TokenError, type RoomAuthorizer } from '../auth/viewer-token.js';
+import type { RoomAuthorizer } from '../auth/room-authorizer.js';
+import { TokenError } from '../auth/viewer-token.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { MediaFrame, RoomWatcher } from '../rooms/room-watcher.js';
 import { MediaSender, type SenderLimits } from './media-sender.js';
+import type { InvalidFrame } from './viewer-frames.js';
 
 export interface SessionLimits extends SenderLimits {
   messagesPerSecond: number;
@@ -31,25 +24,13 @@ export interface SessionDeps {
 }
 
 const log = createLogger('gateway.viewer');
-
-/**
- * Tells a join whose room is not a valid id (`bad-room`) from any other
- * malformed message (`bad-message`), by structure rather than by error text.
- */
-function isBadRoomJoin(text: string): boolean {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return false;
-  }
-  if (typeof value !== 'object' || value === null) return false;
-  const o = value as Record<string, unknown>;
-  return o['type'] === 'join' && 'room' in o && !isValidId(o['room']);
-}
 let nextId = 1;
 
-/** One viewer WebSocket: its control messages, its room, its media sender. */
+/**
+ * One viewer WebSocket: its rate limit, its room, its media sender. The
+ * viewer gateway routes the socket's control messages here; media goes out
+ * through the sender as raw `ws` frames.
+ */
 export class ViewerSession implements RoomWatcher {
   readonly id = nextId++;
   /** Cleared on every ping, set by the pong: false at the next ping means dead. */
@@ -67,12 +48,9 @@ export class ViewerSession implements RoomWatcher {
   ) {
     this.bucket = new TokenBucket(deps.limits.messagesPerSecond, deps.limits.messageBurst);
     this.sender = new MediaSender(ws, deps.limits, deps.metrics);
-    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('pong', () => {
       this.alive = true;
     });
-    ws.on('close', () => this.dispose());
-    ws.on('error', (err) => log.debug('viewer socket error', { viewer: this.id, error: err.message }));
   }
 
   get room(): string | null {
@@ -105,59 +83,38 @@ export class ViewerSession implements RoomWatcher {
     else this.sender.audio(frame.bytes);
   }
 
-  private sendJson(msg: ServerMessage): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(serverMessage(msg));
+  /**
+   * Counts one control message against the rate limit. False means "ignore
+   * it": the session is closed, or the message was over the rate (answered
+   * with `rate-limited`, and after too many strikes closed with 1008).
+   */
+  admit(): boolean {
+    if (this.closed) return false;
+    if (this.bucket.take()) return true;
+    this.deps.metrics.reject('client-rate-limited');
+    this.strikes++;
+    if (this.strikes >= this.deps.limits.rateLimitStrikes) {
+      this.fail('rate-limited', 'too many messages: closing');
+    } else {
+      this.sendJson({ type: 'error', code: 'rate-limited', message: 'too many messages: this one was ignored' });
+    }
+    return false;
   }
 
-  private onMessage(data: RawData, isBinary: boolean): void {
+  /** A text frame that is not a valid message: counted, answered, closed (1008). */
+  rejectInvalid(frame: InvalidFrame): void {
+    this.deps.metrics.reject(frame.code === 'bad-room' ? 'client-bad-room' : 'client-bad-message');
+    this.fail(frame.code, frame.message);
+  }
+
+  /** Viewers send text only: a binary frame is counted and closed with 1003. */
+  rejectBinary(): void {
     if (this.closed) return;
-    const m = this.deps.metrics;
-    if (isBinary) {
-      m.reject('client-binary');
-      this.fail('binary-not-allowed', 'viewers send JSON text messages only', CloseCode.unsupportedData);
-      return;
-    }
-    if (!this.bucket.take()) {
-      m.reject('client-rate-limited');
-      this.strikes++;
-      if (this.strikes >= this.deps.limits.rateLimitStrikes) {
-        this.fail('rate-limited', 'too many messages: closing');
-      } else {
-        this.sendJson({ type: 'error', code: 'rate-limited', message: 'too many messages: this one was ignored' });
-      }
-      return;
-    }
-    const text = Array.isArray(data)
-      ? Buffer.concat(data).toString('utf8')
-      : Buffer.from(data as ArrayBuffer).toString('utf8');
-    let msg;
-    try {
-      msg = parseClientMessage(text);
-    } catch (err) {
-      if (!(err instanceof ProtocolError)) throw err;
-      if (isBadRoomJoin(text)) {
-        m.reject('client-bad-room');
-        this.fail('bad-room', err.message);
-      } else {
-        m.reject('client-bad-message');
-        this.fail('bad-message', err.message);
-      }
-      return;
-    }
-    switch (msg.type) {
-      case 'join':
-        this.join(msg.room, msg.token);
-        break;
-      case 'leave':
-        this.leave();
-        break;
-      case 'ping':
-        this.sendJson({ type: 'pong', ...(msg.id === undefined ? {} : { id: msg.id }) });
-        break;
-    }
+    this.deps.metrics.reject('client-binary');
+    this.fail('binary-not-allowed', 'viewers send JSON text messages only', CloseCode.unsupportedData);
   }
 
-  private join(room: string, token: string | undefined): void {
+  join(room: string, token: string | undefined): void {
     try {
       this.deps.auth.check(token, room);
     } catch (err) {
@@ -176,7 +133,7 @@ export class ViewerSession implements RoomWatcher {
     for (const s of r.sources.values()) if (s.latestVideo) this.sender.video(s.info.id, s.latestVideo.bytes);
   }
 
-  private leave(): void {
+  leave(): void {
     if (!this.joined) return;
     this.joined.release();
     this.joined = null;
@@ -185,12 +142,17 @@ export class ViewerSession implements RoomWatcher {
     this.sender = new MediaSender(this.ws, this.deps.limits, this.deps.metrics);
   }
 
-  private dispose(): void {
+  /** Releases the room and the sender; idempotent (the socket closed, or we closed it). */
+  dispose(): void {
     if (this.closed) return;
     this.closed = true;
     this.joined?.release();
     this.joined = null;
     this.sender.close();
     this.onClosed(this);
+  }
+
+  private sendJson(msg: ServerMessage): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(serverMessage(msg));
   }
 }

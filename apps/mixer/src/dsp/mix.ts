@@ -10,6 +10,25 @@ export function addInto(acc: Float32Array, src: Float32Array): void {
   for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + src[i]!;
 }
 
+/**
+ * Writes one listener's mix-minus before the limiter: out[i] = sum[i] - own[i],
+ * or a copy of `sum` when the listener has no audio in the mix (`own` null).
+ * The room is summed once and each listener's own frame taken back out, so a
+ * listener costs one subtraction and one encode, not a sum of everyone else.
+ * In float32 the difference can differ from the sum of the others by a
+ * rounding of the sum (about 6e-8 of full scale), far below int16's step.
+ */
+export function mixMinusInto(out: Float32Array, sum: Float32Array, own: Float32Array | null): Float32Array {
+  if (out.length !== sum.length) throw new RangeError(`frame lengths differ: ${sum.length} vs ${out.length}`);
+  if (own === null) {
+    out.set(sum);
+    return out;
+  }
+  if (own.length !== sum.length) throw new RangeError(`frame lengths differ: ${sum.length} vs ${own.length}`);
+  for (let i = 0; i < sum.length; i++) out[i] = sum[i]! - own[i]!;
+  return out;
+}
+
 /** Sums equal-length frames into a new frame (an all-zero frame when there are none). */
 export function sumFrames(frames: readonly Float32Array[], length: number): Float32Array {
   const acc = new Float32Array(length);

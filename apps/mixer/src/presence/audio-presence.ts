@@ -1,29 +1,42 @@
-import { PRESENCE_TIMEOUT_MS, type PresenceMessage } from '@vidchat/protocol';
+import { PRESENCE_TIMEOUT_MS, presenceListens, type PresenceMessage } from '@vidchat/protocol';
 
 /*
- * Which sources of which rooms have a microphone, from presence messages.
- * Pure: the caller passes the time, and gets back what changed. A source
- * counts while its presence says `audio` is not null and its last message
- * is younger than PRESENCE_TIMEOUT_MS; a `leave`, a presence without audio
- * or silence past the timeout removes it.
+ * Which sources of which rooms the mixer works for, from presence messages.
+ * Pure: the caller passes the time, and gets back what changed. One
+ * `PresenceSet` keeps the sources whose presence matches one predicate: a
+ * source counts while its last message matches and is younger than
+ * PRESENCE_TIMEOUT_MS; a `leave`, a message that no longer matches, or
+ * silence past the timeout removes it.
+ *
+ * The mixer keeps two: `AudioPresence` (sources with a microphone, mixed)
+ * and `ListenerPresence` (sources that say `listens`, which get a
+ * mix-minus). They are independent on purpose: a listener may have no
+ * microphone, and a microphone need not listen.
  */
 export type PresenceChange =
   | { type: 'joined'; room: string; source: string }
-  | { type: 'left'; room: string; source: string; reason: 'leave' | 'timeout' | 'no-audio' };
+  | { type: 'left'; room: string; source: string; reason: 'leave' | 'timeout' | 'no-audio' | 'not-listening' };
 
-export class AudioPresence {
+type UnmatchedReason = 'no-audio' | 'not-listening';
+
+export class PresenceSet {
   /** room → source → last time heard, ms. */
   private readonly rooms = new Map<string, Map<string, number>>();
 
-  constructor(private readonly timeoutMs: number = PRESENCE_TIMEOUT_MS) {}
+  constructor(
+    private readonly matches: (msg: PresenceMessage) => boolean,
+    private readonly unmatchedReason: UnmatchedReason,
+    private readonly timeoutMs: number = PRESENCE_TIMEOUT_MS,
+  ) {}
 
   apply(msg: PresenceMessage, nowMs: number): PresenceChange | null {
     const sources = this.rooms.get(msg.room);
     const known = sources?.has(msg.source) ?? false;
-    if (msg.type === 'leave' || msg.audio === null) {
+    if (msg.type === 'leave' || !this.matches(msg)) {
       if (!known || sources === undefined) return null;
       this.remove(msg.room, sources, msg.source);
-      return { type: 'left', room: msg.room, source: msg.source, reason: msg.type === 'leave' ? 'leave' : 'no-audio' };
+      const reason = msg.type === 'leave' ? 'leave' : this.unmatchedReason;
+      return { type: 'left', room: msg.room, source: msg.source, reason };
     }
     if (sources === undefined) this.rooms.set(msg.room, new Map([[msg.source, nowMs]]));
     else sources.set(msg.source, nowMs);
@@ -48,7 +61,7 @@ export class AudioPresence {
     return this.rooms.get(room)?.has(source) ?? false;
   }
 
-  /** Rooms with at least one audio source. */
+  /** Rooms with at least one matching source. */
   roomIds(): string[] {
     return [...this.rooms.keys()];
   }
@@ -60,5 +73,19 @@ export class AudioPresence {
   private remove(room: string, sources: Map<string, number>, source: string): void {
     sources.delete(source);
     if (sources.size === 0) this.rooms.delete(room);
+  }
+}
+
+/** Sources whose presence announces a microphone: the ones mixed. */
+export class AudioPresence extends PresenceSet {
+  constructor(timeoutMs: number = PRESENCE_TIMEOUT_MS) {
+    super((msg) => msg.audio !== null, 'no-audio', timeoutMs);
+  }
+}
+
+/** Sources whose presence says `listens`: the ones that get a mix-minus. */
+export class ListenerPresence extends PresenceSet {
+  constructor(timeoutMs: number = PRESENCE_TIMEOUT_MS) {
+    super(presenceListens, 'not-listening', timeoutMs);
   }
 }

@@ -4,7 +4,10 @@
  */
 export interface MixerStats {
   packetsIn: number;
+  /** Room mix packets published. */
   packetsOut: number;
+  /** Mix-minus packets published (one per listener per tick). */
+  minusOut: number;
   levelsOut: number;
   /** Audio envelopes that did not decode, or from a source without presence, or in a format the mixer does not take. */
   rejected: number;
@@ -12,12 +15,18 @@ export interface MixerStats {
   badPresence: number;
   late: number;
   lost: number;
+  /** Lost packets rebuilt from the in-band FEC data of the packet after them. */
+  fecRecovered: number;
+  /** Frames filled by libopus's packet-loss concealment (lost or corrupt packets, underruns). */
+  concealed: number;
   corrupt: number;
   underruns: number;
   /** Rooms or sources refused because of --max-rooms / --max-sources-per-room. */
   overLimit: number;
   /** Mix ticks the clock skipped because the process fell too far behind. */
   clockSkips: number;
+  /** Opus encodes, room mixes and mix-minus streams together: encodeTimeUsTotal divides by this. */
+  encodes: number;
   encodeTimeUsTotal: number;
   encodeTimeUsMax: number;
   tickTimeUsTotal: number;
@@ -28,15 +37,19 @@ export function createStats(): MixerStats {
   return {
     packetsIn: 0,
     packetsOut: 0,
+    minusOut: 0,
     levelsOut: 0,
     rejected: 0,
     badPresence: 0,
     late: 0,
     lost: 0,
+    fecRecovered: 0,
+    concealed: 0,
     corrupt: 0,
     underruns: 0,
     overLimit: 0,
     clockSkips: 0,
+    encodes: 0,
     encodeTimeUsTotal: 0,
     encodeTimeUsMax: 0,
     tickTimeUsTotal: 0,

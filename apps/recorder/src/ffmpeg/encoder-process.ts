@@ -15,8 +15,12 @@ import { EncoderError, tailLines } from './encoder-errors.js';
 export const DEFAULT_ENCODER_STALL_MS = 15_000;
 /** Time ffmpeg gets to flush and close the file after its inputs end. */
 export const ENCODER_FINISH_GRACE_MS = 10_000;
-/** Raw frames queued towards ffmpeg at most; beyond that a frame (and its audio) is dropped. */
-export const MAX_QUEUED_FRAMES = 15;
+/**
+ * Raw video queued towards ffmpeg at most, bytes; beyond that a frame (and
+ * its audio) is dropped. 64 MiB ride out a stall of ffmpeg of about 1.5 s at
+ * 1280x720 and 6 s at 640x360 on a busy machine without growing further.
+ */
+export const MAX_QUEUED_VIDEO_BYTES = 64 * 1024 * 1024;
 const STDERR_TAIL_CHARS = 4_000;
 
 export interface EncoderProgress {
@@ -136,12 +140,12 @@ export class EncoderProcess {
 
   /**
    * Queues one frame and the audio that goes with it. When ffmpeg falls
-   * behind by more than MAX_QUEUED_FRAMES, both are dropped together, so
+   * behind by more than MAX_QUEUED_VIDEO_BYTES, both are dropped together, so
    * the file gets shorter but audio and video stay aligned.
    */
   write(frame: Buffer, pcm: Buffer): boolean {
     if (this.stopping || this.video.destroyed) return false;
-    if (this.video.writableLength > MAX_QUEUED_FRAMES * this.frameBytes) {
+    if (this.video.writableLength + this.frameBytes > MAX_QUEUED_VIDEO_BYTES) {
       this.droppedFrames++;
       return false;
     }

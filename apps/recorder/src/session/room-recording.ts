@@ -53,8 +53,8 @@ export interface RecordingCounters {
   catchUpSkippedFrames: number;
 }
 
-/** Largest number of frames composed in one timer turn; past that the recorder skips ahead (counted). */
-const MAX_CATCH_UP_FRAMES = 30;
+/** Largest number of frames composed in one timer turn (5 s at 15 fps); past that the recorder skips ahead (counted). */
+const MAX_CATCH_UP_FRAMES = 75;
 /** Mix audio held ahead of the composing clock: covers any sensible latency. */
 const AUDIO_CAPACITY_S = 15;
 /** A mix packet within this distance of where the previous one ended is appended contiguously, ms. */

@@ -16,8 +16,8 @@ import {
   type ClientMessage,
   type ServerMessage,
   type SourceInfo,
-  type ViewerErrorCode,
   utf8Encode,
+  VIEWER_ERROR_CODES,
 } from '../../src/index.js';
 
 /*
@@ -147,6 +147,8 @@ export const presenceArb: fc.Arbitrary<PresenceMessage> = fc
       ts: fc.oneof(fc.maxSafeNat(), fc.double({ min: 0, max: 2e15, noNaN: true }).map(noNegativeZero)),
       video: fc.option(videoInfoArb, { nil: null }),
       audio: fc.option(audioInfoArb, { nil: null }),
+      kind: fc.constantFrom('agent' as const, 'participant' as const),
+      listens: fc.boolean(),
       agent: fc.record(
         { version: textArb(64), host: textArb(128) },
         { requiredKeys: ['version'], noNullPrototype: true },
@@ -175,29 +177,17 @@ export const clientMessageArb: fc.Arbitrary<ClientMessage> = fc.oneof(
   fc.record({ type: fc.constant('ping' as const), id: textArb(64) }, { requiredKeys: ['type'], noNullPrototype: true }),
 );
 
-const sourceInfoArb: fc.Arbitrary<SourceInfo> = fc.record(
+export const sourceInfoArb: fc.Arbitrary<SourceInfo> = fc.record(
   {
     id: idArb,
     name: textArb(64),
     video: fc.option(videoInfoArb, { nil: null }),
     audio: fc.option(audioInfoArb, { nil: null }),
     since: fc.maxSafeNat(),
+    kind: fc.constantFrom('agent' as const, 'participant' as const),
   },
   plain,
 );
-
-const viewerErrorCodes: readonly ViewerErrorCode[] = [
-  'bad-message',
-  'bad-room',
-  'bad-source',
-  'unauthorized',
-  'rate-limited',
-  'too-many-viewers',
-  'message-too-big',
-  'binary-not-allowed',
-  'not-joined',
-  'unavailable',
-];
 
 export const serverMessageArb: fc.Arbitrary<ServerMessage> = fc.oneof(
   fc.record(
@@ -207,7 +197,7 @@ export const serverMessageArb: fc.Arbitrary<ServerMessage> = fc.oneof(
   fc.record({ type: fc.constant('source-joined' as const), room: idArb, source: sourceInfoArb }, plain),
   fc.record({ type: fc.constant('source-left' as const), room: idArb, source: idArb }, plain),
   fc.record(
-    { type: fc.constant('error' as const), code: fc.constantFrom(...viewerErrorCodes), message: textArb(200) },
+    { type: fc.constant('error' as const), code: fc.constantFrom(...VIEWER_ERROR_CODES), message: textArb(200) },
     plain,
   ),
   fc.record({ type: fc.constant('pong' as const), id: textArb(64) }, { requiredKeys: ['type'], noNullPrototype: true }),

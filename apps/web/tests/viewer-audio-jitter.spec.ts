@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { JitterBuffer } from '../src/viewer/jitter-buffer.js';
-import { backoffDelay, DEFAULT_BACKOFF } from '../src/viewer/backoff.js';
+import { JitterBuffer } from '../src/jitter-buffer.js';
+import { backoffDelay, DEFAULT_BACKOFF } from '../src/backoff.js';
 
 /*
  * The viewer's pure parts, on exact samples: the audio jitter buffer between

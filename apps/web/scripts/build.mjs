@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Bundles the browser viewer (src/viewer, TypeScript) into dist/public with
-// esbuild; the gateway serves that folder at `/`. Two entry points: the page
-// (app.js) and the AudioWorklet module (audio-worklet.js), which must be a
-// same-origin file because the gateway's CSP allows scripts from 'self' only.
-// The opus-decoder wasm is inlined in its JavaScript, so there is no .wasm
-// file to copy. It also type-checks the viewer against the DOM lib (`--no-check` skips that).
+// Bundles the browser viewer (src, TypeScript) into dist/public with esbuild;
+// the gateway serves that folder at `/` (it finds it through the @vidchat/web
+// package). Two entry points: the page (app.js) and the AudioWorklet module
+// (audio-worklet.js), which must be a same-origin file because the gateway's
+// CSP allows scripts from 'self' only. The opus-decoder wasm is inlined in its
+// JavaScript, so there is no .wasm file to copy. It also type-checks the page
+// against the DOM lib with no Node types (`--no-check` skips that).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const app = join(dirname(fileURLToPath(import.meta.url)), '..');
-const src = join(app, 'src', 'viewer');
+const src = join(app, 'src');
 const out = join(app, 'dist', 'public');
 mkdirSync(out, { recursive: true });
 

@@ -1,0 +1,55 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { Response } from 'express';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import { RoomRegistry } from '../rooms/room-registry.js';
+import { ApiError } from './api-error.js';
+import { MjpegClient } from './mjpeg-client.js';
+
+/**
+ * The open MJPEG responses: their cap (`--max-mjpeg-clients`), their gauge,
+ * and their end at shutdown (`onModuleDestroy`, with the viewers' 1001, before
+ * the rooms unsubscribe and NATS drains).
+ */
+@Injectable()
+export class MjpegClients implements OnModuleDestroy {
+  private readonly clients = new Set<MjpegClient>();
+
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(GatewayMetrics) private readonly metrics: GatewayMetrics,
+    @Inject(RoomRegistry) private readonly registry: RoomRegistry,
+  ) {}
+
+  get count(): number {
+    return this.clients.size;
+  }
+
+  /**
+   * Starts streaming `source` of `room` on `res` until the client goes away.
+   * Throws `ApiError` 503 over the cap, before anything is written.
+   */
+  open(res: Response, room: string, source: string): void {
+    if (this.clients.size >= this.config.maxMjpegClients) {
+      throw new ApiError(503, 'too-many-streams', `at most ${this.config.maxMjpegClients} MJPEG streams at once`, {
+        'Retry-After': '5',
+      });
+    }
+    const client = new MjpegClient(res, source, this.metrics);
+    const { room: r, release } = this.registry.watch(room, client);
+    this.clients.add(client);
+    this.metrics.mjpegClients.set(this.clients.size);
+    res.on('close', () => {
+      release();
+      this.clients.delete(client);
+      this.metrics.mjpegClients.set(this.clients.size);
+    });
+    client.start();
+    const latest = r.sources.get(source)?.latestVideo;
+    if (latest) client.jpeg(latest.payload);
+  }
+
+  onModuleDestroy(): void {
+    for (const c of [...this.clients]) c.end();
+  }
+}

@@ -1,0 +1,75 @@
+import { Inject } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  SubscribeMessage,
+  WebSocketGateway,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+} from '@nestjs/websockets';
+import type { WebSocket } from 'ws';
+import type { ClientMessage, ServerMessage } from '@vidchat/protocol';
+import { BINARY_EVENT, INVALID_EVENT, type InvalidFrame } from './viewer-frames.js';
+import type { ViewerSession } from './viewer-session.js';
+import { ViewerSessions } from './viewer-sessions.js';
+
+export const VIEWER_WS_PATH = '/ws';
+
+type Msg<T extends ClientMessage['type']> = Extract<ClientMessage, { type: T }>;
+
+/*
+ * The viewer WebSocket, `GET /ws`, on the HTTP server's port. Its limits
+ * (maxPayload, no compression) come from `ViewerWsAdapter`, which also turns
+ * each frame into a Nest event (`viewer-frames.ts`). `@ConnectedSocket()` is
+ * the raw `ws` socket: the media fan-out writes shared buffers to it
+ * directly (MediaSender), never through Nest.
+ *
+ * Every handler first counts the message against the viewer's rate limit; a
+ * message over it is answered and otherwise ignored. Handlers never throw
+ * for client input: Nest's exception path would log a stack per bad frame.
+ */
+@WebSocketGateway({ path: VIEWER_WS_PATH })
+export class ViewerGateway implements OnGatewayConnection<WebSocket>, OnGatewayDisconnect<WebSocket> {
+  constructor(@Inject(ViewerSessions) private readonly sessions: ViewerSessions) {}
+
+  handleConnection(ws: WebSocket): void {
+    this.sessions.open(ws);
+  }
+
+  handleDisconnect(ws: WebSocket): void {
+    this.sessions.of(ws)?.dispose();
+  }
+
+  @SubscribeMessage('join')
+  join(@ConnectedSocket() ws: WebSocket, @MessageBody() msg: Msg<'join'>): void {
+    this.admitted(ws)?.join(msg.room, msg.token);
+  }
+
+  @SubscribeMessage('leave')
+  leave(@ConnectedSocket() ws: WebSocket): void {
+    this.admitted(ws)?.leave();
+  }
+
+  /** The return value is the reply: Nest sends it as a JSON text frame. */
+  @SubscribeMessage('ping')
+  ping(@ConnectedSocket() ws: WebSocket, @MessageBody() msg: Msg<'ping'>): ServerMessage | undefined {
+    if (!this.admitted(ws)) return undefined;
+    return { type: 'pong', ...(msg.id === undefined ? {} : { id: msg.id }) };
+  }
+
+  @SubscribeMessage(INVALID_EVENT)
+  invalid(@ConnectedSocket() ws: WebSocket, @MessageBody() frame: InvalidFrame): void {
+    this.admitted(ws)?.rejectInvalid(frame);
+  }
+
+  /** Binary frames reach a handler (participants will send media); a viewer may not send any. */
+  @SubscribeMessage(BINARY_EVENT)
+  binary(@ConnectedSocket() ws: WebSocket): void {
+    this.sessions.of(ws)?.rejectBinary();
+  }
+
+  private admitted(ws: WebSocket): ViewerSession | undefined {
+    const s = this.sessions.of(ws);
+    return s?.admit() ? s : undefined;
+  }
+}
