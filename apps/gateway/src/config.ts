@@ -37,6 +37,20 @@ export const DEFAULTS = {
   snapshotWaitMs: 2_000,
   /** MJPEG clients at once. */
   maxMjpegClients: 100,
+  /**
+   * Media envelopes per second a participant may send, video and audio
+   * together (15 fps video + 50 Opus packets = 65 at the room's defaults),
+   * with a burst of one second's worth; more are dropped and counted.
+   */
+  participantFramesPerSecond: 120,
+  /** Media bytes per second a participant may send (burst: one second's worth); more are dropped and counted. */
+  participantBytesPerSecond: 4 * 1024 * 1024,
+  /**
+   * Largest media envelope from a participant; a larger one is dropped and
+   * counted. The WebSocket reads frames up to twice this (and up to
+   * `maxMessageBytes` for text): above that ws closes the socket with 1009.
+   */
+  participantMaxFrameBytes: 512 * 1024,
 } as const;
 
 export const serveSpec = {
@@ -160,6 +174,31 @@ export const serveSpec = {
     DEFAULTS.maxMjpegClients,
     1,
     100_000,
+  ),
+  participantFramesPerSecond: opt.number(
+    'participant-frames-per-second',
+    'VIDCHAT_PARTICIPANT_FRAMES_PER_SECOND',
+    'media envelopes per second a participant may send (video + audio; more are dropped)',
+    DEFAULTS.participantFramesPerSecond,
+    1,
+    100_000,
+  ),
+  participantBytesPerSecond: opt.int(
+    'participant-bytes-per-second',
+    'VIDCHAT_PARTICIPANT_BYTES_PER_SECOND',
+    'media bytes per second a participant may send (more are dropped)',
+    DEFAULTS.participantBytesPerSecond,
+    1_024,
+    1 << 30,
+  ),
+  participantMaxFrameBytes: opt.int(
+    'participant-max-frame-bytes',
+    'VIDCHAT_PARTICIPANT_MAX_FRAME_BYTES',
+    'largest media envelope from a participant (larger ones are dropped)',
+    DEFAULTS.participantMaxFrameBytes,
+    1_024,
+    // An envelope larger than NATS's default max_payload could not be published anyway.
+    1 << 20,
   ),
 };
 
