@@ -31,6 +31,11 @@ const BENCHES = [
   { name: 'fanout', file: 'fanout.bench.mjs', title: 'Fan-out: gateway vs naive relay' },
   { name: 'slow-viewers', file: 'slow-viewers.bench.mjs', title: 'Slow-viewer isolation' },
   { name: 'latency', file: 'latency.bench.mjs', title: 'Latency end to end' },
+  {
+    name: 'browser-participant',
+    file: 'browser-participant.bench.mjs',
+    title: 'Browser participant: camera + microphone cost',
+  },
 ];
 /** Whole-run limits: a bench that hangs must not hold the machine. */
 const RUN_LIMIT_MS = { quick: 4 * 60_000, full: 30 * 60_000 };
