@@ -1,5 +1,5 @@
 import { logLevelOption, natsOptions, opt, UsageError, type Config } from '@vidchat/service-kit';
-import { isValidId, MAX_CLIENT_MESSAGE_BYTES } from '@vidchat/protocol';
+import { isValidId, MAX_CLIENT_MESSAGE_BYTES, MAX_NAME_LENGTH } from '@vidchat/protocol';
 
 /*
  * The gateway's configuration: every flag, its environment variable and its
@@ -219,6 +219,19 @@ export function defaultConfig(overrides: Partial<GatewayConfig> = {}): GatewayCo
 /** `vidchat-gateway token`: mints a viewer token. */
 export const tokenSpec = {
   viewerSecret: serveSpec.viewerSecret,
+  publish: opt.switch('publish', 'VIDCHAT_TOKEN_PUBLISH', 'grant publish: join with camera and microphone'),
+  record: opt.switch('record', 'VIDCHAT_TOKEN_RECORD', 'grant record: start and stop recordings'),
+  name: opt.string(
+    'name',
+    'VIDCHAT_TOKEN_NAME',
+    'grant name: a display name the holder cannot change (none by default)',
+    '',
+    '<label>',
+    (v) =>
+      v.trim() !== '' && v.length <= MAX_NAME_LENGTH
+        ? null
+        : `expected 1-${MAX_NAME_LENGTH} characters, got ${JSON.stringify(v.slice(0, 80))}`,
+  ),
   ttl: {
     flag: 'ttl',
     env: 'VIDCHAT_TOKEN_TTL',

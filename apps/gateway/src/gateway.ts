@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createLogger } from '@vidchat/service-kit';
 import { AppModule } from './app.module.js';
+import { assertStrongSecret } from './auth/jwt.js';
 import type { GatewayConfig } from './config.js';
 import { securityHeaders } from './http/security-headers.js';
 import { NatsBus } from './nats/nats-bus.js';
@@ -43,6 +44,8 @@ const log = createLogger('gateway');
  * process, each closed by its owner.
  */
 export async function createGateway(config: GatewayConfig): Promise<RunningGateway> {
+  // A weak secret is refused before anything listens (the CLI says so as a usage error).
+  if (config.viewerSecret) assertStrongSecret(config.viewerSecret, 'viewerSecret');
   const nestLogger = new NestLogger();
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     logger: nestLogger,

@@ -7,6 +7,7 @@ import {
   shutdown,
   UsageError,
 } from '@vidchat/service-kit';
+import { assertStrongSecret, WeakSecretError } from './auth/jwt.js';
 import { mintViewerToken } from './auth/viewer-token.js';
 import { processEnv, serveSpec, splitRooms, tokenSpec } from './config.js';
 import { createGateway } from './gateway.js';
@@ -18,6 +19,16 @@ import { createGateway } from './gateway.js';
 const NAME = 'vidchat-gateway';
 const argv = process.argv.slice(2);
 const log = createLogger('gateway');
+
+/** A viewer secret too short for HS256 is a usage error: one line, exit 2. */
+function assertSecret(secret: string): void {
+  try {
+    assertStrongSecret(secret, '--viewer-secret (VIDCHAT_VIEWER_SECRET)');
+  } catch (err) {
+    if (err instanceof WeakSecretError) throw new UsageError(err.message);
+    throw err;
+  }
+}
 
 if (argv[0] === 'token') {
   let split: ReturnType<typeof splitRooms>;
@@ -32,14 +43,18 @@ if (argv[0] === 'token') {
     {
       name: `${NAME} token`,
       summary: 'print a viewer token (HS256 JWT) that opens the given rooms',
-      usage: `${NAME} token --room <id> [--room <id> …] [--ttl 1h] --viewer-secret <secret>`,
+      usage: `${NAME} token --room <id> [--room <id> …] [--publish] [--record] [--name <name>] [--ttl 1h] --viewer-secret <secret>`,
       spec: tokenSpec,
     },
-    (config) => {
+    async (config) => {
       setLogLevel(config.logLevel);
       if (split.rooms.length === 0) throw new UsageError('--room <id> is required (repeat it for several rooms)');
       if (!config.viewerSecret) throw new UsageError('--viewer-secret (or VIDCHAT_VIEWER_SECRET) is required');
-      process.stdout.write(`${mintViewerToken(config.viewerSecret, split.rooms, config.ttl)}\n`);
+      assertSecret(config.viewerSecret);
+      const grants = { publish: config.publish, record: config.record, ...(config.name ? { name: config.name } : {}) };
+      process.stdout.write(
+        `${await mintViewerToken(config.viewerSecret, split.rooms, config.ttl, Date.now(), grants)}\n`,
+      );
     },
     split.rest,
     processEnv(),
@@ -54,6 +69,7 @@ if (argv[0] === 'token') {
     },
     async (config) => {
       setLogLevel(config.logLevel);
+      if (config.viewerSecret) assertSecret(config.viewerSecret);
       const gateway = await createGateway(config);
       onShutdown(() => gateway.close());
       // Refused credentials and an unreadable creds file are final (connectNats

@@ -383,13 +383,13 @@ describe('participants (in-process gateway, real NATS, ws clients)', { timeout: 
         room: 'r7',
         publish: true,
         name: 'Gil',
-        token: mintViewerToken(secret, ['r7'], 60),
+        token: await mintViewerToken(secret, ['r7'], 60),
       });
       assert.equal((await watchOnly.closed).code, 1008);
       assert.ok(watchOnly.events.some(isType('error', (e) => e.code === 'unauthorized')));
 
       const allowed = await participant({}, locked.port);
-      const token = mintViewerToken(secret, ['r7'], 60, Date.now(), { publish: true, name: 'Fixed Name' });
+      const token = await mintViewerToken(secret, ['r7'], 60, Date.now(), { publish: true, name: 'Fixed Name' });
       await allowed.joinAsParticipant('r7', 'Other Name', { token });
       await waitFor(() => all.presence('r7', allowed.self).length > 0);
       assert.equal(all.presence('r7', allowed.self)[0]?.name, 'Fixed Name', "the token's name wins");

@@ -19,14 +19,14 @@ export class RoomAuthorizer {
   }
 
   /** Throws `TokenError` when `token` does not open `room`; returns what it grants (everything when open). */
-  check(token: string | undefined, room: string): ViewerGrants {
+  async check(token: string | undefined, room: string): Promise<ViewerGrants> {
     return this.secret === undefined ? OPEN_GRANTS : checkViewerToken(this.secret, token, room);
   }
 
   /** Whether `token` opens `room`, for filtering lists. */
-  allows(token: string | undefined, room: string): boolean {
+  async allows(token: string | undefined, room: string): Promise<boolean> {
     try {
-      this.check(token, room);
+      await this.check(token, room);
       return true;
     } catch (err) {
       if (err instanceof TokenError) return false;

@@ -1,5 +1,5 @@
 import { isValidId, MAX_NAME_LENGTH } from '@vidchat/protocol';
-import { JwtError, signJwt, verifyJwt } from './jwt.js';
+import { assertStrongSecret, JwtError, signJwt, verifyJwt } from './jwt.js';
 
 /*
  * Viewer tokens: an HS256 JWT whose claims are `rooms` (the room ids it
@@ -31,13 +31,14 @@ export class TokenError extends Error {
   }
 }
 
-export function mintViewerToken(
+export async function mintViewerToken(
   secret: string,
   rooms: readonly string[],
   ttlSeconds: number,
   nowMs = Date.now(),
   grants: Partial<ViewerGrants> = {},
-): string {
+): Promise<string> {
+  assertStrongSecret(secret);
   return signJwt(
     {
       rooms: [...rooms],
@@ -47,20 +48,21 @@ export function mintViewerToken(
       ...(grants.name === undefined ? {} : { name: grants.name }),
     },
     secret,
+    nowMs,
   );
 }
 
 /** Throws `TokenError` unless `token` is valid, unexpired and names `room`; returns its grants. */
-export function checkViewerToken(
+export async function checkViewerToken(
   secret: string,
   token: string | undefined,
   room: string,
   nowMs = Date.now(),
-): ViewerGrants {
+): Promise<ViewerGrants> {
   if (token === undefined || token === '') throw new TokenError('ERR_TOKEN_MISSING', 'a token is required');
   let claims;
   try {
-    claims = verifyJwt(token, secret, nowMs);
+    claims = await verifyJwt(token, secret, nowMs);
   } catch (err) {
     if (err instanceof JwtError) throw new TokenError(err.code, err.message);
     throw err;

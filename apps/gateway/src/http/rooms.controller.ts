@@ -26,14 +26,19 @@ export class RoomsController {
   ) {}
 
   @Get()
-  rooms(@RequestToken() token: string | undefined): RoomsBody {
-    const visible = this.registry.list().filter((r) => this.auth.allows(token, r.id));
+  async rooms(@RequestToken() token: string | undefined): Promise<RoomsBody> {
+    const rooms = this.registry.list();
+    const allowed = await Promise.all(rooms.map((r) => this.auth.allows(token, r.id)));
+    const visible = rooms.filter((_r, i) => allowed[i]);
     return { rooms: visible.map((r) => ({ room: r.id, sources: r.roster(), watchers: r.watchers.size })) };
   }
 
   @Get(':room/sources')
-  sources(@Param('room', ValidIdPipe) room: string, @RequestToken() token: string | undefined): SourcesBody {
-    authorize(this.auth, token, room);
+  async sources(
+    @Param('room', ValidIdPipe) room: string,
+    @RequestToken() token: string | undefined,
+  ): Promise<SourcesBody> {
+    await authorize(this.auth, token, room);
     return { room, sources: this.registry.get(room)?.roster() ?? [] };
   }
 }

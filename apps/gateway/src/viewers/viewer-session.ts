@@ -58,6 +58,8 @@ export class ViewerSession implements RoomWatcher {
   private joined: { room: string; release: () => void; participant: Participant | null } | null = null;
   /** The source whose mix-minus this viewer hears instead of the room's mix, if any. */
   private hearsMinusOf: string | null = null;
+  /** Counts joins and leaves, so that a join whose token check finishes late knows it was overtaken. */
+  private joinSeq = 0;
   private readonly bucket: TokenBucket;
   private strikes = 0;
   private sender: MediaSender;
@@ -165,17 +167,25 @@ export class ViewerSession implements RoomWatcher {
     }
   }
 
-  join(msg: JoinMessage): void {
+  /**
+   * Joins a room (leaving the previous one). Token verification is
+   * asynchronous: a later join or leave, or the socket closing, while it
+   * runs makes this one moot (`joinSeq`).
+   */
+  async join(msg: JoinMessage): Promise<void> {
     const { room } = msg;
+    const seq = ++this.joinSeq;
     let grants;
     try {
-      grants = this.deps.auth.check(msg.token, room);
+      grants = await this.deps.auth.check(msg.token, room);
     } catch (err) {
       if (!(err instanceof TokenError)) throw err;
+      if (this.closed || seq !== this.joinSeq) return;
       this.deps.metrics.reject('client-unauthorized');
       this.fail('unauthorized', `not allowed to watch ${room}: ${err.message}`);
       return;
     }
+    if (this.closed || seq !== this.joinSeq) return;
     if (msg.publish && !grants.publish) {
       this.deps.metrics.reject('client-unauthorized');
       this.fail('unauthorized', `the token does not allow joining ${room} with camera and microphone`);
@@ -214,6 +224,7 @@ export class ViewerSession implements RoomWatcher {
   }
 
   leave(): void {
+    this.joinSeq++;
     if (!this.joined) return;
     this.joined.release();
     this.joined = null;

@@ -9,11 +9,14 @@ import {
 } from '@nestjs/websockets';
 import type { WebSocket } from 'ws';
 import type { ClientMessage, ServerMessage } from '@vidchat/protocol';
+import { createLogger } from '@vidchat/service-kit';
 import { BINARY_EVENT, INVALID_EVENT, TOO_BIG_EVENT, type InvalidFrame } from './viewer-frames.js';
 import type { ViewerSession } from './viewer-session.js';
 import { ViewerSessions } from './viewer-sessions.js';
 
 export const VIEWER_WS_PATH = '/ws';
+
+const log = createLogger('gateway.ws');
 
 type Msg<T extends ClientMessage['type']> = Extract<ClientMessage, { type: T }>;
 
@@ -42,7 +45,10 @@ export class ViewerGateway implements OnGatewayConnection<WebSocket>, OnGatewayD
 
   @SubscribeMessage('join')
   join(@ConnectedSocket() ws: WebSocket, @MessageBody() msg: Msg<'join'>): void {
-    this.admitted(ws)?.join(msg);
+    // Token verification is asynchronous; the session answers the client itself.
+    this.admitted(ws)
+      ?.join(msg)
+      .catch((err: unknown) => log.error('join failed', { error: (err as Error).message }));
   }
 
   @SubscribeMessage('leave')
