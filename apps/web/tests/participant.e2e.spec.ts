@@ -35,6 +35,8 @@ const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
 /** Alice's and Bob's tones: far apart and not harmonics of each other. */
 const ALICE_HZ = 880;
 const BOB_HZ = 1_320;
+/** A host name for this machine that is not localhost (mapped in the test browser). */
+const LAN_HOST = 'lan.test';
 /** A tone counts as present above this amplitude (full scale 1; the fake microphones play ~0.25 after processing). */
 const PRESENT = 0.02;
 
@@ -177,7 +179,11 @@ describe(
       gateway = startApp('gateway', ['--nats', nats.url, '--port', '0']);
       const m = await gateway.waitForOutput(/viewer at https?:\/\/\S+?:(\d+)/, 30_000);
       baseUrl = `http://127.0.0.1:${m[1]}`;
-      aliceBrowser = await launchWithFakeDevices(join(dir, 'alice.wav'));
+      // Alice's browser also resolves lan.test to this machine: a name that is not localhost, so not a secure context on http.
+      aliceBrowser = await launchWithFakeDevices(join(dir, 'alice.wav'), [
+        `--host-resolver-rules=MAP ${LAN_HOST} 127.0.0.1`,
+        '--ignore-certificate-errors',
+      ]);
       bobBrowser = await launchWithFakeDevices(join(dir, 'bob.wav'));
     });
 
@@ -349,5 +355,74 @@ describe(
       assert.ok(leaveMs <= 3_000 && closeMs <= 3_000, `leave ${leaveMs} ms, closed tab ${closeMs} ms`);
       await viewer.close();
     });
+
+    it(
+      'on plain http from another machine, Join is disabled, says why and links the https page',
+      { timeout: 60_000 },
+      async () => {
+        const port = new URL(baseUrl).port;
+        const page = await aliceBrowser.newPage();
+        const problems = watchConsole(page);
+        await page.goto(`http://${LAN_HOST}:${port}/?room=${ROOM}&join=1&name=Lan`);
+        await waitFor(async () => (await hooks(page))?.state === 'live', { what: 'watching over plain http' });
+        assert.equal(await page.evaluate(() => window.isSecureContext), false);
+        const joinButton = page.getByRole('button', { name: 'Join', exact: true });
+        assert.equal(await joinButton.isDisabled(), true);
+        const p = await participant(page);
+        assert.equal(p?.state, 'unavailable', 'a join=1 link does not try on an insecure page');
+        assert.match(p?.statusText ?? '', /https/);
+        assert.match(p?.statusText ?? '', /certificate/);
+        assert.equal(
+          await page.locator('#https-link').getAttribute('href'),
+          `https://${LAN_HOST}:8443/?room=${ROOM}&join=1&name=Lan`,
+        );
+        await page.screenshot({ path: join(ARTIFACTS, 'participant-insecure.png') });
+        // The gateway's https port when it is not the default: ?https-port= makes the link exact.
+        await page.goto(`http://${LAN_HOST}:${port}/?room=${ROOM}&https-port=9443`);
+        await waitFor(async () => (await participant(page))?.state === 'unavailable', { what: 'the notice again' });
+        assert.equal(
+          await page.locator('#https-link').getAttribute('href'),
+          `https://${LAN_HOST}:9443/?room=${ROOM}&https-port=9443`,
+        );
+        assert.deepEqual(problems, []);
+        await page.close();
+      },
+    );
+
+    it(
+      '?as=<source> joins as that listening source: the page asks for its mix-minus',
+      { timeout: 60_000 },
+      async () => {
+        const agent = startApp('capture-agent', [
+          ...['--nats', nats.url, '--room', ROOM, '--source', 'desk', '--name', 'Desk'],
+          ...['--video', 'none', '--audio', 'test', '--tone', '440', '--listen'],
+        ]);
+        try {
+          await waitFor(() => (mixes.minus.get('desk')?.length ?? 0) > 10, {
+            timeoutMs: 20_000,
+            what: "the listening agent's mix-minus",
+          });
+          const page = await bobBrowser.newPage();
+          const problems = watchConsole(page);
+          const sent: string[] = [];
+          page.on('websocket', (ws) =>
+            ws.on('framesent', (f) => void (typeof f.payload === 'string' && sent.push(f.payload))),
+          );
+          await page.goto(`${baseUrl}/?room=${ROOM}&as=desk`);
+          await waitFor(async () => (await hooks(page))?.state === 'live', { what: 'live as desk' });
+          const joinMsg = JSON.parse(sent.find((t) => t.includes('"join"')) ?? '{}') as Record<string, unknown>;
+          assert.equal(joinMsg['as'], 'desk');
+          assert.equal(joinMsg['publish'], undefined);
+          await waitFor(async () => ((await hooks(page))?.audio?.packetsReceived ?? 0) > 25, {
+            timeoutMs: 15_000,
+            what: 'mixed audio for the page',
+          });
+          assert.deepEqual(problems, []);
+          await page.close();
+        } finally {
+          await agent.stop();
+        }
+      },
+    );
   },
 );
