@@ -1,4 +1,5 @@
-import { logLevelOption, natsOptions, opt, UsageError, type Config } from '@vidchat/service-kit';
+import { logLevelOption, natsOptions, opt, UsageError, type Config, type Option } from '@vidchat/service-kit';
+
 import { isValidId, MAX_CLIENT_MESSAGE_BYTES, MAX_NAME_LENGTH } from '@vidchat/protocol';
 
 /*
@@ -7,9 +8,15 @@ import { isValidId, MAX_CLIENT_MESSAGE_BYTES, MAX_NAME_LENGTH } from '@vidchat/p
  * here and in `runCli`.
  */
 
+/** `--tls`: `off` (HTTPS only with --tls-cert/--tls-key) or `self-signed` (a certificate made at start). */
+export type TlsMode = 'off' | 'self-signed';
+export const TLS_MODES: readonly TlsMode[] = ['off', 'self-signed'];
+
 /** Named limits with their defaults; README.md documents each of them. */
 export const DEFAULTS = {
   port: 8080,
+  /** HTTPS (and wss) port, used when TLS is on (`--tls self-signed` or `--tls-cert/--tls-key`). */
+  tlsPort: 8443,
   host: '0.0.0.0',
   /** Open viewer WebSockets; one more is refused with `too-many-viewers` / 1013. */
   maxViewers: 1_000,
@@ -56,6 +63,28 @@ export const DEFAULTS = {
 export const serveSpec = {
   ...natsOptions,
   port: opt.port('port', 'VIDCHAT_PORT', 'HTTP and WebSocket port (0 picks a free one)', DEFAULTS.port),
+  tlsPort: opt.port(
+    'tls-port',
+    'VIDCHAT_TLS_PORT',
+    'HTTPS and secure WebSocket port when TLS is on (0 picks a free one)',
+    DEFAULTS.tlsPort,
+  ),
+  tls: opt.string(
+    'tls',
+    'VIDCHAT_TLS',
+    'self-signed: serve HTTPS too, with a certificate made at start (its SHA-256 fingerprint is logged)',
+    'off',
+    '<off|self-signed>',
+    (v) =>
+      (TLS_MODES as readonly string[]).includes(v) ? null : `expected off or self-signed, got ${JSON.stringify(v)}`,
+  ) as Option<TlsMode>,
+  tlsCert: opt.optionalString(
+    'tls-cert',
+    'VIDCHAT_TLS_CERT',
+    'PEM certificate (chain) file: serve HTTPS too, with --tls-key',
+    '<file>',
+  ),
+  tlsKey: opt.optionalString('tls-key', 'VIDCHAT_TLS_KEY', 'PEM private key file of --tls-cert', '<file>'),
   host: opt.string('host', 'VIDCHAT_HOST', 'bind address', DEFAULTS.host, '<address>', (v) =>
     // A host name or an IPv4/IPv6 address; anything else is a typo, told before binding.
     /^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^[0-9A-Fa-f:.]+$/.test(

@@ -11,6 +11,7 @@ import { assertStrongSecret, WeakSecretError } from './auth/jwt.js';
 import { mintViewerToken } from './auth/viewer-token.js';
 import { processEnv, serveSpec, splitRooms, tokenSpec } from './config.js';
 import { createGateway } from './gateway.js';
+import { TlsConfigError } from './http/tls.js';
 
 /*
  * `vidchat-gateway [options]` serves viewers;
@@ -70,7 +71,13 @@ if (argv[0] === 'token') {
     async (config) => {
       setLogLevel(config.logLevel);
       if (config.viewerSecret) assertSecret(config.viewerSecret);
-      const gateway = await createGateway(config);
+      let gateway;
+      try {
+        gateway = await createGateway(config);
+      } catch (err) {
+        if (err instanceof TlsConfigError) throw new UsageError(err.message);
+        throw err;
+      }
       onShutdown(() => gateway.close());
       // Refused credentials and an unreadable creds file are final (connectNats
       // does not retry them): the gateway would answer 503 forever. It exits 1,
@@ -86,6 +93,16 @@ if (argv[0] === 'token') {
         nats: config.nats,
         auth: config.viewerSecret ? 'token' : 'open',
       });
+      if (gateway.tls) {
+        const c = gateway.tls.certificate;
+        log.info(`secure viewer at ${gateway.tls.url}`, {
+          listening: `${config.host}:${gateway.tls.port}`,
+          certificate: c.selfSigned ? 'self-signed' : 'from --tls-cert',
+          names: c.names.join(' '),
+        });
+        // People compare this with what their browser shows before accepting a self-signed certificate.
+        log.info(`certificate SHA-256 fingerprint ${c.fingerprint256}`);
+      }
     },
     argv,
     processEnv(),
