@@ -331,6 +331,21 @@ describe(
           what: 'frames again with the camera on',
         });
 
+        // Another microphone from the picker: the packets go on from it.
+        const micIds = await alice
+          .locator('#mic-select option')
+          .evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
+        const current = (await participant(alice))?.microphoneId;
+        const other = micIds.find((id) => id !== current && id !== 'default');
+        assert.ok(other, `another fake microphone among ${JSON.stringify(micIds)}`);
+        await alice.selectOption('#mic-select', other);
+        await waitFor(async () => (await participant(alice))?.microphoneId === other, { what: 'the other microphone' });
+        const sentBefore = (await participant(alice))?.audioPacketsSent ?? 0;
+        await waitFor(async () => ((await participant(alice))?.audioPacketsSent ?? 0) > sentBefore + 25, {
+          timeoutMs: 15_000,
+          what: 'packets from the other microphone',
+        });
+
         await bob.close();
         assert.deepEqual([...viewerProblems, ...aliceProblems, ...bobProblems], []);
         await viewer.close();
@@ -448,6 +463,40 @@ describe(
         }
       },
     );
+
+    it('says what to do when camera and microphone are refused, or absent', { timeout: 60_000 }, async () => {
+      // Fake devices without the fake prompt: headless Chromium refuses the permission.
+      // No fake devices at all: this machine has no camera and no microphone.
+      const cases = [
+        { args: ['--use-fake-device-for-media-stream'], state: 'denied', text: /blocked.*Allow them/ },
+        { args: [], state: 'no-device', text: /No camera or microphone was found/ },
+      ];
+      for (const c of cases) {
+        const browser = await launchChromium({ args: c.args });
+        try {
+          const page = await browser.newPage();
+          const problems = watchConsole(page);
+          await page.goto(`${baseUrl}/?room=${ROOM}&join=1&name=Nobody`);
+          const p = await waitFor(
+            async () => {
+              const now = await participant(page);
+              return now?.state === c.state ? now : null;
+            },
+            { timeoutMs: 20_000, what: `the ${c.state} state` },
+          );
+          assert.match(p.statusText, c.text);
+          assert.equal(p.self, null);
+          assert.equal(await page.locator('.local-tile').count(), 0);
+          // Still watching, and Join can be tried again.
+          assert.equal((await hooks(page))?.state, 'live');
+          assert.equal(await page.getByRole('button', { name: 'Join', exact: true }).isEnabled(), true);
+          await page.screenshot({ path: join(ARTIFACTS, `participant-${c.state}.png`) });
+          assert.deepEqual(problems, []);
+        } finally {
+          await browser.close();
+        }
+      }
+    });
 
     it(
       '?as=<source> joins as that listening source: the page asks for its mix-minus',

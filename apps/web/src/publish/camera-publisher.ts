@@ -1,7 +1,7 @@
 import { encodeEnvelope } from '@vidchat/protocol';
 import { CaptureClock, epochNowUs } from './capture-clock.js';
 import { fitInside, FramePacer, type Size } from './frame-pacer.js';
-import { readTrack, type MediaSink } from './media-sink.js';
+import { TrackFrames, type MediaSink } from './media-sink.js';
 import type { PublishOptions } from './publish-options.js';
 
 export interface CameraStats {
@@ -36,13 +36,12 @@ export class CameraPublisher {
     size: null,
     lastEncodeMs: 0,
   };
-  private readonly reader: ReadableStreamDefaultReader<VideoFrame>;
+  private readonly frames: TrackFrames<VideoFrame>;
   private readonly pacer: FramePacer;
   private readonly clock = new CaptureClock();
   private readonly canvas = new OffscreenCanvas(2, 2);
   private readonly ctx: OffscreenCanvasRenderingContext2D;
   private seq = 0;
-  private closed = false;
   /** Settles when the read loop ends (closed, track ended, or failed). */
   readonly done: Promise<void>;
 
@@ -52,38 +51,22 @@ export class CameraPublisher {
     private readonly sink: MediaSink,
     private readonly opts: PublishOptions,
   ) {
-    const reader = readTrack<VideoFrame>(track, 1);
     const ctx = this.canvas.getContext('2d', { alpha: false });
-    if (!reader || !ctx) throw new Error('this browser cannot read camera frames (no MediaStreamTrackProcessor)');
-    this.reader = reader;
+    if (!ctx) throw new Error('this browser has no 2D OffscreenCanvas');
     this.ctx = ctx;
+    // Its buffer holds one frame: while one is encoded, only the newest waits.
+    this.frames = new TrackFrames<VideoFrame>(track, 1);
     this.pacer = new FramePacer(opts.fps);
-    this.done = this.run();
+    this.done = this.frames.forEach((frame) => this.handle(frame));
   }
 
   /** Idempotent: stops reading (the track itself is the caller's to stop). */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    void this.reader.cancel().catch(() => undefined);
+    this.frames.close();
   }
 
-  private async run(): Promise<void> {
-    while (!this.closed) {
-      let result: ReadableStreamReadResult<VideoFrame>;
-      try {
-        result = await this.reader.read();
-      } catch {
-        return; // cancelled, or the track ended
-      }
-      if (result.done) return;
-      const frame = result.value;
-      try {
-        await this.handle(frame);
-      } finally {
-        frame.close();
-      }
-    }
+  private get closed(): boolean {
+    return this.frames.closed;
   }
 
   private async handle(frame: VideoFrame): Promise<void> {

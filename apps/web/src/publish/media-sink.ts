@@ -27,16 +27,50 @@ function processorConstructor(): TrackProcessorConstructor | null {
   return g.MediaStreamTrackProcessor ?? null;
 }
 
-export function hasTrackProcessor(): boolean {
-  return processorConstructor() !== null;
-}
+/**
+ * A track's raw frames (`VideoFrame` for video, `AudioData` for audio) read
+ * one at a time: the next is read only when the previous one's handler is
+ * done, and every frame is closed after its handler (a frame holds camera
+ * or audio memory until closed).
+ */
+export class TrackFrames<T extends VideoFrame | AudioData> {
+  private readonly reader: ReadableStreamDefaultReader<T>;
+  private stopped = false;
 
-/** A reader of a track's raw frames (`VideoFrame` for video, `AudioData` for audio), or null where unsupported. */
-export function readTrack<T extends VideoFrame | AudioData>(
-  track: MediaStreamTrack,
-  maxBufferSize: number,
-): ReadableStreamDefaultReader<T> | null {
-  const Ctor = processorConstructor();
-  if (!Ctor) return null;
-  return (new Ctor({ track, maxBufferSize }).readable as ReadableStream<T>).getReader();
+  /** Throws `Error` where the browser has no `MediaStreamTrackProcessor`. */
+  constructor(track: MediaStreamTrack, maxBufferSize: number) {
+    const Ctor = processorConstructor();
+    if (!Ctor) throw new Error(`this browser cannot read ${track.kind} frames (no MediaStreamTrackProcessor)`);
+    this.reader = (new Ctor({ track, maxBufferSize }).readable as ReadableStream<T>).getReader();
+  }
+
+  get closed(): boolean {
+    return this.stopped;
+  }
+
+  /** Runs `handle` on each frame until the track ends or `close()`; an error of `handle` ends it and is thrown. */
+  async forEach(handle: (frame: T) => void | Promise<void>): Promise<void> {
+    while (!this.stopped) {
+      let result: ReadableStreamReadResult<T>;
+      try {
+        result = await this.reader.read();
+      } catch {
+        return; // cancelled, or the track ended
+      }
+      if (result.done) return;
+      const frame = result.value;
+      try {
+        await handle(frame);
+      } finally {
+        frame.close();
+      }
+    }
+  }
+
+  /** Idempotent: stops reading (the track itself is the caller's to stop). */
+  close(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    void this.reader.cancel().catch(() => undefined);
+  }
 }

@@ -1,6 +1,6 @@
 import { encodeEnvelope } from '@vidchat/protocol';
 import { CaptureClock, epochNowUs } from './capture-clock.js';
-import { readTrack, type MediaSink } from './media-sink.js';
+import { TrackFrames, type MediaSink } from './media-sink.js';
 import { OPUS_FRAME_US, OPUS_SAMPLE_RATE, type PublishOptions } from './publish-options.js';
 
 export interface MicrophoneStats {
@@ -51,11 +51,10 @@ export class MicrophonePublisher {
     input: null,
     failure: null,
   };
-  private readonly reader: ReadableStreamDefaultReader<AudioData>;
+  private readonly frames: TrackFrames<AudioData>;
   private readonly clock = new CaptureClock();
   private encoder: AudioEncoder | null = null;
   private seq = 0;
-  private closed = false;
   /** Settles when reading ends (closed, track ended, or the encoder failed: see `stats.failure`). */
   readonly done: Promise<void>;
 
@@ -65,42 +64,21 @@ export class MicrophonePublisher {
     private readonly sink: MediaSink,
     private readonly opts: PublishOptions,
   ) {
-    const reader = readTrack<AudioData>(track, 10);
-    if (!reader) throw new Error('this browser cannot read microphone samples (no MediaStreamTrackProcessor)');
-    this.reader = reader;
-    this.done = this.run();
+    this.frames = new TrackFrames<AudioData>(track, 10);
+    this.done = this.frames
+      .forEach((data) => this.handle(data))
+      .catch((err: unknown) => this.fail(err))
+      .finally(() => this.close());
   }
 
   /** Idempotent: stops reading and encoding (the track itself is the caller's to stop). */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    void this.reader.cancel().catch(() => undefined);
+    this.frames.close();
     if (this.encoder && this.encoder.state !== 'closed') this.encoder.close();
   }
 
-  private async run(): Promise<void> {
-    try {
-      while (!this.closed) {
-        let result: ReadableStreamReadResult<AudioData>;
-        try {
-          result = await this.reader.read();
-        } catch {
-          return;
-        }
-        if (result.done) return;
-        const data = result.value;
-        try {
-          this.handle(data);
-        } catch (err) {
-          this.fail(err);
-        } finally {
-          data.close();
-        }
-      }
-    } finally {
-      this.close();
-    }
+  private get closed(): boolean {
+    return this.frames.closed;
   }
 
   private handle(data: AudioData): void {

@@ -27,6 +27,8 @@ export interface ParticipantView {
   audioProblem?: string | null;
   videoWidth?: number | null;
   videoHeight?: number | null;
+  cameraId?: string | null;
+  microphoneId?: string | null;
 }
 
 export interface Hooks {
