@@ -13,18 +13,9 @@ import { waitFor } from '@vidchat/test-support';
 export { makeJpeg } from '@vidchat/test-support';
 export { FakeSource } from '@vidchat/test-support';
 
+/** Publishes one room-mix packet (payload f8 ff fe) as the mixer would; returns its bytes. */
 export function mixPacket(nc: NatsConnection, room: string, seq: number): Uint8Array {
-  const bytes = encodeEnvelope({
-    kind: 'mixedAudio',
-    source: '',
-    seq,
-    captureTimeUs: Date.now() * 1000,
-    codec: 'opus',
-    sampleRate: 48000,
-    channels: 1,
-    durationUs: 20_000,
-    payload: new Uint8Array([0xf8, 0xff, 0xfe]),
-  });
+  const bytes = mixedAudio(seq, 0xf8);
   nc.publish(mixAudioSubject(room), bytes);
   return bytes;
 }

@@ -25,6 +25,20 @@ const PASSWORDS = {
 /** A refused login is final: the service must not sit in its connect back-off. */
 const REFUSAL_BUDGET_MS = 5_000;
 
+/** A video envelope of a 2x2 (empty) JPEG: enough for NATS and the gateway, which never decode it. */
+const tinyVideo = (source: string, seq: number): Uint8Array =>
+  encodeEnvelope({
+    kind: 'video',
+    source,
+    seq,
+    captureTimeUs: Date.now() * 1_000,
+    width: 2,
+    height: 2,
+    codec: 'jpeg',
+    layer: 0,
+    payload: new Uint8Array([0xff, 0xd8, 0xff, 0xd9]),
+  });
+
 const creds = (user: keyof typeof PASSWORDS): NodeJS.ProcessEnv => ({
   VIDCHAT_NATS_USER: user,
   VIDCHAT_NATS_PASS: PASSWORDS[user],
@@ -97,20 +111,7 @@ describe('NATS access control (docker/nats.conf)', { timeout: 150_000 }, () => {
       const self = participant.self;
       assert.ok(self, 'the participant has a source id');
       let seq = 0;
-      const sendFrame = (): void =>
-        participant.ws.send(
-          encodeEnvelope({
-            kind: 'video',
-            source: self,
-            seq: seq++,
-            captureTimeUs: Date.now() * 1_000,
-            width: 2,
-            height: 2,
-            codec: 'jpeg',
-            layer: 0,
-            payload: new Uint8Array([0xff, 0xd8, 0xff, 0xd9]),
-          }),
-        );
+      const sendFrame = (): void => participant.ws.send(tinyVideo(self, seq++));
       const timer = setInterval(sendFrame, 50);
       try {
         await viewer.waitForMoreVideo(self, 5, 20_000);
@@ -183,20 +184,7 @@ describe('NATS access control (docker/nats.conf)', { timeout: 150_000 }, () => {
       await watcher.flush();
 
       // Allowed now: what the gateway publishes for a browser participant.
-      gw.publish(
-        videoSubject(ROOM, 'p-0123456789ab'),
-        encodeEnvelope({
-          kind: 'video',
-          source: 'p-0123456789ab',
-          seq: 0,
-          captureTimeUs: Date.now() * 1_000,
-          width: 2,
-          height: 2,
-          codec: 'jpeg',
-          layer: 0,
-          payload: new Uint8Array([0xff, 0xd8, 0xff, 0xd9]),
-        }),
-      );
+      gw.publish(videoSubject(ROOM, 'p-0123456789ab'), tinyVideo('p-0123456789ab', 0));
       await gw.flush();
       await waitFor(() => participantVideo.length === 1, { timeoutMs: 5_000, what: "a participant's video" });
 

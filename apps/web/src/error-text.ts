@@ -12,7 +12,7 @@ const TEXT: Record<ViewerErrorCode, string> = {
   'binary-not-allowed': 'The viewer sent data the server does not accept.',
   'not-joined': 'The viewer is not in a room yet.',
   unavailable: 'The video service is temporarily unavailable. Retrying shortly.',
-  'bad-media': 'The server refused the media this page sent.',
+  'bad-media': 'The server refused the camera or microphone data this page sent.',
 };
 
 export function errorText(code: string, serverMessage: string): string {
