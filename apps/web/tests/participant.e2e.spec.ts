@@ -498,6 +498,67 @@ describe(
       }
     });
 
+    it('a browser without AudioEncoder joins with video only and says so', { timeout: 60_000 }, async () => {
+      const page = await aliceBrowser.newPage();
+      const problems = watchConsole(page);
+      await page.addInitScript(() => {
+        delete (window as { AudioEncoder?: unknown }).AudioEncoder;
+      });
+      await page.goto(`${baseUrl}/?room=${ROOM}&join=1&name=Silent`);
+      const p = await waitFor(
+        async () => {
+          const now = await participant(page);
+          return now?.state === 'joined' && (now.framesSent ?? 0) > 5 ? now : null;
+        },
+        { timeoutMs: 30_000, what: 'a video-only participant' },
+      );
+      assert.match(p.audioProblem ?? '', /AudioEncoder/);
+      assert.match(p.statusText, /Video only/);
+      assert.equal(p.audioPacketsSent, 0);
+      assert.deepEqual(problems, []);
+      await page.close();
+    });
+
+    it(
+      'a token without the publish grant watches but cannot join; one with it joins',
+      { timeout: 90_000 },
+      async () => {
+        const secret = 'e2e-participant-secret-0123456789abcdef';
+        const guarded = startApp('gateway', ['--nats', nats.url, '--port', '0', '--viewer-secret', secret]);
+        const mint = async (...grants: string[]): Promise<string> => {
+          const p = startApp('gateway', ['token', '--room', ROOM, '--ttl', '1h', '--viewer-secret', secret, ...grants]);
+          await p.exited;
+          return p.output().trim().split('\n').pop() ?? '';
+        };
+        try {
+          const port = (await guarded.waitForOutput(/viewer at https?:\/\/\S+?:(\d+)/, 30_000))[1];
+          const page = await aliceBrowser.newPage();
+          // The refused participant socket is logged by the browser itself.
+          const problems = watchConsole(page, /WebSocket/);
+          await page.goto(`http://127.0.0.1:${port}/?room=${ROOM}&token=${await mint()}&join=1&name=Guest`);
+          const refused = await waitFor(
+            async () => {
+              const now = await participant(page);
+              return now?.state === 'failed' ? now : null;
+            },
+            { timeoutMs: 30_000, what: 'the join to be refused' },
+          );
+          assert.match(refused.statusText, /Could not join/);
+          assert.equal(await page.locator('.local-tile').count(), 0);
+          await waitFor(async () => (await hooks(page))?.state === 'live', {
+            what: 'watching again with the same token',
+          });
+
+          await page.goto(`http://127.0.0.1:${port}/?room=${ROOM}&token=${await mint('--publish')}&join=1&name=Guest`);
+          await joined(page, 'a participant with the publish grant');
+          assert.deepEqual(problems, []);
+          await page.close();
+        } finally {
+          await guarded.stop();
+        }
+      },
+    );
+
     it(
       '?as=<source> joins as that listening source: the page asks for its mix-minus',
       { timeout: 60_000 },
