@@ -288,7 +288,22 @@ describe(
             intervalMs: 500,
             what: "both tones in the room mix, Bob's in Alice's minus, Alice's in Bob's",
           },
-        );
+        ).catch(async (err: unknown) => {
+          // What the streams did, to tell a starved mixer from a page that re-joined.
+          const now = Date.now();
+          const streams = [...mixes.minus].map(
+            ([id, l]) => `${id}: ${l.length} packets, last ${now - (l.at(-1)?.at ?? 0)} ms ago`,
+          );
+          throw new Error(
+            `${String(err)}; Alice is ${await selfOf(alice)}, Bob ${await selfOf(bob)}; room mix last ${now - (mixes.room.at(-1)?.at ?? 0)} ms ago; ${streams.join('; ')}\n${gateway
+              .output()
+              .split('\n')
+              .filter((l) => /participant|left|joined/i.test(l))
+              .slice(-10)
+              .join('\n')}`,
+            { cause: err },
+          );
+        });
         const [roomA = 0, roomB = 0] = heard.room;
         const [minusAa = 0] = heard.minus[0] ?? [];
         const [, minusBb = 0] = heard.minus[1] ?? [];
