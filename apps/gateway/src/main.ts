@@ -7,11 +7,8 @@ import {
   shutdown,
   UsageError,
 } from '@vidchat/service-kit';
-import { assertStrongSecret, WeakSecretError } from './auth/jwt.js';
-import { mintViewerToken } from './auth/viewer-token.js';
+import { assertStrongSecret, WeakSecretError } from './auth/secret.js';
 import { processEnv, serveSpec, splitRooms, tokenSpec } from './config.js';
-import { createGateway } from './gateway.js';
-import { TlsConfigError } from './http/tls.js';
 
 /*
  * `vidchat-gateway [options]` serves viewers;
@@ -52,6 +49,8 @@ if (argv[0] === 'token') {
       if (split.rooms.length === 0) throw new UsageError('--room <id> is required (repeat it for several rooms)');
       if (!config.viewerSecret) throw new UsageError('--viewer-secret (or VIDCHAT_VIEWER_SECRET) is required');
       assertSecret(config.viewerSecret);
+      // Loaded only now: jose is not needed for --help or a bad flag.
+      const { mintViewerToken } = await import('./auth/viewer-token.js');
       const grants = { publish: config.publish, record: config.record, ...(config.name ? { name: config.name } : {}) };
       process.stdout.write(
         `${await mintViewerToken(config.viewerSecret, split.rooms, config.ttl, Date.now(), grants)}\n`,
@@ -71,6 +70,13 @@ if (argv[0] === 'token') {
     async (config) => {
       setLogLevel(config.logLevel);
       if (config.viewerSecret) assertSecret(config.viewerSecret);
+      // Loaded only once the flags are valid: NestJS (and jose, selfsigned)
+      // take seconds to import on a loaded machine, which `--help` and a bad
+      // flag never need.
+      const [{ createGateway }, { TlsConfigError }] = await Promise.all([
+        import('./gateway.js'),
+        import('./http/tls.js'),
+      ]);
       let gateway;
       try {
         gateway = await createGateway(config);

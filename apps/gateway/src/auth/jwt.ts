@@ -1,5 +1,7 @@
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 
+export { assertStrongSecret, MIN_SECRET_BYTES, WeakSecretError } from './secret.js';
+
 /*
  * HS256 JWTs through `jose`: signing, and verification pinned to HS256 (the
  * header can never talk us into `none`, another HMAC or an asymmetric
@@ -28,30 +30,10 @@ export type JwtClaims = JWTPayload;
 export const JWT_ALGORITHM = 'HS256';
 /** Seconds of disagreement between clocks tolerated on `exp`, `nbf` and `iat`. */
 export const JWT_CLOCK_TOLERANCE_S = 30;
-/**
- * The shortest secret accepted: HS256 is as strong as its key, and RFC 7518
- * §3.2 asks for a key at least as long as the hash (32 bytes).
- */
-export const MIN_SECRET_BYTES = 32;
 /** Tokens longer than this are rejected before any work (the join message caps them too). */
 export const MAX_JWT_LENGTH = 4_096;
 /** The oldest `iat` accepted: the longest token lifetime `vidchat-gateway token` mints. */
 export const MAX_TOKEN_AGE_S = 366 * 86_400;
-
-/** A secret too short for HS256: the CLI prints this on one line and exits 2. */
-export class WeakSecretError extends Error {
-  readonly code = 'ERR_WEAK_SECRET';
-  constructor(what: string, bytes: number) {
-    super(`${what} must be at least ${MIN_SECRET_BYTES} bytes (got ${bytes}); make one with: openssl rand -base64 32`);
-    this.name = 'WeakSecretError';
-  }
-}
-
-/** Throws `WeakSecretError` for a secret shorter than `MIN_SECRET_BYTES` (UTF-8). */
-export function assertStrongSecret(secret: string, what = 'the viewer secret'): void {
-  const bytes = Buffer.byteLength(secret, 'utf8');
-  if (bytes < MIN_SECRET_BYTES) throw new WeakSecretError(what, bytes);
-}
 
 const keyOf = (secret: string | Uint8Array): Uint8Array =>
   typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
