@@ -7,7 +7,7 @@
 //   node bench/run.mjs --only fanout [--quick] [--profile]
 //
 // Benches: fanout, slow-viewers, latency (this folder's lib/) and protocol,
-// capture-agent, mixer, audio-loss, recorder (standalone files exporting run({ quick })). A bench
+// capture-agent, mixer, audio-loss, recorder, participants, browser-participant (standalone files exporting run({ quick })). A bench
 // file that does not exist yet is skipped with a note; one that fails is
 // reported as failed and the others still run. Everything a bench starts is
 // stopped at its end, on an error and on Ctrl-C.
@@ -31,8 +31,14 @@ const BENCHES = [
   { name: 'audio-loss', file: 'audio-loss.bench.mjs', title: 'Audio under packet loss' },
   { name: 'recorder', file: 'recorder.bench.mjs', title: 'Recorder' },
   { name: 'fanout', file: 'fanout.bench.mjs', title: 'Fan-out: gateway vs naive relay' },
+  { name: 'participants', file: 'participants.bench.mjs', title: 'Gateway: participants publishing' },
   { name: 'slow-viewers', file: 'slow-viewers.bench.mjs', title: 'Slow-viewer isolation' },
   { name: 'latency', file: 'latency.bench.mjs', title: 'Latency end to end' },
+  {
+    name: 'browser-participant',
+    file: 'browser-participant.bench.mjs',
+    title: 'Browser participant: camera + microphone cost',
+  },
 ];
 /** Whole-run limits: a bench that hangs must not hold the machine. */
 const RUN_LIMIT_MS = { quick: 4 * 60_000, full: 30 * 60_000 };

@@ -120,14 +120,14 @@ describe('gateway limits and tokens (real NATS)', { timeout: 120_000 }, () => {
   });
 
   it('requires a valid, unexpired token naming the room when a secret is set', async () => {
-    const secret = 'sesame';
+    const secret = 'sesame-sesame-sesame-sesame-sesame';
     const gw = await start({ viewerSecret: secret, snapshotWaitMs: 0 });
     const cases: [string, string | undefined][] = [
       ['missing', undefined],
       ['garbage', 'not.a.token'],
-      ['wrong secret', mintViewerToken('other', ['vip'], 60)],
-      ['other room', mintViewerToken(secret, ['lobby'], 60)],
-      ['expired', mintViewerToken(secret, ['vip'], 1, Date.now() - 10_000)],
+      ['wrong secret', await mintViewerToken('other-other-other-other-other-other', ['vip'], 60)],
+      ['other room', await mintViewerToken(secret, ['lobby'], 60)],
+      ['expired', await mintViewerToken(secret, ['vip'], 1, Date.now() - 100_000)],
     ];
     for (const [what, token] of cases) {
       const v = await open(gw.port);
@@ -138,14 +138,14 @@ describe('gateway limits and tokens (real NATS)', { timeout: 120_000 }, () => {
       assert.equal(v.events.filter((e) => e.type === 'roster').length, 0, `${what}: sees nothing`);
       assert.equal(v.binaries.length, 0);
     }
-    const good = mintViewerToken(secret, ['vip'], 60);
+    const good = await mintViewerToken(secret, ['vip'], 60);
     const v = await open(gw.port);
     const roster = await v.join('vip', good);
     assert.equal(roster.room, 'vip');
 
     const snap = `http://127.0.0.1:${gw.port}/api/rooms/vip/sources/cam1/snapshot.jpg`;
     assert.equal((await fetch(snap)).status, 401);
-    assert.equal((await fetch(`${snap}?token=${mintViewerToken(secret, ['lobby'], 60)}`)).status, 401);
+    assert.equal((await fetch(`${snap}?token=${await mintViewerToken(secret, ['lobby'], 60)}`)).status, 401);
     assert.equal((await fetch(snap, { headers: { authorization: `Bearer ${good}` } })).status, 404);
     assert.equal((await fetch(`${snap}?token=${good}`)).status, 404);
     const mj = `http://127.0.0.1:${gw.port}/api/rooms/vip/sources/cam1/stream.mjpeg`;

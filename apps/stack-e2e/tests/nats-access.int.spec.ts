@@ -7,6 +7,7 @@ import {
   encodeEnvelope,
   encodeRecordingRequest,
   mixAudioSubject,
+  mixMinusSubject,
   recSubject,
   videoSubject,
   wildcards,
@@ -24,8 +25,9 @@ import { startSecuredNats, startStack, ViewerClient, type SecuredNats, type Stac
  * nats-server: the three service users work end to end with their
  * passwords; wrong credentials are refused with one clear line and a quick
  * non-zero exit; and the permissions hold: the agent user cannot subscribe,
- * the mixer cannot read video, the gateway user cannot publish as a source,
- * and the agent cannot pose as the mixer.
+ * the mixer cannot read video, the gateway user may publish a source's
+ * tracks (for its browser participants) and nothing else, and neither it nor
+ * the agent can pose as the mixer.
  */
 
 const ROOM = 'secure';
@@ -39,6 +41,20 @@ const PASSWORDS = {
 // Generous: the point is an exit instead of retrying forever; a loaded
 // 2-core machine can take seconds just to load a program.
 const REFUSAL_BUDGET_MS = 30_000;
+
+/** A video envelope of a 2x2 (empty) JPEG: enough for NATS and the gateway, which never decode it. */
+const tinyVideo = (source: string, seq: number): Uint8Array =>
+  encodeEnvelope({
+    kind: 'video',
+    source,
+    seq,
+    captureTimeUs: Date.now() * 1_000,
+    width: 2,
+    height: 2,
+    codec: 'jpeg',
+    layer: 0,
+    payload: new Uint8Array([0xff, 0xd8, 0xff, 0xd9]),
+  });
 
 const creds = (user: keyof typeof PASSWORDS): NodeJS.ProcessEnv => ({
   VIDCHAT_NATS_USER: user,
@@ -103,15 +119,31 @@ describe('NATS access control (docker/nats.conf)', { timeout: 150_000 }, () => {
       env: { agent: creds('agent'), mixer: creds('mixer'), gateway: creds('gateway') },
     });
     const viewer = await ViewerClient.join(stack.port, ROOM);
+    // A browser participant: the gateway user publishes its presence and video.
+    const participant = await ViewerClient.join(stack.port, ROOM, { extra: { publish: true, name: 'Ada' } });
     try {
       await viewer.waitForMoreVideo('cam1', 5, 20_000);
       await viewer.waitForMoreMix(25, 20_000);
       await waitFor(() => viewer.levels > 2, { timeoutMs: 5_000, what: 'levels' });
+      const self = participant.self;
+      assert.ok(self, 'the participant has a source id');
+      let seq = 0;
+      const sendFrame = (): void => participant.ws.send(tinyVideo(self, seq++));
+      const timer = setInterval(sendFrame, 50);
+      try {
+        await viewer.waitForMoreVideo(self, 5, 20_000);
+      } finally {
+        clearInterval(timer);
+      }
+      // The mixer heard its presence (listens) and mixes its mix-minus, which reaches it.
+      await participant.waitForMoreMix(25, 20_000);
       t.diagnostic(
-        `viewer: ${viewer.videoCount('cam1')} frames, ${viewer.mixedAudio} mix packets, ${viewer.levels} levels`,
+        `viewer: ${viewer.videoCount('cam1')} frames, ${viewer.mixedAudio} mix packets, ${viewer.levels} levels; ` +
+          `participant ${self}: ${viewer.videoCount(self)} frames seen, ${participant.mixedAudio} mix-minus packets`,
       );
     } finally {
       viewer.close();
+      participant.close();
     }
     for (const p of [stack.gateway!, stack.mixer!, stack.agent('cam1')]) {
       assert.doesNotMatch(p.output(), /Permissions Violation|permission/i, 'no service hits a permission it needs');
@@ -200,51 +232,67 @@ describe('NATS access control (docker/nats.conf)', { timeout: 150_000 }, () => {
   });
 
   it(
-    'the gateway user cannot publish under vidchat.src.>, nor the agent under vidchat.mix.>',
-    { timeout: 20_000 },
+    'the gateway user publishes source tracks only (participants), never a mix; the agent no mix either',
+    { timeout: 30_000 },
     async () => {
       const gw = await connect({ servers: nats.url, user: 'gateway', pass: PASSWORDS.gateway });
       const agent = await connect({ servers: nats.url, user: 'agent', pass: PASSWORDS.agent });
       const watcher = await connect({ servers: nats.url, user: 'gateway', pass: PASSWORDS.gateway });
       clients.push(gw, agent, watcher);
       const seen: string[] = [];
-      watcher.subscribe(videoSubject(ROOM, 'impostor'), { callback: (_e, m) => void seen.push(m.subject) });
+      const participantVideo: string[] = [];
+      watcher.subscribe(videoSubject(ROOM, 'p-0123456789ab'), {
+        callback: (_e, m) => void participantVideo.push(m.subject),
+      });
       watcher.subscribe(mixAudioSubject(ROOM), {
         callback: (_e, m) => {
-          // The real mixer publishes here too: only count what the agent user sent.
+          // The real mixer publishes here too: only count what the test users sent.
           if (m.data.length === 3) seen.push(m.subject);
         },
       });
+      watcher.subscribe(mixMinusSubject(ROOM, 'cam1'), {
+        callback: (_e, m) => {
+          if (m.data.length === 3) seen.push(m.subject);
+        },
+      });
+      watcher.subscribe(`vidchat.src.${ROOM}.cam1.other`, { callback: (_e, m) => void seen.push(m.subject) });
       await watcher.flush();
 
-      const violation = (nc: NatsConnection): Promise<PermissionViolationError> =>
+      // Allowed now: what the gateway publishes for a browser participant.
+      gw.publish(videoSubject(ROOM, 'p-0123456789ab'), tinyVideo('p-0123456789ab', 0));
+      await gw.flush();
+      await waitFor(() => participantVideo.length === 1, { timeoutMs: 5_000, what: "a participant's video" });
+
+      const violations = (nc: NatsConnection, n: number): Promise<PermissionViolationError[]> =>
         (async () => {
+          const out: PermissionViolationError[] = [];
           for await (const s of nc.status()) {
-            if (s.type === 'error' && s.error instanceof PermissionViolationError) return s.error;
+            if (s.type === 'error' && s.error instanceof PermissionViolationError) out.push(s.error);
+            if (out.length === n) return out;
           }
-          throw new Error('status ended without a permissions error');
+          throw new Error('status ended without the permissions errors');
         })();
-      const gwDenied = violation(gw);
-      const agentDenied = violation(agent);
-      gw.publish(
-        videoSubject(ROOM, 'impostor'),
-        encodeEnvelope({
-          kind: 'video',
-          source: 'impostor',
-          seq: 0,
-          captureTimeUs: Date.now() * 1_000,
-          width: 2,
-          height: 2,
-          codec: 'jpeg',
-          layer: 0,
-          payload: new Uint8Array([0xff, 0xd8, 0xff, 0xd9]),
-        }),
-      );
+      // A permissions error closes nothing but is reported per denied publish; one connection per attempt keeps it simple.
+      const gwMix = await connect({ servers: nats.url, user: 'gateway', pass: PASSWORDS.gateway });
+      const gwMinus = await connect({ servers: nats.url, user: 'gateway', pass: PASSWORDS.gateway });
+      const gwOther = await connect({ servers: nats.url, user: 'gateway', pass: PASSWORDS.gateway });
+      clients.push(gwMix, gwMinus, gwOther);
+      const denied = Promise.all([
+        violations(gwMix, 1),
+        violations(gwMinus, 1),
+        violations(gwOther, 1),
+        violations(agent, 1),
+      ]);
+      gwMix.publish(mixAudioSubject(ROOM), new Uint8Array([1, 2, 3]));
+      gwMinus.publish(mixMinusSubject(ROOM, 'cam1'), new Uint8Array([1, 2, 3]));
+      gwOther.publish(`vidchat.src.${ROOM}.cam1.other`, new Uint8Array([1, 2, 3]));
       agent.publish(mixAudioSubject(ROOM), new Uint8Array([1, 2, 3]));
-      const [g, a] = await Promise.all([gwDenied, agentDenied]);
-      assert.equal(g.operation, 'publish');
-      assert.equal(g.subject, videoSubject(ROOM, 'impostor'));
-      assert.equal(a.operation, 'publish');
+      const all = (await denied).flat();
+      for (const v of all) assert.equal(v.operation, 'publish');
+      assert.deepEqual(
+        all.map((v) => v.subject),
+        [mixAudioSubject(ROOM), mixMinusSubject(ROOM, 'cam1'), `vidchat.src.${ROOM}.cam1.other`, mixAudioSubject(ROOM)],
+      );
       await watcher.flush();
       assert.deepEqual(seen, [], 'nothing denied reached a subscriber');
     },

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { encodeEnvelope, encodeLevelsEnvelope, mixAudioSubject, mixLevelsSubject } from '@vidchat/protocol';
 import {
   launchChromium,
@@ -16,6 +16,7 @@ import {
   type NatsFixture,
   type RunningProcess,
 } from '@vidchat/test-support';
+import { hooks, watchConsole } from './support/page-hooks.js';
 
 /*
  * The browser viewer in real headless Chromium, against the real gateway
@@ -25,31 +26,6 @@ import {
 
 const ROOM = 'e2e';
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
-
-interface TileView {
-  name: string;
-  framesDrawn: number;
-  lastCaptureTimeUs: number;
-  latencyMs: number | null;
-  fps: number;
-  drops: number;
-  stalled: boolean;
-}
-interface Hooks {
-  state: string;
-  room: string | null;
-  tiles: Record<string, TileView>;
-  audio: { enabled: boolean; packetsReceived: number; packetsDecoded: number; underruns: number } | null;
-  lastError: { code: string; message: string } | null;
-}
-
-/** Reads `window.vidchat` from the page (a snapshot, JSON-cloned). */
-function hooks(page: Page): Promise<Hooks | null> {
-  return page.evaluate(() => {
-    const w = window as unknown as { vidchat?: unknown };
-    return (w.vidchat ? JSON.parse(JSON.stringify(w.vidchat)) : null) as Hooks | null;
-  });
-}
 
 /** A real capture agent publishing ffmpeg's test pattern (no audio) into the room. */
 function startAgent(natsUrl: string, source: string, name: string): RunningProcess {
@@ -94,18 +70,6 @@ function ffmpegDescendants(pid: number): number[] {
     }
   }
   return found;
-}
-
-/** Collects console errors, page errors and CSP violations of a page. */
-function watchConsole(page: Page, expected: RegExp | null = null): string[] {
-  const problems: string[] = [];
-  page.on('console', (msg) => {
-    const text = msg.text();
-    if (expected?.test(text) && !/Content Security Policy/i.test(text)) return;
-    if (msg.type() === 'error' || /Content Security Policy/i.test(text)) problems.push(text);
-  });
-  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-  return problems;
 }
 
 describe('viewer (Chromium, real gateway, real NATS)', { timeout: 180_000 }, () => {

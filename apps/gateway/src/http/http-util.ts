@@ -45,9 +45,9 @@ export class ValidIdPipe implements PipeTransform<string, string> {
 }
 
 /** Throws 401 `unauthorized` unless `token` opens `room`. */
-export function authorize(auth: RoomAuthorizer, token: string | undefined, room: string): void {
+export async function authorize(auth: RoomAuthorizer, token: string | undefined, room: string): Promise<void> {
   try {
-    auth.check(token, room);
+    await auth.check(token, room);
   } catch (err) {
     if (!(err instanceof TokenError)) throw err;
     throw new ApiError(401, 'unauthorized', `not allowed to watch ${room}: ${err.message}`, {

@@ -25,7 +25,7 @@ export class MediaController {
     @Param('source', ValidIdPipe) source: string,
     @RequestToken() token: string | undefined,
   ): Promise<StreamableFile> {
-    authorize(this.auth, token, room);
+    await authorize(this.auth, token, room);
     const jpeg = await this.latestJpeg(room, source);
     if (!jpeg) throw new ApiError(404, 'no-frame', `no frame from source ${source} in room ${room}`);
     return new StreamableFile(jpeg, { type: 'image/jpeg', length: jpeg.length });
@@ -33,13 +33,13 @@ export class MediaController {
 
   /** `@Res()` here: the response stays open, written frame by frame, until the client leaves. */
   @Get('stream.mjpeg')
-  stream(
+  async stream(
     @Param('room', ValidIdPipe) room: string,
     @Param('source', ValidIdPipe) source: string,
     @RequestToken() token: string | undefined,
     @Res() res: Response,
-  ): void {
-    authorize(this.auth, token, room);
+  ): Promise<void> {
+    await authorize(this.auth, token, room);
     this.mjpeg.open(res, room, source);
   }
 

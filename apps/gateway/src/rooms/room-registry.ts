@@ -4,6 +4,7 @@ import {
   decodeEnvelope,
   decodeLevelsPayload,
   decodePresence,
+  mixMinusSubject,
   PRESENCE_TIMEOUT_MS,
   presenceKind,
   ProtocolError,
@@ -60,7 +61,7 @@ const log = createLogger('gateway.rooms');
 /** Which envelope kind each subscribed subject track must carry. */
 function expectedKind(scope: 'src' | 'mix', track: string): EnvelopeKindName | null {
   if (scope === 'src') return track === 'video' ? 'video' : null;
-  return track === 'audio' ? 'mixedAudio' : track === 'levels' ? 'levels' : null;
+  return track === 'audio' || track === 'minus' ? 'mixedAudio' : track === 'levels' ? 'levels' : null;
 }
 
 /**
@@ -104,7 +105,11 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     this.sweepTimer = null;
     this.presenceSub?.unsubscribe();
     this.presenceSub = null;
-    for (const room of this.rooms.values()) this.unsubscribeRoom(room);
+    for (const room of this.rooms.values()) {
+      this.unsubscribeRoom(room);
+      for (const m of room.minus.values()) m.subscription.unsubscribe();
+      room.minus.clear();
+    }
     this.rooms.clear();
   }
 
@@ -142,6 +147,8 @@ export class RoomRegistry implements BeforeApplicationShutdown {
       const onMedia = (msg: Msg): void => this.onMedia(room, msg);
       room.subscriptions = [
         this.bus.subscribe(wildcards.roomTrack(roomId, 'video'), onMedia),
+        // Not `roomMix`: every listener's mix-minus would reach every gateway
+        // that has a viewer in the room. Each is subscribed by `listen`.
         this.bus.subscribe(wildcards.roomSharedMix(roomId), onMedia),
       ];
       this.watchedRooms++;
@@ -162,6 +169,34 @@ export class RoomRegistry implements BeforeApplicationShutdown {
           this.updateGauges();
         }
       },
+    };
+  }
+
+  /**
+   * Makes `watcher` hear `source`'s mix-minus (the watcher must be watching
+   * the room). The first listener of a source subscribes to its mix-minus,
+   * the last release unsubscribes.
+   */
+  listen(room: Room, source: string, watcher: RoomWatcher): () => void {
+    let entry = room.minus.get(source);
+    if (!entry) {
+      const subscription = this.bus.subscribe(mixMinusSubject(room.id, source), (msg) => this.onMedia(room, msg));
+      entry = { watchers: new Set(), subscription };
+      room.minus.set(source, entry);
+      this.updateGauges();
+    }
+    const listeners = entry;
+    listeners.watchers.add(watcher);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      listeners.watchers.delete(watcher);
+      if (listeners.watchers.size === 0 && room.minus.get(source) === listeners) {
+        listeners.subscription.unsubscribe();
+        room.minus.delete(source);
+        this.updateGauges();
+      }
     };
   }
 
@@ -307,6 +342,7 @@ export class RoomRegistry implements BeforeApplicationShutdown {
       return;
     }
     const subjectSource = subject.scope === 'src' ? subject.source : '';
+    const minusOf = subject.scope === 'mix' && subject.track === 'minus' ? subject.source : undefined;
     if (env.kind !== kind || env.source !== subjectSource) {
       this.metrics.reject('envelope-mismatch');
       log.debug('dropped envelope that does not match its subject', { subject: msg.subject, kind: env.kind });
@@ -341,6 +377,12 @@ export class RoomRegistry implements BeforeApplicationShutdown {
       payload: bytes.subarray(payloadOffset, payloadOffset + payloadLength),
     };
     this.metrics.framesIn.inc({ kind: env.kind });
+    if (minusOf !== undefined) {
+      frame.minusOf = minusOf;
+      // A mix-minus is for its listeners only, never for the room's other watchers.
+      for (const w of room.minus.get(minusOf)?.watchers ?? []) w.onMedia(frame);
+      return;
+    }
     if (frame.kind === 'video') {
       const entry = room.sources.get(subjectSource);
       if (entry) entry.latestVideo = frame;
