@@ -50,6 +50,23 @@ function record(room: string): void {
   });
 }
 
+/**
+ * The longest silence of a room mix among the packets from `from` on (a
+ * packet or two already on the way when the owner died still arrive first),
+ * and the jump of the sequence numbers across it.
+ */
+function longestSilence(list: readonly Received[], from: number): { gapMs: number; jump: number; end: number } {
+  let best = from;
+  for (let i = Math.max(1, from); i < Math.min(list.length, from + 25); i++) {
+    if (list[i]!.at - list[i - 1]!.at > list[best]!.at - list[best - 1]!.at) best = i;
+  }
+  return {
+    gapMs: list[best]!.at - list[best - 1]!.at,
+    jump: (list[best]!.seq - list[best - 1]!.seq) | 0,
+    end: list[best]!.at,
+  };
+}
+
 /** Sequence numbers received more than once: a room mixed by two mixers at once. */
 function duplicates(list: readonly Received[]): number {
   return list.length - new Set(list.map((r) => r.seq)).size;
@@ -104,18 +121,8 @@ test(
     await mixers[owner]!.exited;
     await other.waitForOutput(new RegExp(`lease won room=${ROOM}`), 15_000);
     await waitFor(() => list.length > before + 50, { timeoutMs: 15_000, what: 'the mix after the takeover' });
-    const around = list.slice(Math.max(0, before - 5));
-    let gapIdx = 0;
-    for (let i = 1; i < around.length; i++) {
-      if (around[i]!.at - around[i - 1]!.at > around[gapIdx]!.at - (around[gapIdx - 1]?.at ?? around[gapIdx]!.at)) {
-        gapIdx = i;
-      }
-    }
-    const last = around[gapIdx - 1]!;
-    const first = around[gapIdx]!;
-    const gapMs = first.at - last.at;
-    const sinceKillMs = first.at - killedAt;
-    const jump = (first.seq - last.seq) | 0;
+    const { gapMs, jump, end } = longestSilence(list, before);
+    const sinceKillMs = end - killedAt;
     console.log(
       `takeover: mix silent for ${gapMs} ms (${sinceKillMs} ms after the kill); seq jumped by ${jump} (${Math.round(gapMs / 20)} ticks elapsed)`,
     );
@@ -194,3 +201,29 @@ test('several rooms spread over both mixers, each mixed once', { timeout: 120_00
     beat('leave');
   }
 });
+
+test(
+  'a stopping mixer releases its room with its position: the other takes it over at once',
+  { timeout: 60_000 },
+  async () => {
+    const list = byRoom.get(ROOM)!;
+    // The owner is the mixer whose latest lease line for the room is a win.
+    const owner = mixers.findIndex((m) => {
+      const lines = [...m.output().matchAll(new RegExp(`lease (won|lost|released)[^\\n]*room=${ROOM}\\b`, 'g'))];
+      return lines.at(-1)?.[1] === 'won';
+    });
+    assert.ok(owner >= 0, 'a mixer holds the room');
+    await waitFor(() => list.length > 0 && Date.now() - list.at(-1)!.at < 200, { what: 'the mix flowing' });
+    const before = list.length;
+    const stoppedAt = Date.now();
+    await mixers[owner]!.stop();
+    assert.match(mixers[owner]!.output(), new RegExp(`lease released room=${ROOM}`));
+    await waitFor(() => list.length > before + 50, { timeoutMs: 15_000, what: 'the mix after the handover' });
+    const { gapMs, jump, end } = longestSilence(list, before);
+    console.log(`handover: mix silent for ${gapMs} ms (${end - stoppedAt} ms after SIGTERM); seq jumped by ${jump}`);
+    // Released, not lapsed: well under one lease TTL (1.5 s) even on a loaded machine.
+    assert.ok(gapMs < 1_200, `handover gap ${gapMs} ms`);
+    assert.ok(Math.abs(jump - gapMs / 20) <= 15, `seq jump ${jump} vs ${gapMs / 20} ticks elapsed`);
+    assert.equal(duplicates(list), 0);
+  },
+);

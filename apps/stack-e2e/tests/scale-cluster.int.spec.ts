@@ -111,5 +111,21 @@ describe('two gateways and two mixers on a 3-node JetStream cluster', { timeout:
     await cluster.restart(victim);
     await v.waitForMoreVideo('cam1', 5, RECOVERY_BUDGET_MS);
     assert.equal(dupes(), 0);
+
+    // Now the node the agent is on dies: the agent moves and both viewers get its frames again.
+    const agentNode = currentNode(agent.output());
+    assert.ok(agentNode);
+    await cluster.kill(cluster.names.indexOf(agentNode));
+    const agentKilledAt = Date.now();
+    await waitFor(() => currentNode(agent.output()) !== agentNode, {
+      timeoutMs: RECOVERY_BUDGET_MS,
+      what: 'the agent on another node',
+    });
+    const againAt = await Promise.all(viewers.map((viewer) => viewer.waitForMoreVideo('cam1', 3, RECOVERY_BUDGET_MS)));
+    t.diagnostic(
+      `after killing the agent's node ${agentNode}: agent now on ${currentNode(agent.output())}; video at the viewers ` +
+        againAt.map((at) => `${at - agentKilledAt} ms`).join(', '),
+    );
+    assert.equal(agent.child.exitCode, null, 'the agent still runs');
   });
 });

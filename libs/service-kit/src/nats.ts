@@ -166,11 +166,6 @@ function connectedState(nc: NatsConnection, server: string): NatsState {
   return name ? { state: 'connected', server, serverName: name } : { state: 'connected', server };
 }
 
-/** One word for status lines: `connected:nats-2`, `reconnecting`, … (the node a program is on). */
-export function describeNats(s: NatsState): string {
-  return s.state === 'connected' ? `connected:${s.serverName ?? s.server}` : s.state;
-}
-
 async function watch(nc: NatsConnection, log: Logger, setState: (s: NatsState) => void): Promise<void> {
   for await (const s of nc.status()) {
     switch (s.type) {
