@@ -22,6 +22,7 @@ test('three NATS nodes, two gateways, a proxy, two mixers, two demo agents', () 
   assert.equal(byProgram('gateway').length, 2);
   assert.equal(byProgram('mixer').length, 2);
   assert.equal(byProgram('proxy').length, 1);
+  assert.equal(byProgram('recorder').length, 1);
   assert.ok(byProgram('capture-agent').length >= 2);
 });
 
@@ -98,6 +99,14 @@ test('the Caddyfile proxies to both gateways, checks their health and can serve 
   );
 });
 
+test('the cluster config has the same users and permissions as the single-node one', () => {
+  const block = (file: string): string => {
+    const text = readFileSync(join(REPO_ROOT, file), 'utf8');
+    return text.slice(text.indexOf('authorization {'));
+  };
+  assert.equal(block('docker/nats-scale.conf'), block('docker/nats.conf'));
+});
+
 test('every node accepts the cluster config (nats-server -t), one file for all', () => {
   const nats = requireBinary('nats-server');
   for (const [name, s] of byProgram('nats')) {
@@ -117,6 +126,7 @@ test('every node accepts the cluster config (nats-server -t), one file for all',
         VIDCHAT_AGENT_NATS_PASS: 'a',
         VIDCHAT_MIXER_NATS_PASS: 'm',
         VIDCHAT_GATEWAY_NATS_PASS: 'g',
+        VIDCHAT_RECORDER_NATS_PASS: 'r',
       },
     });
     assert.equal(r.status, 0, r.stderr + r.stdout);

@@ -33,19 +33,23 @@ export function readCompose(file: string): ComposeFile {
 }
 
 /** Which program a service runs, from its image, its command or its image target. */
-export function programOf(name: string, s: Service): 'gateway' | 'mixer' | 'capture-agent' | 'nats' | 'proxy' {
+export function programOf(
+  name: string,
+  s: Service,
+): 'gateway' | 'mixer' | 'recorder' | 'capture-agent' | 'nats' | 'proxy' {
   if (name === 'nats' || /^nats:\d/.test(s.image ?? '')) return 'nats';
   if (/^caddy:\d/.test(s.image ?? '')) return 'proxy';
   const cmd = (s.command ?? []).join(' ');
   if (cmd.includes('vidchat-gateway')) return 'gateway';
   if (cmd.includes('vidchat-mixer')) return 'mixer';
+  if (cmd.includes('vidchat-recorder')) return 'recorder';
   const target = typeof s.build === 'object' ? s.build.target : undefined;
   if (target === 'agent') return 'capture-agent';
   throw new Error(`cannot tell which program service ${name} runs`);
 }
 
 /** The env vars a CLI documents in its --help. */
-export function documentedEnv(app: 'gateway' | 'mixer' | 'capture-agent'): Set<string> {
+export function documentedEnv(app: 'gateway' | 'mixer' | 'recorder' | 'capture-agent'): Set<string> {
   const main = join(REPO_ROOT, 'apps', app, 'dist', 'src', 'main.js');
   const out = execFileSync(process.execPath, [main, '--help'], { encoding: 'utf8' });
   return new Set([...out.matchAll(/\benv (VIDCHAT_[A-Z0-9_]+)/g)].map((m) => m[1]!));
