@@ -39,6 +39,8 @@ const BENCHES = [
     file: 'browser-participant.bench.mjs',
     title: 'Browser participant: camera + microphone cost',
   },
+  // Standalone too: a 3-node cluster with two mixers, then a gateway with ten rooms.
+  { name: 'takeover', file: 'takeover.bench.mjs', title: 'Scale-out: mixer takeover and gateway ingress' },
 ];
 /** Whole-run limits: a bench that hangs must not hold the machine. */
 const RUN_LIMIT_MS = { quick: 4 * 60_000, full: 30 * 60_000 };

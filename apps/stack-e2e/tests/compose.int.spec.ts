@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { REPO_ROOT, requireBinary } from '@vidchat/test-support';
+import { documentedEnv, programOf, readCompose } from './helpers/compose-file.js';
 
 /*
  * No Docker engine runs on the CI machines, so `docker compose up` cannot be
@@ -14,40 +14,8 @@ import { REPO_ROOT, requireBinary } from '@vidchat/test-support';
  * accepted by a real nats-server, and ports and healthchecks are there.
  */
 
-interface Service {
-  image?: string;
-  build?: string | { context: string; target?: string; dockerfile?: string };
-  command?: string[];
-  entrypoint?: string[];
-  environment?: Record<string, string | number | null>;
-  ports?: string[];
-  healthcheck?: { test: string[] };
-  volumes?: string[];
-  depends_on?: Record<string, { condition: string }>;
-}
-
-const composeText = readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
-const compose = parse(composeText, { merge: true }) as { services: Record<string, Service> };
+const { text: composeText, ...compose } = readCompose('docker-compose.yml');
 const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
-
-/** Which program a service runs, from its command or its image target. */
-function programOf(name: string, s: Service): 'gateway' | 'mixer' | 'recorder' | 'capture-agent' | 'nats' {
-  if (name === 'nats') return 'nats';
-  const cmd = (s.command ?? []).join(' ');
-  if (cmd.includes('vidchat-gateway')) return 'gateway';
-  if (cmd.includes('vidchat-mixer')) return 'mixer';
-  if (cmd.includes('vidchat-recorder')) return 'recorder';
-  const target = typeof s.build === 'object' ? s.build.target : undefined;
-  if (target === 'agent') return 'capture-agent';
-  throw new Error(`cannot tell which program service ${name} runs`);
-}
-
-/** The env vars a CLI documents in its --help. */
-function documentedEnv(app: 'gateway' | 'mixer' | 'recorder' | 'capture-agent'): Set<string> {
-  const main = join(REPO_ROOT, 'apps', app, 'dist', 'src', 'main.js');
-  const out = execFileSync(process.execPath, [main, '--help'], { encoding: 'utf8' });
-  return new Set([...out.matchAll(/\benv (VIDCHAT_[A-Z0-9_]+)/g)].map((m) => m[1]!));
-}
 
 test('the compose file has nats, gateway, mixer, recorder and two demo agents', () => {
   const names = Object.keys(compose.services);
@@ -88,7 +56,7 @@ test('every image is official or built from a context and target that exist', ()
 test('every VIDCHAT_* variable in the compose file is documented by its CLI', () => {
   for (const [name, s] of Object.entries(compose.services)) {
     const program = programOf(name, s);
-    if (program === 'nats') continue;
+    if (program === 'nats' || program === 'proxy') continue;
     const documented = documentedEnv(program);
     for (const key of Object.keys(s.environment ?? {})) {
       if (!key.startsWith('VIDCHAT_')) continue;

@@ -2,26 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { REPO_ROOT, sleep, waitFor } from '@vidchat/test-support';
+import { freePort, REPO_ROOT, sleep, waitFor } from '@vidchat/test-support';
 
 /*
  * `npm start` as a person runs it: from the repository root, then one
  * Ctrl-C. The child runs in its own process group and gets SIGINT on the
  * whole group, which is what a terminal's Ctrl-C does.
  */
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Every live descendant of `pid`, from /proc. */
 function descendants(pid: number): number[] {

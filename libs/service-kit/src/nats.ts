@@ -40,7 +40,7 @@ export class NatsConnectError extends Error {
 /** Connection state as the services report it in /healthz, /metrics and status lines. */
 export type NatsState =
   | { state: 'connecting' }
-  | { state: 'connected'; server: string }
+  | { state: 'connected'; server: string; serverName?: string }
   | { state: 'reconnecting'; since: number }
   | { state: 'closed' };
 
@@ -142,8 +142,8 @@ export async function connectNats(o: NatsConnectOptions): Promise<ServiceConnect
         pingInterval: 10_000,
         ...(auth ? { authenticator: auth } : {}),
       });
-      setState({ state: 'connected', server: nc.getServer() });
-      log.info('connected to NATS', { server: nc.getServer(), attempts: attempt });
+      setState(connectedState(nc, nc.getServer()));
+      log.info('connected to NATS', { server: nc.getServer(), name: nc.info?.server_name, attempts: attempt });
       void watch(nc, log, setState);
       return { nc, state: () => current };
     } catch (err) {
@@ -173,6 +173,11 @@ export async function connectNats(o: NatsConnectOptions): Promise<ServiceConnect
   }
 }
 
+function connectedState(nc: NatsConnection, server: string): NatsState {
+  const name = nc.info?.server_name;
+  return name ? { state: 'connected', server, serverName: name } : { state: 'connected', server };
+}
+
 async function watch(nc: NatsConnection, log: Logger, setState: (s: NatsState) => void): Promise<void> {
   for await (const s of nc.status()) {
     switch (s.type) {
@@ -181,8 +186,9 @@ async function watch(nc: NatsConnection, log: Logger, setState: (s: NatsState) =
         log.warn('NATS connection lost, reconnecting', { server: s.server });
         break;
       case 'reconnect':
-        setState({ state: 'connected', server: s.server });
-        log.info('NATS reconnected', { server: s.server });
+        // With several --nats URLs (a cluster) this may be another node: say which.
+        setState(connectedState(nc, s.server));
+        log.info('NATS reconnected', { server: s.server, name: nc.info?.server_name });
         break;
       case 'error':
         log.warn('NATS error', { error: s.error.message });

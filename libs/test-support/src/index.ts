@@ -1,5 +1,6 @@
 export * from './binaries.js';
 export * from './nats-server.js';
+export * from './nats-cluster.js';
 export * from './nats-fixture.js';
 export * from './processes.js';
 export * from './wait.js';
