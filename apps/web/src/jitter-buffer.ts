@@ -12,13 +12,16 @@ export interface JitterBufferOptions {
   driftBandMs: number;
   /**
    * Depth above the target past which the excess is skipped at once (with a
-   * short crossfade) rather than played out slowly: a page that stalled and
-   * then received a burst of packets is back at its usual latency at once.
+   * short crossfade) rather than played out slowly, when the depth has not
+   * fallen below it for `SKIP_WINDOW_S`: a page that stalled and then
+   * received a burst of packets is back at its usual latency within a
+   * fraction of a second, while bunched arrivals (whose excess is gone again
+   * before the next bunch) are played, not skipped.
    */
   skipAboveMs: number;
 }
 
-export const DEFAULT_JITTER: JitterBufferOptions = { targetMs: 60, maxMs: 200, driftBandMs: 10, skipAboveMs: 80 };
+export const DEFAULT_JITTER: JitterBufferOptions = { targetMs: 60, maxMs: 200, driftBandMs: 10, skipAboveMs: 40 };
 
 /**
  * How much faster or slower than real time playback runs while drift control
@@ -28,7 +31,10 @@ export const DEFAULT_JITTER: JitterBufferOptions = { targetMs: 60, maxMs: 200, d
 export const DRIFT_STEP = 1 / 128;
 
 /** How quickly the smoothed depth follows the real one: its time constant, in seconds. */
-const DEPTH_SMOOTHING_S = 0.5;
+const DEPTH_SMOOTHING_S = 0.25;
+
+/** How long the depth must stay above the skip threshold before the excess is skipped, in seconds (at least, at most twice). */
+const SKIP_WINDOW_S = 0.2;
 
 export interface JitterStats {
   /** Render quanta that found too little audio and played silence. */
@@ -57,7 +63,8 @@ export interface JitterStats {
  * latency never grows past `maxMs`. While playing, it keeps its smoothed
  * depth near the target: past `driftBandMs` it plays each pull from one
  * sample more (or less) than asked, linearly interpolated, until the depth
- * is back at the target; past `skipAboveMs` it skips the excess at once.
+ * is back at the target; when it stays past `skipAboveMs`, it skips the
+ * excess at once.
  * Pure: no Web Audio, testable anywhere.
  */
 export class JitterBuffer {
@@ -66,6 +73,11 @@ export class JitterBuffer {
   private readonly band: number;
   private readonly skipAbove: number;
   private readonly smoothingSamples: number;
+  private readonly skipWindow: number;
+  /** Lowest depth in the current window of pulls and in the whole previous one. */
+  private windowLow = Infinity;
+  private previousWindowLow = Infinity;
+  private windowPulled = 0;
   /** Push delays in whole ms, one bin per ms up to `maxMs`. */
   private readonly delays: Uint32Array;
   private readonly sampleRate: number;
@@ -89,8 +101,9 @@ export class JitterBuffer {
     const samples = (ms: number): number => Math.round((sampleRate * ms) / 1000);
     this.target = Math.max(1, samples(o.targetMs));
     this.band = Math.max(1, samples(o.driftBandMs));
-    this.skipAbove = Math.max(this.band, samples(o.skipAboveMs));
+    this.skipAbove = samples(o.skipAboveMs);
     this.smoothingSamples = sampleRate * DEPTH_SMOOTHING_S;
+    this.skipWindow = sampleRate * SKIP_WINDOW_S;
     this.ring = new Float32Array(Math.max(this.target, samples(o.maxMs)));
     this.delays = new Uint32Array(Math.ceil((this.ring.length * 1000) / sampleRate) + 1);
   }
@@ -134,6 +147,7 @@ export class JitterBuffer {
       }
       this.playing = true;
       this.smoothed = this.size;
+      this.resetWindow();
     }
     if (this.size < n) {
       this.underruns++;
@@ -144,8 +158,8 @@ export class JitterBuffer {
     const alpha = Math.min(1, n / this.smoothingSamples);
     this.smoothed += alpha * (this.size - this.smoothed);
 
-    const excess = this.size - this.target;
-    if (excess > this.skipAbove && excess >= n && this.target >= n) {
+    const low = this.lowestRecentDepth(n);
+    if (low - this.target > this.skipAbove && this.target >= n) {
       this.skipTo(out);
     } else {
       this.steer();
@@ -183,6 +197,24 @@ export class JitterBuffer {
       if (seen >= rank) return ms;
     }
     return this.delays.length - 1;
+  }
+
+  /** The lowest depth seen over the last one to two windows, counting this pull; Infinity until a window is full. */
+  private lowestRecentDepth(n: number): number {
+    this.windowLow = Math.min(this.windowLow, this.size);
+    this.windowPulled += n;
+    if (this.windowPulled >= this.skipWindow) {
+      this.previousWindowLow = this.windowLow;
+      this.windowLow = Infinity;
+      this.windowPulled = 0;
+    }
+    return this.previousWindowLow === Infinity ? -Infinity : Math.min(this.previousWindowLow, this.windowLow);
+  }
+
+  private resetWindow(): void {
+    this.windowLow = Infinity;
+    this.previousWindowLow = Infinity;
+    this.windowPulled = 0;
   }
 
   /** Hysteresis: start correcting past the band, stop once back at the target. */
@@ -235,6 +267,7 @@ export class JitterBuffer {
     }
     this.smoothed = this.size;
     this.mode = 0;
+    this.resetWindow();
   }
 
   /** Removes and returns the next `n` samples (a scratch view, valid until the next call). */

@@ -1,5 +1,6 @@
 import { decodeEnvelope, decodeLevelsPayload, type ServerMessage, type ViewerErrorCode } from '@vidchat/protocol';
-import { AudioPlayer } from './audio-player.js';
+import { audioErrorText } from './audio-error-text.js';
+import { AudioPlayer, AudioStartError } from './audio-player.js';
 import { ViewerConnection, type ConnectionStatus } from './connection.js';
 import { byId } from './dom.js';
 import { errorText } from './error-text.js';
@@ -113,6 +114,7 @@ export function showRoom(room: string, token: string | null): void {
 
 function wireAudioButton(audio: AudioPlayer): void {
   const button = byId<HTMLButtonElement>('audio-button');
+  const note = byId('audio-note');
   let muted = false;
   button.addEventListener('click', () => {
     if (!audio.enabled) {
@@ -123,10 +125,14 @@ function wireAudioButton(audio: AudioPlayer): void {
           button.disabled = false;
           button.textContent = 'Mute';
           button.dataset['on'] = 'true';
+          note.hidden = true;
         },
-        () => {
+        (err: unknown) => {
           button.disabled = false;
-          button.textContent = 'Audio failed — retry';
+          button.textContent = 'Enable audio';
+          const e = err instanceof AudioStartError ? err : new AudioStartError('start-failed', String(err));
+          note.textContent = audioErrorText(e.code, e.message, window.isSecureContext, location.hostname);
+          note.hidden = false;
         },
       );
       return;

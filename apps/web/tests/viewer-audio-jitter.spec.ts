@@ -66,21 +66,41 @@ test('past its drift band it plays one sample more per pull, interpolated end to
   assert.equal(jb.stats().driftAdjustedSamples, 1);
 });
 
-test('a burst far over the target is skipped at once, crossfaded, back to the target depth', () => {
-  const jb = new JitterBuffer(1000, { targetMs: 20, maxMs: 200, driftBandMs: 20, skipAboveMs: 40 });
+test('a lasting excess far over the target is skipped at once, crossfaded, back to the target depth', () => {
+  // 1000 Hz, 10-sample pulls: the skip window is 200 samples, 20 pulls.
+  const jb = new JitterBuffer(1000, { targetMs: 20, maxMs: 2000, driftBandMs: 2000, skipAboveMs: 40 });
   jb.push(ramp(0, 30));
   const out = new Float32Array(10);
   jb.pull(out);
-  jb.push(ramp(30, 150)); // a stalled page's backlog arriving at once: 170 buffered
-  assert.equal(jb.pull(out), true);
+  jb.push(ramp(30, 1000)); // a stalled page's backlog arriving at once: 1,020 buffered
+  let pulls = 0;
+  while (jb.stats().skippedSamples === 0 && pulls < 100) {
+    jb.pull(out);
+    pulls++;
+  }
+  // The first window (pulls 1…20) saw the 30 of the first pull; the second (pulls 21…40) is the first
+  // that stayed over 20 + 40 all along: its lowest, 1,020 - 10 × 38 = 640, is seen at pull 40.
+  assert.equal(pulls, 39);
   const s = jb.stats();
-  assert.equal(s.skippedSamples, 150, 'from 170 back to the 20 target');
+  assert.equal(s.skippedSamples, 640 - 20, 'back to the 20 target');
   assert.equal(s.buffered, 10);
-  // From the old position (10…19) to the one 150 samples later (160…169) with a linear crossfade.
+  // From the old position (390…399) to the one 620 samples later (1010…1019) with a linear crossfade.
   assert.deepEqual(
     [...out].map((v) => Math.round(v * 10) / 10),
-    [...Array(10).keys()].map((i) => Math.round((10 + i + (150 * (i + 1)) / 10) * 10) / 10),
+    [...Array(10).keys()].map((i) => Math.round((390 + i + (620 * (i + 1)) / 10) * 10) / 10),
   );
+});
+
+test('a short burst after a network gap is played, not skipped', () => {
+  const jb = new JitterBuffer(1000, { targetMs: 20, maxMs: 300, driftBandMs: 100, skipAboveMs: 40 });
+  const out = new Float32Array(10);
+  jb.push(ramp(0, 20));
+  for (let i = 0; i < 50; i++) {
+    // Every 100 ms of pulls, 100 samples arrive at once: late, bunched, none lost.
+    if (i % 10 === 0) jb.push(ramp(20 + i * 10, 100));
+    jb.pull(out);
+  }
+  assert.equal(jb.stats().skippedSamples, 0);
 });
 
 /**
