@@ -7,7 +7,8 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
  * gateways in one process (tests) never collide on prom-client's global one.
  */
 
-export type DropReason = 'video-superseded' | 'audio-overflow' | 'mjpeg-superseded' | 'not-open' | 'source-cap';
+export type DropReason =
+  'video-superseded' | 'audio-overflow' | 'audio-stale' | 'mjpeg-superseded' | 'not-open' | 'source-cap';
 
 export type InvalidReason =
   | 'presence-garbage'
