@@ -7,7 +7,12 @@
 //     jitter buffer + Opus decode per source + float mix + limiter + Opus
 //     encode + envelope, on real Opus packets made beforehand; median of
 //     several runs; sources per core = N × 20 ms / CPU per tick.
-//  3. Added latency on a real nats-server: two sources publish real Opus
+//  3. Participants per core: N sources in one room that all listen, so
+//     each also gets a mix-minus (its own frame out of the sum, limiter,
+//     one Opus encode of its own), against the same N sources without
+//     listeners (the plain mix) measured alternately in the same run;
+//     participants per core = N × 20 ms / CPU per tick (goal ≥ 100).
+//  4. Added latency on a real nats-server: two sources publish real Opus
 //     packets stamped with their capture time, a real `vidchat-mixer`
 //     process mixes them, and a subscriber measures (arrival − capture time
 //     of the newest source audio in the mixed packet), p50 and p99. This
@@ -38,8 +43,15 @@ import {
   RoomMix,
 } from '../apps/mixer/dist/src/index.js';
 
-const FULL = { encodeMs: 1_000, runs: 5, ticks: 250, latencySeconds: 10, sourceCounts: [1, 10, 50, 100] };
-const QUICK = { encodeMs: 200, runs: 3, ticks: 60, latencySeconds: 3, sourceCounts: [1, 10, 50, 100] };
+const FULL = {
+  encodeMs: 1_000,
+  runs: 5,
+  ticks: 250,
+  latencySeconds: 10,
+  sourceCounts: [1, 10, 50, 100],
+  participantCounts: [10, 50, 100],
+};
+const QUICK = { ...FULL, encodeMs: 200, runs: 3, ticks: 60, latencySeconds: 3 };
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -100,48 +112,76 @@ function benchEncoders(cfg) {
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Math.round(median(v))]));
 }
 
+/**
+ * CPU µs per 20 ms tick of one run: a room of `n` sources fed real Opus
+ * packets, every source also a listener (one mix-minus each) when `listen`.
+ */
+async function tickRun(n, cfg, packetsByHz, listen) {
+  const stats = createStats();
+  const mix = new RoomMix(
+    'bench',
+    { jitter: DEFAULT_JITTER_OPTIONS, levelsEveryTicks: 5, maxSources: 256, maxListeners: 256, bitrate: 48_000 },
+    stats,
+  );
+  const ids = Array.from({ length: n }, (_, i) => `s${i}`);
+  for (const id of ids) mix.addSource(id);
+  if (listen) for (const id of ids) mix.addListener(id);
+  await Promise.all(ids.map((id) => mix.channel(id).ready()));
+  const hzs = [...packetsByHz.keys()];
+  let seq = 0;
+  const feed = (t) => {
+    for (let i = 0; i < n; i++) {
+      const packets = packetsByHz.get(hzs[i % hzs.length]);
+      mix.push(ids[i], seq, packets[seq % packets.length], t * 20_000, t * 20);
+    }
+    seq++;
+  };
+  // Fill the jitter buffers to their start depth and warm up.
+  for (let t = 0; t < 20; t++) {
+    feed(t);
+    mix.tick(t * 20);
+  }
+  const cpu0 = process.cpuUsage();
+  for (let t = 20; t < 20 + cfg.ticks; t++) {
+    feed(t);
+    mix.tick(t * 20);
+  }
+  const cpu = process.cpuUsage(cpu0);
+  if (stats.lost + stats.corrupt > 0) throw new Error(`bench fed a broken stream: ${JSON.stringify(stats)}`);
+  if (listen && stats.minusOut !== n * (20 + cfg.ticks)) throw new Error(`expected ${n} mix-minus per tick`);
+  mix.close();
+  return (cpu.user + cpu.system) / cfg.ticks;
+}
+
 async function benchTick(n, cfg, packetsByHz) {
   const perRun = [];
-  for (let r = 0; r < cfg.runs; r++) {
-    const stats = createStats();
-    const mix = new RoomMix(
-      'bench',
-      { jitter: DEFAULT_JITTER_OPTIONS, levelsEveryTicks: 5, maxSources: 256, bitrate: 48_000 },
-      stats,
-    );
-    const ids = Array.from({ length: n }, (_, i) => `s${i}`);
-    for (const id of ids) mix.addSource(id);
-    await Promise.all(ids.map((id) => mix.channel(id).ready()));
-    const hzs = [...packetsByHz.keys()];
-    let seq = 0;
-    const feed = (t) => {
-      for (let i = 0; i < n; i++) {
-        const packets = packetsByHz.get(hzs[i % hzs.length]);
-        mix.push(ids[i], seq, packets[seq % packets.length], t * 20_000, t * 20);
-      }
-      seq++;
-    };
-    // Fill the jitter buffers to their start depth and warm up.
-    for (let t = 0; t < 20; t++) {
-      feed(t);
-      mix.tick(t * 20);
-    }
-    const cpu0 = process.cpuUsage();
-    for (let t = 20; t < 20 + cfg.ticks; t++) {
-      feed(t);
-      mix.tick(t * 20);
-    }
-    const cpu = process.cpuUsage(cpu0);
-    perRun.push((cpu.user + cpu.system) / cfg.ticks);
-    if (stats.lost + stats.corrupt > 0) throw new Error(`bench fed a broken stream: ${JSON.stringify(stats)}`);
-    mix.close();
-  }
+  for (let r = 0; r < cfg.runs; r++) perRun.push(await tickRun(n, cfg, packetsByHz, false));
   const cpuUsPerTick = median(perRun);
   return {
     sources: n,
     cpuUsPerTick: Math.round(cpuUsPerTick),
     coreFraction: +(cpuUsPerTick / 20_000).toFixed(4),
     sourcesPerCore: Math.floor((n * 20_000) / cpuUsPerTick),
+  };
+}
+
+/** N participants (each mixed and each with a mix-minus) against N plain sources, alternating runs. */
+async function benchParticipants(n, cfg, packetsByHz) {
+  const plain = [];
+  const minus = [];
+  for (let r = 0; r < cfg.runs; r++) {
+    plain.push(await tickRun(n, cfg, packetsByHz, false));
+    minus.push(await tickRun(n, cfg, packetsByHz, true));
+  }
+  const base = median(plain);
+  const withMinus = median(minus);
+  return {
+    participants: n,
+    cpuUsPerTick: Math.round(withMinus),
+    plainMixCpuUsPerTick: Math.round(base),
+    minusUsPerParticipant: +((withMinus - base) / n).toFixed(1),
+    participantsPerCore: Math.floor((n * 20_000) / withMinus),
+    plainSourcesPerCore: Math.floor((n * 20_000) / base),
   };
 }
 
@@ -229,8 +269,19 @@ export async function run({ quick = false } = {}) {
   const packetsByHz = new Map([220, 330, 440, 550, 660].map((hz) => [hz, sourcePackets(hz)]));
   const ticks = [];
   for (const n of cfg.sourceCounts) ticks.push(await benchTick(n, cfg, packetsByHz));
+  const participants = [];
+  for (const n of cfg.participantCounts) participants.push(await benchParticipants(n, cfg, packetsByHz));
   const latency = await benchLatency(cfg);
-  return { quick, node: process.version, runs: cfg.runs, ticksPerRun: cfg.ticks, encoders, ticks, latency };
+  return {
+    quick,
+    node: process.version,
+    runs: cfg.runs,
+    ticksPerRun: cfg.ticks,
+    encoders,
+    ticks,
+    participants,
+    latency,
+  };
 }
 
 export function render(r) {
@@ -245,6 +296,13 @@ export function render(r) {
     ...r.ticks.map(
       (t) =>
         `  ${String(t.sources).padStart(7)}   ${String(t.cpuUsPerTick).padStart(11)}   ${(t.coreFraction * 100).toFixed(1).padStart(14)}%   ${String(t.sourcesPerCore).padStart(16)}`,
+    ),
+    '',
+    `participants (each mixed and each with its own mix-minus encode) against the plain mix of as many sources, same run, median of ${r.runs} alternating runs:`,
+    '  participants   CPU µs/tick   plain mix µs/tick   mix-minus µs each   participants per core   plain sources per core',
+    ...r.participants.map(
+      (p) =>
+        `  ${String(p.participants).padStart(12)}   ${String(p.cpuUsPerTick).padStart(11)}   ${String(p.plainMixCpuUsPerTick).padStart(17)}   ${String(p.minusUsPerParticipant).padStart(17)}   ${String(p.participantsPerCore).padStart(21)}   ${String(p.plainSourcesPerCore).padStart(22)}`,
     ),
     '',
     `latency, capture time in → mixed packet out, real nats-server + vidchat-mixer, 2 sources, ${r.latency.packets} packets:`,

@@ -141,6 +141,44 @@ describe('capture agent with test sources', { timeout: 60_000 }, () => {
     }
   });
 
+  it('stamps test-pattern frames with the time ffmpeg generated them: 100 ms apart at 10 fps, before arrival', () => {
+    const v = recorder.video;
+    const gaps: number[] = [];
+    for (let i = 0; i < v.length; i++) {
+      const t = v[i]!.msg.captureTimeUs;
+      if (i > 0) gaps.push(t - v[i - 1]!.msg.captureTimeUs);
+      const lag = v[i]!.at * 1_000 - t;
+      assert.ok(lag > -5_000 && lag < 1_000_000, `frame ${i} arrived ${lag} µs after capture`);
+    }
+    assert.ok(
+      gaps.every((g) => g > 0),
+      'strictly increasing',
+    );
+    // -re paces the generator, so frames are about 1/fps apart; ms resolution, and a loaded machine.
+    const sorted = [...gaps].sort((x, y) => x - y);
+    const median = sorted[Math.floor(sorted.length / 2)]!;
+    assert.ok(median >= 90_000 && median <= 110_000, `median spacing ${median} µs`);
+  });
+
+  it("stamps audio from ffmpeg's sample clock: 20 ms apart exactly, before arrival, close to it", () => {
+    const a = recorder.audio;
+    const lags: number[] = [];
+    for (let i = 0; i < a.length; i++) {
+      const t = a[i]!.msg.captureTimeUs;
+      if (i > 0) assert.ok(Math.abs(t - a[i - 1]!.msg.captureTimeUs - 20_000) <= 1, `packet ${i} spacing`);
+      // Capture precedes arrival (same host clock), by ffmpeg's pipeline: generous bound for a loaded machine.
+      const lag = a[i]!.at * 1_000 - t;
+      assert.ok(lag > -5_000 && lag < 1_000_000, `packet ${i} arrived ${lag} µs after capture`);
+      lags.push(lag);
+    }
+    // The stamp is the first sample, so a 20 ms packet is at least 20 ms old when it leaves ffmpeg.
+    const sorted = lags.sort((x, y) => x - y);
+    assert.ok(
+      sorted[Math.floor(sorted.length / 2)]! >= 15_000,
+      `median lag ${sorted[Math.floor(sorted.length / 2)]} µs`,
+    );
+  });
+
   it('announces itself with join, then a heartbeat each second with its metadata', () => {
     const p = recorder.presence;
     assert.equal(p[0]?.msg.type, 'join');

@@ -3,8 +3,8 @@ import { isValidId, MAX_CLIENT_MESSAGE_BYTES } from '@vidchat/protocol';
 
 /*
  * The gateway's configuration: every flag, its environment variable and its
- * default, in one place (STYLE.md convention 6). `process.env` is read only
- * here and in `runCli`.
+ * default, in one place, so that every setting is a documented option.
+ * `process.env` is read only here and in `runCli`.
  */
 
 /** Named limits with their defaults; README.md documents each of them. */

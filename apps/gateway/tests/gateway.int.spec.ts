@@ -106,6 +106,7 @@ describe('gateway (child process, real NATS)', { timeout: 120_000 }, () => {
       const roster = await viewer.join('r1');
       assert.deepEqual(roster.sources.map((s) => s.id).sort(), ['camA', 'camB']);
       assert.equal(roster.sources.find((s) => s.id === 'camA')?.name, 'cam camA');
+      assert.equal(roster.sources.find((s) => s.id === 'camA')?.kind, 'agent', 'presence without kind is an agent');
       await waitFor(async () => (await metric(gw.port, 'vidchat_gateway_room_subscriptions')) === 1);
       const sent: Buffer[] = [];
       for (let i = 0; i < 5; i++) {

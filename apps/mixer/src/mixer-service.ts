@@ -294,6 +294,8 @@ export class MixerService {
       rejected: s.rejected - p.rejected,
       late: s.late - p.late,
       lost: s.lost - p.lost,
+      fecRecovered: s.fecRecovered - p.fecRecovered,
+      concealed: s.concealed - p.concealed,
       underruns: s.underruns - p.underruns,
       badPresence: s.badPresence - p.badPresence,
       clockSkips: s.clockSkips - p.clockSkips,

@@ -1,7 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { OpusDecoder } from 'opus-decoder';
 import { decodeEnvelope, mixAudioSubject, tryParseSubject, wildcards } from '@vidchat/protocol';
 import {
   requireBinary,
@@ -12,7 +11,7 @@ import {
   type NatsFixture,
   type RunningProcess,
 } from '@vidchat/test-support';
-import { goertzel } from './helpers/goertzel.js';
+import { decodeOpusPackets, goertzel } from './helpers/audio-analysis.js';
 import { startToneAgent } from './helpers/tone-source.js';
 
 /*
@@ -73,17 +72,7 @@ after(async () => {
 async function decodeWindow(list: Received[], fromMs: number, toMs: number): Promise<Float32Array> {
   const picked = list.filter((r) => r.at >= fromMs && r.at < toMs);
   assert.ok(picked.length > 0, 'no packets in the window');
-  const dec = new OpusDecoder({ channels: 1 });
-  await dec.ready;
-  const parts = picked.map((r) => Float32Array.from(dec.decodeFrame(r.packet).channelData[0] ?? []));
-  dec.free();
-  const pcm = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    pcm.set(p, o);
-    o += p.length;
-  }
-  return pcm;
+  return decodeOpusPackets(picked.map((r) => r.packet));
 }
 
 test(

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeEnvelope } from '@vidchat/protocol';
-import { OpusDecoder } from 'opus-decoder';
 import { FRAME_SAMPLES } from '../src/dsp/audio-format.js';
 import { DEFAULT_JITTER_OPTIONS } from '../src/dsp/jitter-buffer.js';
 import { LIMITER_KNEE, softLimit } from '../src/dsp/limiter.js';
@@ -10,7 +9,7 @@ import { MixBus } from '../src/dsp/mix-bus.js';
 import { createMixEncoder } from '../src/codec/opus-encoder.js';
 import { createStats } from '../src/room/mixer-stats.js';
 import { RoomMix, type TickOutput } from '../src/room/room-mix.js';
-import { goertzel } from './helpers/goertzel.js';
+import { decodeOpusPackets, goertzel } from './helpers/audio-analysis.js';
 
 /*
  * Mix-minus: exact samples of the bus on synthetic frames (the listener's
@@ -157,22 +156,9 @@ test('RoomMix: one mix-minus per listener, each with its own sequence numbers; n
   assert.equal(decodeEnvelope(last.minus[1]!.audio).captureTimeUs, roomCapture);
 
   // A's minus holds B's tone and not A's; the room mix holds both.
-  const decode = async (packets: Uint8Array[]): Promise<Float32Array> => {
-    const dec = new OpusDecoder({ channels: 1 });
-    await dec.ready;
-    const parts = packets.map((p) => Float32Array.from(dec.decodeFrame(p).channelData[0] ?? []));
-    dec.free();
-    const pcm = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      pcm.set(p, o);
-      o += p.length;
-    }
-    return pcm;
-  };
   const steady = outs.slice(20);
-  const minusA = await decode(steady.map((o) => decodeEnvelope(o.minus[0]!.audio).payload));
-  const room = await decode(steady.map((o) => decodeEnvelope(o.audio).payload));
+  const minusA = await decodeOpusPackets(steady.map((o) => decodeEnvelope(o.minus[0]!.audio).payload));
+  const room = await decodeOpusPackets(steady.map((o) => decodeEnvelope(o.audio).payload));
   const [m440, m660, r440, r660] = [
     goertzel(minusA, 440),
     goertzel(minusA, 660),

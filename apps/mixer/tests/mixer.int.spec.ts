@@ -1,7 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { OpusDecoder } from 'opus-decoder';
 import {
   decodeEnvelope,
   decodeLevelsPayload,
@@ -18,7 +17,7 @@ import {
   type NatsFixture,
   type RunningProcess,
 } from '@vidchat/test-support';
-import { goertzel } from './helpers/goertzel.js';
+import { decodeOpusFrames, goertzel, joinFrames } from './helpers/audio-analysis.js';
 import { startToneAgent } from './helpers/tone-source.js';
 
 /*
@@ -72,16 +71,8 @@ async function decodeWindow(
   toMs: number,
 ): Promise<{ pcm: Float32Array; packets: number; parts: Float32Array[] }> {
   const picked = audio.filter((r) => r.at >= fromMs && r.at < toMs);
-  const dec = new OpusDecoder({ channels: 1 });
-  await dec.ready;
-  const parts = picked.map((r) => Float32Array.from(dec.decodeFrame(r.packet).channelData[0] ?? []));
-  dec.free();
-  const pcm = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    pcm.set(p, o);
-    o += p.length;
-  }
+  const parts = await decodeOpusFrames(picked.map((r) => r.packet));
+  const pcm = joinFrames(parts);
   return { pcm, packets: picked.length, parts };
 }
 

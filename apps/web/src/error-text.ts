@@ -4,14 +4,10 @@ import type { ViewerErrorCode } from '@vidchat/protocol';
 const TEXT: Record<ViewerErrorCode, string> = {
   'bad-message': 'The viewer sent something the server did not understand. Reloading the page should help.',
   'bad-room': 'This room name is not valid.',
-  'bad-source': 'A camera in this room has an invalid name.',
   unauthorized: 'This room needs a valid access link. Ask the organiser for a link that includes a token.',
   'rate-limited': 'Too many requests from this browser. Retrying shortly.',
   'too-many-viewers': 'The room is full right now. Retrying shortly.',
-  'message-too-big': 'The viewer sent a message that was too large.',
   'binary-not-allowed': 'The viewer sent data the server does not accept.',
-  'not-joined': 'The viewer is not in a room yet.',
-  unavailable: 'The video service is temporarily unavailable. Retrying shortly.',
 };
 
 export function errorText(code: string, serverMessage: string): string {

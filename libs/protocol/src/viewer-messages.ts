@@ -22,18 +22,19 @@ export const CloseCode = {
   tryAgainLater: 1013,
 } as const;
 
-/** Stable `error` event codes sent to viewers. */
-export type ViewerErrorCode =
-  | 'bad-message'
-  | 'bad-room'
-  | 'bad-source'
-  | 'unauthorized'
-  | 'rate-limited'
-  | 'too-many-viewers'
-  | 'message-too-big'
-  | 'binary-not-allowed'
-  | 'not-joined'
-  | 'unavailable';
+/**
+ * Stable `error` event codes the gateway sends to viewers. Only codes the
+ * gateway really sends belong here (docs/PROTOCOL.md lists the same ones).
+ */
+export const VIEWER_ERROR_CODES = [
+  'bad-message',
+  'bad-room',
+  'unauthorized',
+  'rate-limited',
+  'too-many-viewers',
+  'binary-not-allowed',
+] as const;
+export type ViewerErrorCode = (typeof VIEWER_ERROR_CODES)[number];
 
 export type ClientMessage =
   { type: 'join'; room: string; token?: string } | { type: 'leave' } | { type: 'ping'; id?: string };
@@ -77,7 +78,8 @@ export function parseClientMessage(text: string): ClientMessage {
   }
 }
 
-function sourceInfo(v: unknown): SourceInfo {
+/** Parses one source info (roster entry), as sent on the WebSocket and in the HTTP API. */
+export function parseSourceInfo(v: unknown): SourceInfo {
   const o = asObject(v, 'source');
   return {
     id: id(o, 'id', 'source'),
@@ -98,9 +100,9 @@ export function parseServerMessage(text: string): ServerMessage {
   const type = oneOf(o, 'type', 'message', ['roster', 'source-joined', 'source-left', 'error', 'pong'] as const);
   switch (type) {
     case 'roster':
-      return { type, room: id(o, 'room', type), sources: arr(o, 'sources', type, 10_000).map(sourceInfo) };
+      return { type, room: id(o, 'room', type), sources: arr(o, 'sources', type, 10_000).map(parseSourceInfo) };
     case 'source-joined':
-      return { type, room: id(o, 'room', type), source: sourceInfo(o['source']) };
+      return { type, room: id(o, 'room', type), source: parseSourceInfo(o['source']) };
     case 'source-left':
       return { type, room: id(o, 'room', type), source: id(o, 'source', type) };
     case 'error':

@@ -1,14 +1,8 @@
 import { Controller, Get, Header, HttpException, HttpStatus, Inject } from '@nestjs/common';
+import type { HealthResponse } from '@vidchat/protocol';
 import { NatsBus } from '../nats/nats-bus.js';
 import { RoomRegistry } from '../rooms/room-registry.js';
 import { ViewerSessions } from '../viewers/viewer-sessions.js';
-
-export interface HealthBody {
-  status: 'ok' | 'unavailable';
-  nats: string;
-  viewers: number;
-  rooms: number;
-}
 
 /** `GET /healthz`: 200 while NATS is connected, 503 otherwise, with the same body. */
 @Controller('healthz')
@@ -21,10 +15,10 @@ export class HealthController {
 
   @Get()
   @Header('Cache-Control', 'no-store')
-  health(): HealthBody {
+  health(): HealthResponse {
     const nats = this.bus.state();
     const ok = nats.state === 'connected';
-    const body: HealthBody = {
+    const body: HealthResponse = {
       status: ok ? 'ok' : 'unavailable',
       nats: nats.state,
       viewers: this.viewers.count,

@@ -258,6 +258,9 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     }
     // Presence also matches the room's wildcard; the global subscription owns it.
     if (subject.scope === 'src' && subject.track === 'presence') return;
+    // A listener's mix-minus also matches the room's mix wildcard; it is for
+    // that listener alone, never for every viewer of the room.
+    if (subject.scope === 'mix' && subject.track === 'minus') return;
     const kind = expectedKind(subject.scope, subject.track);
     const data = msg.data;
     let env: Envelope;
@@ -298,7 +301,7 @@ export class RoomRegistry implements BeforeApplicationShutdown {
       if (!entry.viaPresence) entry.lastSeen = this.now();
     }
     // Viewers hear the mixer's mix; per-source audio only proves the source
-    // is alive (per-tile audio is planned, DESIGN.md), so it is not copied.
+    // is alive (per-tile audio is planned, not built), so it is not copied.
     if (env.kind === 'audio') {
       this.metrics.framesIn.inc({ kind: env.kind });
       return;

@@ -16,8 +16,8 @@ import {
   type ClientMessage,
   type ServerMessage,
   type SourceInfo,
-  type ViewerErrorCode,
   utf8Encode,
+  VIEWER_ERROR_CODES,
 } from '../../src/index.js';
 
 /*
@@ -177,7 +177,7 @@ export const clientMessageArb: fc.Arbitrary<ClientMessage> = fc.oneof(
   fc.record({ type: fc.constant('ping' as const), id: textArb(64) }, { requiredKeys: ['type'], noNullPrototype: true }),
 );
 
-const sourceInfoArb: fc.Arbitrary<SourceInfo> = fc.record(
+export const sourceInfoArb: fc.Arbitrary<SourceInfo> = fc.record(
   {
     id: idArb,
     name: textArb(64),
@@ -189,19 +189,6 @@ const sourceInfoArb: fc.Arbitrary<SourceInfo> = fc.record(
   plain,
 );
 
-const viewerErrorCodes: readonly ViewerErrorCode[] = [
-  'bad-message',
-  'bad-room',
-  'bad-source',
-  'unauthorized',
-  'rate-limited',
-  'too-many-viewers',
-  'message-too-big',
-  'binary-not-allowed',
-  'not-joined',
-  'unavailable',
-];
-
 export const serverMessageArb: fc.Arbitrary<ServerMessage> = fc.oneof(
   fc.record(
     { type: fc.constant('roster' as const), room: idArb, sources: fc.array(sourceInfoArb, { maxLength: 8 }) },
@@ -210,7 +197,7 @@ export const serverMessageArb: fc.Arbitrary<ServerMessage> = fc.oneof(
   fc.record({ type: fc.constant('source-joined' as const), room: idArb, source: sourceInfoArb }, plain),
   fc.record({ type: fc.constant('source-left' as const), room: idArb, source: idArb }, plain),
   fc.record(
-    { type: fc.constant('error' as const), code: fc.constantFrom(...viewerErrorCodes), message: textArb(200) },
+    { type: fc.constant('error' as const), code: fc.constantFrom(...VIEWER_ERROR_CODES), message: textArb(200) },
     plain,
   ),
   fc.record({ type: fc.constant('pong' as const), id: textArb(64) }, { requiredKeys: ['type'], noNullPrototype: true }),
