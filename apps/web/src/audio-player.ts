@@ -13,6 +13,9 @@ import { DEFAULT_JITTER, type JitterBufferOptions } from './jitter-buffer.js';
 /** The mixer's output rate; the decoder and the AudioContext both run at it. */
 export const PLAYBACK_SAMPLE_RATE = 48_000;
 
+/** Weight of each packet in the smoothed capture → heard delay (about a second's worth of packets). */
+const HEARD_SMOOTHING = 0.05;
+
 /** Why audio could not start, for the person and for tests. */
 export type AudioStartErrorCode = 'no-web-audio' | 'no-wasm' | 'blocked' | 'start-failed';
 
@@ -56,6 +59,8 @@ export interface AudioSnapshot {
   outputLatencyMs: number;
   /** RMS of what the output path is playing right now, in dBFS (-Infinity for silence, null before start). */
   outputLevelDbfs: number | null;
+  /** Capture → heard delay of the audio (ms, browser clock): what tiles hold their frames back by. */
+  lipSyncDelayMs: number | null;
 }
 
 interface Running {
@@ -83,6 +88,8 @@ export class AudioPlayer {
   private packetsDecoded = 0;
   private decodeErrors = 0;
   private readonly tapBuffer = new Float32Array(2048);
+  /** Smoothed capture → heard delay of the audio, ms in the browser's clock (clock offset included); null until known. */
+  private heardDelayMs: number | null = null;
 
   constructor(
     private readonly jitter: JitterBufferOptions = DEFAULT_JITTER,
@@ -139,6 +146,19 @@ export class AudioPlayer {
     for (const frame of this.concealer.frames(mono.slice(0, out.samplesDecoded), verdict.lost)) {
       run.output.push(frame);
     }
+    const ahead = (run.output.stats().buffered / PLAYBACK_SAMPLE_RATE) * 1000;
+    const heard = this.now() - env.captureTimeUs / 1000 + ahead + outputLatency(run);
+    this.heardDelayMs =
+      this.heardDelayMs === null ? heard : this.heardDelayMs + HEARD_SMOOTHING * (heard - this.heardDelayMs);
+  }
+
+  /**
+   * How far behind its capture time the audio is heard now, in ms (the
+   * packets' transit, clock offset included, plus the playout delay); null
+   * while no audio plays. Tiles hold their frames back by it (lip sync).
+   */
+  lipSyncDelayMs(): number | null {
+    return this.running ? this.heardDelayMs : null;
   }
 
   snapshot(): AudioSnapshot {
@@ -168,6 +188,7 @@ export class AudioPlayer {
       playoutDelayP99Ms: s && s.delayCount > 0 ? s.delayP99Ms + outputLatencyMs : 0,
       outputLatencyMs,
       outputLevelDbfs: run ? this.tapLevel(run.analyser) : null,
+      lipSyncDelayMs: this.lipSyncDelayMs(),
     };
   }
 

@@ -19,8 +19,8 @@ export function showRoom(room: string, token: string | null): void {
   byId('room-name').textContent = room;
   document.title = `${room} · vidchat`;
 
-  const grid = new TileGrid(byId('grid'), room);
   const audio = new AudioPlayer();
+  const grid = new TileGrid(byId('grid'), room, () => audio.lipSyncDelayMs());
   const status = new StatusIndicator(byId('status'), byId('banner'));
   const count = byId('source-count');
   let state: ConnectionStatus['state'] = 'connecting';

@@ -44,6 +44,20 @@ interface Audio {
   playoutDelayP50Ms: number;
   playoutDelayP99Ms: number;
   outputLevelDbfs: number | null;
+  lipSyncDelayMs: number | null;
+}
+
+/** The page's audio delay and a tile's last drawn frame's delay (both capture → now, ms). */
+async function syncSample(page: Page, source: string): Promise<{ audioMs: number | null; videoMs: number | null }> {
+  return page.evaluate((src) => {
+    const w = window as unknown as {
+      vidchat?: {
+        audio: { lipSyncDelayMs: number | null } | null;
+        tiles: Record<string, { latencyMs: number | null }>;
+      };
+    };
+    return { audioMs: w.vidchat?.audio?.lipSyncDelayMs ?? null, videoMs: w.vidchat?.tiles[src]?.latencyMs ?? null };
+  }, source);
 }
 
 async function audio(page: Page): Promise<Audio | null> {
@@ -175,4 +189,48 @@ describe('viewer audio on every origin (Chromium, real gateway, real NATS)', { t
       },
     );
   }
+
+  it('holds video back by the audio delay once audio plays (lip sync)', { timeout: 90_000 }, async (t) => {
+    const agent = startApp('capture-agent', [
+      ...['--nats', nats.url, '--room', ROOM, '--source', 'cam1', '--name', 'Sync'],
+      ...['--video', 'test', '--audio', 'none', '--size', '320x180', '--fps', '15'],
+    ]);
+    const page = await browser.newPage();
+    try {
+      await page.goto(`http://127.0.0.1:${port}/?room=${ROOM}`);
+      const before = await waitFor(
+        async () => {
+          const s = await syncSample(page, 'cam1');
+          return s.videoMs !== null ? s : null;
+        },
+        { timeoutMs: 30_000, what: 'cam1 frames' },
+      );
+      assert.equal(before.audioMs, null, 'no audio yet: frames are shown as they come');
+      await page.getByRole('button', { name: 'Enable audio' }).click();
+      await waitFor(async () => ((await audio(page))?.playedMs ?? 0) > 1_500, { timeoutMs: 20_000, what: 'audio' });
+      // Drawn frames now lag their capture by what the audio lags its own: sampled over two seconds.
+      const offsets: number[] = [];
+      const audioDelays: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const s = await syncSample(page, 'cam1');
+        if (s.audioMs !== null && s.videoMs !== null) {
+          offsets.push(s.videoMs - s.audioMs);
+          audioDelays.push(s.audioMs);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      offsets.sort((a, b) => a - b);
+      const mid = offsets[Math.floor(offsets.length / 2)] ?? NaN;
+      t.diagnostic(
+        `audio heard ${Math.round(audioDelays[0] ?? NaN)} ms after capture; video − audio offset p50 ${Math.round(mid)} ms over ${offsets.length} samples; first frame before audio drawn ${Math.round(before.videoMs ?? NaN)} ms after capture`,
+      );
+      assert.ok(offsets.length >= 10);
+      // Video is never shown ahead of its audio (beyond 40 ms). It may trail it: audio is not held back for a
+      // video path that is slower than the audio's (a loaded machine's ffmpeg can make it so); 100 ms bounds that here.
+      assert.ok(mid > -40 && mid < 100, `video − audio offset p50 ${mid} ms`);
+    } finally {
+      await page.close();
+      await agent.stop();
+    }
+  });
 });
