@@ -34,14 +34,21 @@ export const DEFAULTS = {
   messagesPerSecond: 5,
   /** Burst of control messages per connection. */
   messageBurst: 10,
-  /** Messages over the rate limit before the connection is closed (1008). */
+  /** Messages over the rate limit before the connection is closed (1008)... */
   rateLimitStrikes: 5,
+  /**
+   * ...within this window: one strike is forgiven per period, so a viewer is
+   * closed for a flood, not for a few slips spread over a long session.
+   */
+  rateLimitStrikeDecayMs: 10_000,
   /** WebSocket ping interval; a viewer that misses one pong is terminated. */
   heartbeatMs: 30_000,
   /** How long a snapshot request waits for a first frame of a room nobody watches. */
   snapshotWaitMs: 2_000,
   /** MJPEG clients at once. */
   maxMjpegClients: 100,
+  /** Rooms whose media are subscribed at once; a join of one more gets `too-many-rooms` / 1013, HTTP 503. */
+  maxRooms: 1_000,
 } as const;
 
 export const serveSpec = {
@@ -150,6 +157,14 @@ export const serveSpec = {
     1,
     10_000,
   ),
+  rateLimitStrikeDecayMs: opt.int(
+    'rate-limit-strike-decay-ms',
+    'VIDCHAT_RATE_LIMIT_STRIKE_DECAY_MS',
+    'one strike is forgiven per this period (strikes count floods, not old slips)',
+    DEFAULTS.rateLimitStrikeDecayMs,
+    1,
+    86_400_000,
+  ),
   heartbeatMs: opt.int(
     'heartbeat-ms',
     'VIDCHAT_HEARTBEAT_MS',
@@ -173,6 +188,14 @@ export const serveSpec = {
     DEFAULTS.maxMjpegClients,
     1,
     100_000,
+  ),
+  maxRooms: opt.int(
+    'max-rooms',
+    'VIDCHAT_MAX_ROOMS',
+    'rooms watched at once (media subscribed); one more: too-many-rooms / 1013, HTTP 503',
+    DEFAULTS.maxRooms,
+    1,
+    1_000_000,
   ),
 };
 

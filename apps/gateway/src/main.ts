@@ -9,7 +9,6 @@ import {
 } from '@vidchat/service-kit';
 import { mintViewerToken } from './auth/viewer-token.js';
 import { processEnv, serveSpec, splitRooms, tokenSpec } from './config.js';
-import { createGateway } from './gateway.js';
 
 /*
  * `vidchat-gateway [options]` serves viewers;
@@ -54,6 +53,9 @@ if (argv[0] === 'token') {
     },
     async (config) => {
       setLogLevel(config.logLevel);
+      // Loaded only once the flags are valid: NestJS takes about a second to
+      // import, which `--help`, a bad flag and the token subcommand never need.
+      const { createGateway } = await import('./gateway.js');
       const gateway = await createGateway(config);
       onShutdown(() => gateway.close());
       // Refused credentials and an unreadable creds file are final (connectNats

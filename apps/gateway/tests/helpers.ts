@@ -1,24 +1,43 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import WebSocket from 'ws';
-import { encodeEnvelope, parseServerMessage, mixAudioSubject, type ServerMessage } from '@vidchat/protocol';
+import {
+  audioSubject,
+  encodeEnvelope,
+  parseServerMessage,
+  mixAudioSubject,
+  type ServerMessage,
+} from '@vidchat/protocol';
 import { waitFor } from '@vidchat/test-support';
 
 export { makeJpeg } from '@vidchat/test-support';
 export { FakeSource } from '@vidchat/test-support';
 
+/** The audio fields and a tiny payload of one 20 ms Opus packet. */
+const OPUS_PACKET = {
+  codec: 'opus',
+  sampleRate: 48000,
+  channels: 1,
+  durationUs: 20_000,
+  payload: new Uint8Array([0xf8, 0xff, 0xfe]),
+} as const;
+
+/** Publishes one packet of the room's mix. */
 export function mixPacket(nc: NatsConnection, room: string, seq: number): Uint8Array {
   const bytes = encodeEnvelope({
     kind: 'mixedAudio',
     source: '',
     seq,
     captureTimeUs: Date.now() * 1000,
-    codec: 'opus',
-    sampleRate: 48000,
-    channels: 1,
-    durationUs: 20_000,
-    payload: new Uint8Array([0xf8, 0xff, 0xfe]),
+    ...OPUS_PACKET,
   });
   nc.publish(mixAudioSubject(room), bytes);
+  return bytes;
+}
+
+/** Publishes one packet of a source's own audio. */
+export function sourceAudioPacket(nc: NatsConnection, room: string, source: string, seq: number): Uint8Array {
+  const bytes = encodeEnvelope({ kind: 'audio', source, seq, captureTimeUs: Date.now() * 1000, ...OPUS_PACKET });
+  nc.publish(audioSubject(room, source), bytes);
   return bytes;
 }
 

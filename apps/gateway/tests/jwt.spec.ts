@@ -22,10 +22,40 @@ describe('jwt (HS256)', () => {
     assert.deepEqual(verifyJwt(t, SECRET, NOW), { rooms: ['demo'], exp: NOW / 1000 + 60 });
   });
 
-  it('matches a token made by another implementation (RFC 7519 layout)', () => {
-    // header {"alg":"HS256","typ":"JWT"}, payload {"rooms":["demo"],"exp":1900000000}, secret "test-secret"
+  it('verifies the HS256 example of RFC 7515 (appendix A.1), signature included', () => {
+    // Header {"typ":"JWT",\r\n "alg":"HS256"}, payload {"iss":"joe",\r\n "exp":1300819380,\r\n
+    // "http://example.com/is_root":true}, and the RFC's 64-byte key (the JWK's `k`).
+    const header = 'eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9';
+    const payload = 'eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ';
+    const signature = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
+    const key = Buffer.from(
+      'AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow',
+      'base64url',
+    );
+    const before = 1_300_819_379_000;
+    assert.deepEqual(verifyJwt(`${header}.${payload}.${signature}`, key, before), {
+      iss: 'joe',
+      exp: 1_300_819_380,
+      'http://example.com/is_root': true,
+    });
+    // One signature character off, or the key as text, and it no longer verifies.
+    assert.equal(
+      code(() => verifyJwt(`${header}.${payload}.eBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk`, key, before)),
+      'ERR_JWT_SIGNATURE',
+    );
+    assert.equal(
+      code(() => verifyJwt(`${header}.${payload}.${signature}`, key.toString('base64url'), before)),
+      'ERR_JWT_SIGNATURE',
+    );
+    assert.equal(
+      code(() => verifyJwt(`${header}.${payload}.${signature}`, key, 1_300_819_380_000)),
+      'ERR_JWT_EXPIRED',
+    );
+  });
+
+  it('signs with the header every implementation expects', () => {
     const t = signJwt({ rooms: ['demo'], exp: 1_900_000_000 }, SECRET);
-    assert.equal(t.split('.')[0], 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9');
+    assert.equal(t.split('.')[0], 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9', '{"alg":"HS256","typ":"JWT"}');
     assert.equal(t.split('.').length, 3);
   });
 

@@ -62,6 +62,11 @@ export const wildcards = {
     `${SUBJECT_ROOT}.src.${assertValidId('room', room)}.*.${track}`,
   /** Everything the mixer publishes for `room`, every listener's mix-minus included. */
   roomMix: (room: string): string => `${SUBJECT_ROOT}.mix.${assertValidId('room', room)}.>`,
+  /**
+   * The room's own mix tracks (`audio`, `levels`): one token after the room,
+   * so no listener's mix-minus (`minus.<source>`) matches. What viewers get.
+   */
+  roomSharedMix: (room: string): string => `${SUBJECT_ROOT}.mix.${assertValidId('room', room)}.*`,
   /** The mix-minus streams of every listener of `room`. */
   roomMinus: (room: string): string => `${SUBJECT_ROOT}.mix.${assertValidId('room', room)}.${MINUS_TOKEN}.*`,
   /** Presence of every source of every room. */

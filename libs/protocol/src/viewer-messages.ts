@@ -32,6 +32,7 @@ export const VIEWER_ERROR_CODES = [
   'unauthorized',
   'rate-limited',
   'too-many-viewers',
+  'too-many-rooms',
   'binary-not-allowed',
 ] as const;
 export type ViewerErrorCode = (typeof VIEWER_ERROR_CODES)[number];

@@ -93,14 +93,26 @@ function isAuthError(err: unknown): boolean {
   return cause instanceof AuthorizationError;
 }
 
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+/**
+ * Waits `ms`, or less when `signal` aborts. The abort listener is removed
+ * when the wait ends: a retry loop calls this once per attempt with the same
+ * signal, and listeners left behind would pile up on it (Node warns with
+ * MaxListenersExceededWarning after ten).
+ */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const onAbort = (): void => {
       clearTimeout(t);
       resolve();
-    });
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
 
 /**
  * Connects, retrying while the broker is unreachable (logged at warn with
@@ -155,7 +167,7 @@ export async function connectNats(o: NatsConnectOptions): Promise<ServiceConnect
         error: (err as Error).message,
         retryMs: delay,
       });
-      await sleep(delay, o.signal);
+      await abortableSleep(delay, o.signal);
       delay = Math.min(delay * 2, NATS_RETRY_MAX_MS);
     }
   }

@@ -28,11 +28,12 @@ function base64url(bytes: Buffer): string {
   return bytes.toString('base64url');
 }
 
-function sign(input: string, secret: string): Buffer {
+/** `secret`: a string (its UTF-8 bytes, as `--viewer-secret` gives it) or raw key bytes. */
+function sign(input: string, secret: string | Uint8Array): Buffer {
   return createHmac('sha256', secret).update(input).digest();
 }
 
-export function signJwt(claims: JwtClaims, secret: string): string {
+export function signJwt(claims: JwtClaims, secret: string | Uint8Array): string {
   const body = `${HEADER}.${base64url(Buffer.from(JSON.stringify(claims)))}`;
   return `${body}.${base64url(sign(body, secret))}`;
 }
@@ -55,7 +56,7 @@ function decodePart(part: string, what: string): Record<string, unknown> {
  * Verifies signature (constant time) then expiry; returns the claims.
  * Throws only `JwtError`.
  */
-export function verifyJwt(token: string, secret: string, nowMs: number = Date.now()): JwtClaims {
+export function verifyJwt(token: string, secret: string | Uint8Array, nowMs: number = Date.now()): JwtClaims {
   if (token.length > MAX_JWT_LENGTH) throw new JwtError('ERR_JWT_MALFORMED', 'token too long');
   const parts = token.split('.');
   if (parts.length !== 3) throw new JwtError('ERR_JWT_MALFORMED', 'token is not three dot-separated parts');

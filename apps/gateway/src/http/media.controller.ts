@@ -5,7 +5,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { RoomRegistry } from '../rooms/room-registry.js';
 import type { MediaFrame, RoomWatcher } from '../rooms/room-watcher.js';
 import { ApiError } from './api-error.js';
-import { authorize, RequestToken, ValidIdPipe } from './http-util.js';
+import { authorize, RequestToken, ValidIdPipe, watchOrRefuse } from './http-util.js';
 import { MjpegClients } from './mjpeg-clients.js';
 
 /** Snapshot and MJPEG routes of one source. Both count as interest in the room. */
@@ -55,7 +55,8 @@ export class MediaController {
           if (frame.kind === 'video' && frame.source === source) done(frame.payload);
         },
       };
-      const { room: r, release } = this.registry.watch(room, watcher);
+      // Transient: one snapshot's subscribe and unsubscribe are debug lines.
+      const { room: r, release } = watchOrRefuse(this.registry, room, watcher, { transient: true });
       const done = (jpeg: Uint8Array | null): void => {
         if (settled) return;
         settled = true;

@@ -10,6 +10,9 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 export type DropReason =
   'video-superseded' | 'audio-overflow' | 'audio-stale' | 'mjpeg-superseded' | 'not-open' | 'source-cap';
 
+/** Why a viewer, a stream or a room watch was refused: a limit, not bad input. */
+export type RefusalReason = 'too-many-viewers' | 'too-many-rooms' | 'too-many-streams';
+
 export type InvalidReason =
   | 'presence-garbage'
   | 'presence-mismatch'
@@ -83,6 +86,12 @@ export class GatewayMetrics implements OnApplicationShutdown {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly refused = new Counter({
+    name: 'vidchat_gateway_refused_total',
+    help: 'viewers, MJPEG streams and room watches refused by a limit, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
 
   constructor() {
@@ -106,6 +115,10 @@ export class GatewayMetrics implements OnApplicationShutdown {
 
   reject(reason: InvalidReason): void {
     this.invalid.inc({ reason });
+  }
+
+  refuse(reason: RefusalReason): void {
+    this.refused.inc({ reason });
   }
 
   sent(bytes: number): void {

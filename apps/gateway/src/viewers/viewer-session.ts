@@ -5,7 +5,7 @@ import type { RoomAuthorizer } from '../auth/room-authorizer.js';
 import { TokenError } from '../auth/viewer-token.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
-import type { RoomRegistry } from '../rooms/room-registry.js';
+import { RoomCapError, type RoomRegistry } from '../rooms/room-registry.js';
 import type { MediaFrame, RoomWatcher } from '../rooms/room-watcher.js';
 import { MediaSender, type SenderLimits } from './media-sender.js';
 import type { InvalidFrame } from './viewer-frames.js';
@@ -14,6 +14,7 @@ export interface SessionLimits extends SenderLimits {
   messagesPerSecond: number;
   messageBurst: number;
   rateLimitStrikes: number;
+  rateLimitStrikeDecayMs: number;
 }
 
 export interface SessionDeps {
@@ -37,7 +38,14 @@ export class ViewerSession implements RoomWatcher {
   alive = true;
   private joined: { room: string; release: () => void } | null = null;
   private readonly bucket: TokenBucket;
-  private strikes = 0;
+  /**
+   * Strikes (messages over the rate) as a leaky bucket: a strike spends one
+   * of `rateLimitStrikes - 1` allowances, which come back at one per
+   * `rateLimitStrikeDecayMs`; a strike with none left closes the viewer. So
+   * `rateLimitStrikes` strikes close it only when they come within about
+   * that many decay periods, never for slips spread over hours.
+   */
+  private readonly strikeAllowance: TokenBucket;
   private sender: MediaSender;
   private closed = false;
 
@@ -46,7 +54,9 @@ export class ViewerSession implements RoomWatcher {
     private readonly deps: SessionDeps,
     private readonly onClosed: (s: ViewerSession) => void,
   ) {
-    this.bucket = new TokenBucket(deps.limits.messagesPerSecond, deps.limits.messageBurst);
+    const l = deps.limits;
+    this.bucket = new TokenBucket(l.messagesPerSecond, l.messageBurst);
+    this.strikeAllowance = new TokenBucket(1000 / l.rateLimitStrikeDecayMs, l.rateLimitStrikes - 1);
     this.sender = new MediaSender(ws, deps.limits, deps.metrics);
     ws.on('pong', () => {
       this.alive = true;
@@ -92,11 +102,10 @@ export class ViewerSession implements RoomWatcher {
     if (this.closed) return false;
     if (this.bucket.take()) return true;
     this.deps.metrics.reject('client-rate-limited');
-    this.strikes++;
-    if (this.strikes >= this.deps.limits.rateLimitStrikes) {
-      this.fail('rate-limited', 'too many messages: closing');
-    } else {
+    if (this.strikeAllowance.take()) {
       this.sendJson({ type: 'error', code: 'rate-limited', message: 'too many messages: this one was ignored' });
+    } else {
+      this.fail('rate-limited', 'too many messages: closing');
     }
     return false;
   }
@@ -124,7 +133,15 @@ export class ViewerSession implements RoomWatcher {
       return;
     }
     this.leave();
-    const { room: r, release } = this.deps.registry.watch(room, this);
+    let watched;
+    try {
+      watched = this.deps.registry.watch(room, this);
+    } catch (err) {
+      if (!(err instanceof RoomCapError)) throw err;
+      this.fail('too-many-rooms', `cannot watch ${room}: ${err.message}`, CloseCode.tryAgainLater);
+      return;
+    }
+    const { room: r, release } = watched;
     this.joined = { room, release };
     log.debug('viewer joined', { viewer: this.id, room });
     this.sendJson({ type: 'roster', room, sources: r.roster() });

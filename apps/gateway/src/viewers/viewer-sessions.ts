@@ -57,6 +57,7 @@ export class ViewerSessions implements OnModuleInit, OnModuleDestroy {
     }
     if (this.sessions.size >= this.config.maxViewers) {
       log.warn('viewer refused: gateway full', { maxViewers: this.config.maxViewers });
+      this.metrics.refuse('too-many-viewers');
       session.fail(
         'too-many-viewers',
         `the gateway is full (${this.config.maxViewers} viewers)`,
