@@ -7,7 +7,7 @@
 //   node bench/run.mjs --only fanout [--quick] [--profile]
 //
 // Benches: fanout, slow-viewers, latency (this folder's lib/) and protocol,
-// capture-agent, mixer, audio-loss, playout (standalone files exporting run({ quick })). A bench
+// capture-agent, mixer, audio-loss, recorder, playout (standalone files exporting run({ quick })). A bench
 // file that does not exist yet is skipped with a note; one that fails is
 // reported as failed and the others still run. Everything a bench starts is
 // stopped at its end, on an error and on Ctrl-C.
@@ -29,6 +29,7 @@ const BENCHES = [
   { name: 'capture-agent', file: 'capture-agent.bench.mjs', title: 'Capture agent' },
   { name: 'mixer', file: 'mixer.bench.mjs', title: 'Mixer' },
   { name: 'audio-loss', file: 'audio-loss.bench.mjs', title: 'Audio under packet loss' },
+  { name: 'recorder', file: 'recorder.bench.mjs', title: 'Recorder' },
   { name: 'fanout', file: 'fanout.bench.mjs', title: 'Fan-out: gateway vs naive relay' },
   { name: 'slow-viewers', file: 'slow-viewers.bench.mjs', title: 'Slow-viewer isolation' },
   { name: 'latency', file: 'latency.bench.mjs', title: 'Latency end to end' },

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm start`: the whole vidchat stack on this machine, for a first look.
-// Starts a private nats-server (unless VIDCHAT_NATS_URL is set), the gateway,
-// the mixer and two demo capture agents with test patterns and different
+// Starts a private nats-server with JetStream (unless VIDCHAT_NATS_URL is set),
+// the gateway, the mixer, the recorder and two demo capture agents with test patterns and different
 // tones; waits until the gateway is healthy and the demo sources are live;
 // prints the viewer URL. One Ctrl-C stops everything it started.
 //
@@ -37,7 +37,7 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) {
 const children = [];
 let stopping = false;
 
-function launch(name, command, args, shown = () => true) {
+function launch(name, command, args, shown = () => true, optional = false) {
   // Each child gets its own process group, so a Ctrl-C in the terminal
   // reaches only this script, which then stops the children in order
   // (agents first, so their `leave` still reaches the broker; NATS last).
@@ -59,6 +59,10 @@ function launch(name, command, args, shown = () => true) {
   const entry = { name, child, exited: new Promise((r) => child.once('exit', (code, signal) => r({ code, signal }))) };
   entry.exited.then(({ code, signal }) => {
     if (stopping) return;
+    if (optional) {
+      fail(`${name} exited (${signal ?? `code ${code}`}); the rest keeps running without it.`);
+      return;
+    }
     fail(`${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping everything.`);
     void stopAll(1);
   });
@@ -82,6 +86,7 @@ async function stopAll(exitCode) {
     killGroup(child);
   }
   if (natsDir) rmSync(natsDir, { recursive: true, force: true });
+  else if (recorderWork) rmSync(recorderWork, { recursive: true, force: true });
   say('stopped.');
   process.exit(exitCode);
 }
@@ -132,7 +137,7 @@ async function waitFor(what, probe, timeoutMs = READY_TIMEOUT_MS) {
   throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
 }
 
-for (const app of ['gateway', 'mixer', 'capture-agent']) {
+for (const app of ['gateway', 'mixer', 'recorder', 'capture-agent']) {
   if (!existsSync(join(root, 'apps', app, 'dist', 'src', 'main.js'))) {
     fail(`apps/${app} is not built: run \`npm start\` (which builds) or \`npm run build\` first.`);
     process.exit(1);
@@ -148,12 +153,16 @@ if (!(await portFree(port))) {
 // 1. NATS: a private broker on a free loopback port, unless one is given.
 let natsUrl = env.VIDCHAT_NATS_URL;
 let natsDir = null;
+/** The recorder's folder for recordings in progress (inside natsDir when the broker is ours). */
+let recorderWork = null;
 if (natsUrl) {
   say(`using NATS at ${natsUrl} (VIDCHAT_NATS_URL)`);
 } else {
   natsDir = mkdtempSync(join(tmpdir(), 'vidchat-start-nats-'));
   const conf = join(natsDir, 'nats.conf');
-  writeFileSync(conf, 'listen: 127.0.0.1:-1\nmax_payload: 1048576\n');
+  // JetStream holds the recorder's object store bucket: recordings live there for this session.
+  const store = JSON.stringify(join(natsDir, 'jetstream'));
+  writeFileSync(conf, `listen: 127.0.0.1:-1\nmax_payload: 1048576\njetstream { store_dir: ${store} }\n`);
   const bin =
     ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find(existsSync) ?? 'nats-server';
   // nats-server's start-up banner is a dozen [INF] lines; show its warnings and errors only.
@@ -175,6 +184,10 @@ const node = process.execPath;
 const app = (name) => join(root, 'apps', name, 'dist', 'src', 'main.js');
 launch('gateway', node, [app('gateway'), '--nats', natsUrl, '--port', String(port)]);
 launch('mixer', node, [app('mixer'), '--nats', natsUrl]);
+// The recorder needs JetStream on the broker; without it (a VIDCHAT_NATS_URL broker without -js) it exits
+// with one line and the rest runs on.
+recorderWork = natsDir ? join(natsDir, 'recorder') : mkdtempSync(join(tmpdir(), 'vidchat-start-recorder-'));
+launch('recorder', node, [app('recorder'), '--nats', natsUrl, '--work-dir', recorderWork], () => true, true);
 const tones = [440, 660, 550, 770, 880, 330];
 for (let i = 1; i <= demoCount; i++) {
   launch(`demo${i}`, node, [

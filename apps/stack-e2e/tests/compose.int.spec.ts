@@ -31,26 +31,27 @@ const compose = parse(composeText, { merge: true }) as { services: Record<string
 const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
 
 /** Which program a service runs, from its command or its image target. */
-function programOf(name: string, s: Service): 'gateway' | 'mixer' | 'capture-agent' | 'nats' {
+function programOf(name: string, s: Service): 'gateway' | 'mixer' | 'recorder' | 'capture-agent' | 'nats' {
   if (name === 'nats') return 'nats';
   const cmd = (s.command ?? []).join(' ');
   if (cmd.includes('vidchat-gateway')) return 'gateway';
   if (cmd.includes('vidchat-mixer')) return 'mixer';
+  if (cmd.includes('vidchat-recorder')) return 'recorder';
   const target = typeof s.build === 'object' ? s.build.target : undefined;
   if (target === 'agent') return 'capture-agent';
   throw new Error(`cannot tell which program service ${name} runs`);
 }
 
 /** The env vars a CLI documents in its --help. */
-function documentedEnv(app: 'gateway' | 'mixer' | 'capture-agent'): Set<string> {
+function documentedEnv(app: 'gateway' | 'mixer' | 'recorder' | 'capture-agent'): Set<string> {
   const main = join(REPO_ROOT, 'apps', app, 'dist', 'src', 'main.js');
   const out = execFileSync(process.execPath, [main, '--help'], { encoding: 'utf8' });
   return new Set([...out.matchAll(/\benv (VIDCHAT_[A-Z0-9_]+)/g)].map((m) => m[1]!));
 }
 
-test('the compose file has nats, gateway, mixer and two demo agents', () => {
+test('the compose file has nats, gateway, mixer, recorder and two demo agents', () => {
   const names = Object.keys(compose.services);
-  for (const n of ['nats', 'gateway', 'mixer']) assert.ok(names.includes(n), `service ${n}`);
+  for (const n of ['nats', 'gateway', 'mixer', 'recorder']) assert.ok(names.includes(n), `service ${n}`);
   const agents = names.filter((n) => programOf(n, compose.services[n]!) === 'capture-agent');
   assert.ok(agents.length >= 2, `two demo agents, found ${agents.join(', ')}`);
   for (const a of agents) {
@@ -110,9 +111,21 @@ test('ports and healthchecks are there', () => {
   );
   assert.ok(gw.healthcheck?.test.join(' ').includes('/healthz'), 'gateway healthcheck hits /healthz');
   assert.ok(compose.services['nats']!.healthcheck, 'nats has a healthcheck');
-  for (const n of ['gateway', 'mixer']) {
+  for (const n of ['gateway', 'mixer', 'recorder']) {
     assert.equal(compose.services[n]!.depends_on?.['nats']?.condition, 'service_healthy', `${n} waits for nats`);
   }
+});
+
+test('NATS runs JetStream on a volume (the recorder keeps recordings in an object store bucket there)', () => {
+  const nats = compose.services['nats']!;
+  const cmd = nats.command ?? [];
+  assert.ok(cmd.includes('-js'), `nats command has -js: ${cmd.join(' ')}`);
+  const dir = cmd[cmd.indexOf('-sd') + 1];
+  assert.ok(cmd.includes('-sd') && dir, 'nats command names a store folder');
+  assert.ok(
+    nats.volumes?.some((v) => v.endsWith(`:${dir}`)),
+    `the store folder ${dir} is a volume`,
+  );
 });
 
 test('the NATS config the compose file mounts is accepted by a real nats-server', () => {
@@ -121,7 +134,13 @@ test('the NATS config the compose file mounts is accepted by a real nats-server'
   const file = join(REPO_ROOT, mount.split(':')[0]!);
   const r = spawnSync(requireBinary('nats-server'), ['-c', file, '-t'], {
     encoding: 'utf8',
-    env: { ...process.env, VIDCHAT_AGENT_NATS_PASS: 'a', VIDCHAT_MIXER_NATS_PASS: 'm', VIDCHAT_GATEWAY_NATS_PASS: 'g' },
+    env: {
+      ...process.env,
+      VIDCHAT_AGENT_NATS_PASS: 'a',
+      VIDCHAT_MIXER_NATS_PASS: 'm',
+      VIDCHAT_GATEWAY_NATS_PASS: 'g',
+      VIDCHAT_RECORDER_NATS_PASS: 'r',
+    },
   });
   assert.equal(r.status, 0, r.stderr + r.stdout);
 });

@@ -2,8 +2,21 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { connect, PermissionViolationError, type NatsConnection } from '@nats-io/transport-node';
-import { encodeEnvelope, mixAudioSubject, videoSubject, wildcards } from '@vidchat/protocol';
-import { startApp, waitFor } from '@vidchat/test-support';
+import {
+  decodeRecordingReply,
+  encodeEnvelope,
+  encodeRecordingRequest,
+  mixAudioSubject,
+  recSubject,
+  videoSubject,
+  wildcards,
+  type RecordingReply,
+  type RecordingRequest,
+} from '@vidchat/protocol';
+import { startApp, waitFor, type RunningProcess } from '@vidchat/test-support';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startSecuredNats, startStack, ViewerClient, type SecuredNats, type Stack } from '../src/index.js';
 
 /*
@@ -20,9 +33,12 @@ const PASSWORDS = {
   agent: `agent-${randomBytes(6).toString('hex')}`,
   mixer: `mixer-${randomBytes(6).toString('hex')}`,
   gateway: `gateway-${randomBytes(6).toString('hex')}`,
+  recorder: `recorder-${randomBytes(6).toString('hex')}`,
 };
 /** A refused login is final: the service must not sit in its connect back-off. */
-const REFUSAL_BUDGET_MS = 5_000;
+// Generous: the point is an exit instead of retrying forever; a loaded
+// 2-core machine can take seconds just to load a program.
+const REFUSAL_BUDGET_MS = 30_000;
 
 const creds = (user: keyof typeof PASSWORDS): NodeJS.ProcessEnv => ({
   VIDCHAT_NATS_USER: user,
@@ -100,6 +116,64 @@ describe('NATS access control (docker/nats.conf)', { timeout: 150_000 }, () => {
     for (const p of [stack.gateway!, stack.mixer!, stack.agent('cam1')]) {
       assert.doesNotMatch(p.output(), /Permissions Violation|permission/i, 'no service hits a permission it needs');
     }
+  });
+
+  it(
+    'the recorder user records a room into its bucket; the gateway user may ask it to',
+    { timeout: 90_000 },
+    async () => {
+      assert.ok(stack, 'the end-to-end case started the stack');
+      const workDir = mkdtempSync(join(tmpdir(), 'vidchat-access-rec-'));
+      let recorder: RunningProcess | undefined;
+      const gw = await connect({ servers: nats.url, user: 'gateway', pass: PASSWORDS.gateway });
+      clients.push(gw);
+      const request = async (req: RecordingRequest): Promise<RecordingReply> =>
+        decodeRecordingReply(
+          (await gw.request(recSubject(ROOM, req.action), encodeRecordingRequest(req), { timeout: 30_000 })).data,
+        );
+      try {
+        recorder = startApp(
+          'recorder',
+          ['--nats', nats.url, '--work-dir', workDir, '--size', '320x180'],
+          creds('recorder'),
+        );
+        await recorder.waitForOutput(/\[main\] ready/, 30_000);
+        const started = await request({ action: 'start' });
+        assert.ok(started.ok && 'recording' in started, JSON.stringify(started));
+        await new Promise((r) => setTimeout(r, 3_000));
+        const stopped = await request({ action: 'stop', id: started.recording.id });
+        assert.ok(stopped.ok && 'recording' in stopped, JSON.stringify(stopped));
+        assert.equal(stopped.recording.state, 'done', recorder.output());
+        assert.ok(stopped.recording.object && stopped.recording.bytes > 0);
+        const listed = await request({ action: 'list' });
+        assert.ok(listed.ok && 'recordings' in listed);
+        assert.ok(listed.recordings.some((r) => r.id === started.recording.id && r.object !== null));
+        assert.doesNotMatch(
+          recorder.output(),
+          /Permissions Violation|permission/i,
+          'the recorder hits no permission it needs',
+        );
+      } finally {
+        await recorder?.stop();
+        rmSync(workDir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it('the recorder user cannot publish as a source nor read source audio', { timeout: 20_000 }, async () => {
+    const err = await subscribeError('recorder', wildcards.roomTrack(ROOM, 'audio'));
+    assert.ok(err instanceof PermissionViolationError, `a permissions error, got ${String(err)}`);
+    const rec = await connect({ servers: nats.url, user: 'recorder', pass: PASSWORDS.recorder });
+    clients.push(rec);
+    const denied = (async () => {
+      for await (const s of rec.status()) {
+        if (s.type === 'error' && s.error instanceof PermissionViolationError) return s.error;
+      }
+      throw new Error('status ended without a permissions error');
+    })();
+    rec.publish(videoSubject(ROOM, 'impostor'), new Uint8Array([1]));
+    const e = await denied;
+    assert.equal(e.operation, 'publish');
   });
 
   /** The error a subscription of `user` to `subject` ends with, or null if none came within 5 s. */

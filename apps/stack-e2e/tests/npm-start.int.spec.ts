@@ -97,9 +97,16 @@ test(
         { timeoutMs: 20_000, what: 'two demo sources in /api/rooms' },
       );
       assert.deepEqual(sources, ['demo1', 'demo2']);
+      // The recorder runs too, with its bucket on the local broker's JetStream.
+      await waitFor(() => /\[recorder\] .*\[main\] ready/.test(output), {
+        timeoutMs: 30_000,
+        what: 'the recorder to be ready',
+      }).catch((err: Error) => {
+        throw new Error(`${err.message}\n--- npm start output ---\n${output.slice(-4000)}`);
+      });
 
       for (const p of descendants(npm.pid!)) seen.add(p);
-      // nats-server, gateway, mixer, two agents, and their ffmpeg processes.
+      // nats-server, gateway, mixer, recorder, two agents, and their ffmpeg processes.
       assert.ok(seen.size >= 5, `expected the whole stack under npm start, found ${seen.size} processes`);
 
       process.kill(-npm.pid!, 'SIGINT');

@@ -6,3 +6,4 @@ export * from './wait.js';
 export * from './chromium.js';
 export * from './test-media.js';
 export * from './fake-source.js';
+export * from './goertzel.js';
