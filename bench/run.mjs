@@ -7,7 +7,7 @@
 //   node bench/run.mjs --only fanout [--quick] [--profile]
 //
 // Benches: fanout, slow-viewers, latency (this folder's lib/) and protocol,
-// capture-agent, mixer, audio-loss, recorder, participants, browser-participant (standalone files exporting run({ quick })). A bench
+// capture-agent, mixer, audio-loss, recorder, participants, browser-participant, playout (standalone files exporting run({ quick })). A bench
 // file that does not exist yet is skipped with a note; one that fails is
 // reported as failed and the others still run. Everything a bench starts is
 // stopped at its end, on an error and on Ctrl-C.
@@ -39,6 +39,7 @@ const BENCHES = [
     file: 'browser-participant.bench.mjs',
     title: 'Browser participant: camera + microphone cost',
   },
+  { name: 'playout', file: 'playout.bench.mjs', title: 'Viewer audio playout' },
   // Standalone too: a 3-node cluster with two mixers, then a gateway with ten rooms.
   { name: 'takeover', file: 'takeover.bench.mjs', title: 'Scale-out: mixer takeover and gateway ingress' },
 ];

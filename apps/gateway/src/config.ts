@@ -24,10 +24,15 @@ export const DEFAULTS = {
   maxMessageBytes: MAX_CLIENT_MESSAGE_BYTES,
   /** Socket bytes buffered for a viewer above which its video becomes latest-frame-wins. */
   videoHighWaterBytes: 512 * 1024,
-  /** Socket bytes buffered above which audio waits in the viewer's audio queue. */
+  /** Socket bytes buffered above which audio waits in the viewer's audio queue, however young the backlog. */
   audioHighWaterBytes: 2 * 1024 * 1024,
-  /** Audio packets (mixed audio, levels) queued per viewer before the oldest is dropped. */
-  audioQueuePackets: 250,
+  /** Audio packets (mixed audio, levels) queued per viewer at most; the age limit usually drops them first. */
+  audioQueuePackets: 64,
+  /**
+   * Oldest audio a viewer is sent, in ms: audio waits while the viewer's socket backlog is older than
+   * this, and a waiting packet older than this is dropped (`audio-stale`). Video also waits for it.
+   */
+  audioMaxAgeMs: 300,
   /** How often a viewer that is behind is checked for a drained socket. */
   drainPollMs: 10,
   /** Live sources kept per room; more are counted and ignored. */
@@ -134,7 +139,7 @@ export const serveSpec = {
   audioHighWaterBytes: opt.int(
     'audio-high-water-bytes',
     'VIDCHAT_AUDIO_HIGH_WATER_BYTES',
-    'buffered bytes per viewer above which audio is queued',
+    'buffered bytes per viewer above which audio waits, however young the backlog (a cap behind the age limit)',
     DEFAULTS.audioHighWaterBytes,
     1_024,
     1 << 30,
@@ -142,10 +147,18 @@ export const serveSpec = {
   audioQueuePackets: opt.int(
     'audio-queue-packets',
     'VIDCHAT_AUDIO_QUEUE_PACKETS',
-    'audio packets queued per viewer before the oldest is dropped',
+    'audio packets queued per viewer at most (the age limit usually drops them first)',
     DEFAULTS.audioQueuePackets,
     1,
     100_000,
+  ),
+  audioMaxAgeMs: opt.int(
+    'audio-max-age-ms',
+    'VIDCHAT_AUDIO_MAX_AGE_MS',
+    'oldest audio sent to a viewer: audio (and video) waits while its backlog is older, and waiting audio older than this is dropped',
+    DEFAULTS.audioMaxAgeMs,
+    20,
+    60_000,
   ),
   drainPollMs: opt.int(
     'drain-poll-ms',

@@ -5,7 +5,8 @@ import {
   type ServerMessage,
   type ViewerErrorCode,
 } from '@vidchat/protocol';
-import { AudioPlayer } from './audio-player.js';
+import { audioErrorText } from './audio-error-text.js';
+import { AudioPlayer, AudioStartError } from './audio-player.js';
 import { ViewerConnection, type ConnectionStatus } from './connection.js';
 import { byId } from './dom.js';
 import { errorText } from './error-text.js';
@@ -32,8 +33,8 @@ export function showRoom(room: string, params: PageParams): void {
   byId('room-name').textContent = room;
   document.title = `${room} · vidchat`;
 
-  const grid = new TileGrid(byId('grid'), room);
   const audio = new AudioPlayer();
+  const grid = new TileGrid(byId('grid'), room, () => audio.lipSyncDelayMs());
   const status = new StatusIndicator(byId('status'), byId('banner'));
   const count = byId('source-count');
   let state: ConnectionStatus['state'] = 'connecting';
@@ -194,6 +195,7 @@ function safeLocalStorage(): Storage | null {
 /** Wires the audio button; returns what starts audio from another click (Join). */
 function wireAudioButton(audio: AudioPlayer): () => void {
   const button = byId<HTMLButtonElement>('audio-button');
+  const note = byId('audio-note');
   let muted = false;
   const enable = (): void => {
     if (audio.enabled || button.disabled) return;
@@ -204,10 +206,14 @@ function wireAudioButton(audio: AudioPlayer): () => void {
         button.disabled = false;
         button.textContent = 'Mute';
         button.dataset['on'] = 'true';
+        note.hidden = true;
       },
-      () => {
+      (err: unknown) => {
         button.disabled = false;
-        button.textContent = 'Audio failed — retry';
+        button.textContent = 'Enable audio';
+        const e = err instanceof AudioStartError ? err : new AudioStartError('start-failed', String(err));
+        note.textContent = audioErrorText(e.code, e.message, window.isSecureContext, location.hostname);
+        note.hidden = false;
       },
     );
   };

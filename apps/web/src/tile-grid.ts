@@ -26,6 +26,8 @@ export class TileGrid {
   constructor(
     private readonly root: HTMLElement,
     room: string,
+    /** How far behind capture time the audio is heard (lip sync); null: show frames at once. */
+    private readonly audioDelayMs: () => number | null = () => null,
   ) {
     this.empty = el('div', 'grid-empty');
     this.empty.append(
@@ -59,7 +61,7 @@ export class TileGrid {
       tile.update(info);
       return;
     }
-    const t = new Tile(info);
+    const t = new Tile(info, this.audioDelayMs);
     this.tiles.set(info.id, t);
     this.root.append(t.root);
     this.layout();

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Browser } from 'playwright-core';
-import { encodeEnvelope, encodeLevelsEnvelope, mixAudioSubject, mixLevelsSubject } from '@vidchat/protocol';
 import {
   launchChromium,
   makeOpusTonePackets,
@@ -17,6 +16,7 @@ import {
   type RunningProcess,
 } from '@vidchat/test-support';
 import { hooks, watchConsole } from './support/page-hooks.js';
+import { publishMix } from './mix-publisher.js';
 
 /*
  * The browser viewer in real headless Chromium, against the real gateway
@@ -187,31 +187,7 @@ describe('viewer (Chromium, real gateway, real NATS)', { timeout: 180_000 }, () 
     await page.goto(`${baseUrl}/?room=${ROOM}`);
     await waitFor(async () => (await hooks(page))?.state === 'live', { what: 'live' });
 
-    let seq = 0;
-    const timer = setInterval(() => {
-      const payload = packets[seq % packets.length];
-      if (!payload) return;
-      const now = Date.now() * 1000;
-      nc.publish(
-        mixAudioSubject(ROOM),
-        encodeEnvelope({
-          kind: 'mixedAudio',
-          source: '',
-          seq,
-          captureTimeUs: now,
-          codec: 'opus',
-          sampleRate: 48_000,
-          channels: 1,
-          durationUs: 20_000,
-          payload,
-        }),
-      );
-      if (seq % 5 === 0) {
-        const levels = { room: ROOM, sources: [{ source: 'cam1', dbfs: -12, peakDbfs: -6 }], active: 'cam1' };
-        nc.publish(mixLevelsSubject(ROOM), encodeLevelsEnvelope(levels, seq / 5, now));
-      }
-      seq++;
-    }, 20);
+    const stopMix = publishMix(nc, ROOM, packets, { speaker: 'cam1' });
     try {
       await page.getByRole('button', { name: 'Enable audio' }).click();
       const start = await waitFor(
@@ -229,7 +205,7 @@ describe('viewer (Chromium, real gateway, real NATS)', { timeout: 180_000 }, () 
         what: 'the active speaker highlight',
       });
     } finally {
-      clearInterval(timer);
+      stopMix();
     }
     assert.deepEqual(problems, []);
     await page.close();

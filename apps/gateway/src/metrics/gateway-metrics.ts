@@ -10,6 +10,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 export type DropReason =
   | 'video-superseded'
   | 'audio-overflow'
+  | 'audio-stale'
   | 'mjpeg-superseded'
   | 'not-open'
   | 'source-cap'
