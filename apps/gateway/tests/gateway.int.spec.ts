@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { WebSocket } from 'ws';
-import { decodeEnvelope } from '@vidchat/protocol';
+import { decodeEnvelope, MAX_CLIENT_MESSAGE_BYTES } from '@vidchat/protocol';
 import {
   NatsServer,
   REPO_ROOT,
@@ -290,7 +290,7 @@ describe('gateway (child process, real NATS)', { timeout: 120_000 }, () => {
       { send: '{"type":"dance"}', code: 'bad-message', close: 1008 },
       { send: '{"type":"join","room":"a.b"}', code: 'bad-room', close: 1008 },
       { send: Buffer.from([1, 2, 3]), code: 'binary-not-allowed', close: 1003 },
-      { send: JSON.stringify({ type: 'ping', id: 'x'.repeat(5000) }), code: null, close: 1009 },
+      { send: JSON.stringify({ type: 'ping', id: 'x'.repeat(MAX_CLIENT_MESSAGE_BYTES + 1) }), code: null, close: 1009 },
     ];
     for (const c of cases) {
       const v = await open();

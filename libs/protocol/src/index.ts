@@ -9,4 +9,5 @@ export * from './envelope.js';
 export * from './presence.js';
 export * from './levels.js';
 export * from './viewer-messages.js';
+export * from './chat.js';
 export { utf8Decode, utf8Encode } from './json.js';

@@ -1,5 +1,7 @@
-import { arr, asObject, id, num, oneOf, optStr, parseJsonText, str } from './json.js';
+import { MAX_CHAT_TEXT_LENGTH } from './chat.js';
+import { arr, asObject, id, num, oneOf, optBool, optStr, parseJsonText, str } from './json.js';
 import { parseAudioInfo, parseVideoInfo } from './media-info.js';
+import { InvalidMessageError } from './errors.js';
 import { type AudioInfo, type SourceKind, type VideoInfo, MAX_NAME_LENGTH, SOURCE_KINDS } from './presence.js';
 
 /*
@@ -8,8 +10,11 @@ import { type AudioInfo, type SourceKind, type VideoInfo, MAX_NAME_LENGTH, SOURC
  * viewer are a protocol violation.
  */
 
-/** Largest text message a viewer may send. */
-export const MAX_CLIENT_MESSAGE_BYTES = 4_096;
+/**
+ * Largest text message a viewer may send: room for a chat text of 2,000
+ * characters of 4 UTF-8 bytes each, JSON-escaped.
+ */
+export const MAX_CLIENT_MESSAGE_BYTES = 16_384;
 export const MAX_TOKEN_LENGTH = 2_048;
 
 /** WebSocket close codes the gateway uses. */
@@ -33,10 +38,38 @@ export type ViewerErrorCode =
   | 'message-too-big'
   | 'binary-not-allowed'
   | 'not-joined'
-  | 'unavailable';
+  | 'unavailable'
+  // Chat: the message was refused and nothing was published; the socket stays open.
+  | 'chat-empty'
+  | 'chat-too-long'
+  | 'chat-rate-limited'
+  | 'chat-unavailable';
 
 export type ClientMessage =
-  { type: 'join'; room: string; token?: string } | { type: 'leave' } | { type: 'ping'; id?: string };
+  | { type: 'join'; room: string; token?: string; name?: string }
+  | { type: 'leave' }
+  | { type: 'ping'; id?: string }
+  /** Checked by the gateway (trimmed, 1–2,000 characters); a bad text is an `error`, not a close. */
+  | { type: 'chat'; text: string }
+  | { type: 'hand'; raised: boolean };
+
+/** A chat message as a viewer sees it; `history` marks the backlog sent on join. */
+export interface ChatMessage {
+  type: 'chat';
+  id: string;
+  name: string;
+  text: string;
+  ts: number;
+  history?: true;
+}
+
+/** Someone in the room raised or lowered a hand; `who` is a source id for a participant. */
+export interface HandMessage {
+  type: 'hand';
+  who: string;
+  name: string;
+  raised: boolean;
+}
 
 export interface SourceInfo {
   id: string;
@@ -55,9 +88,11 @@ export type ServerMessage =
   | { type: 'source-joined'; room: string; source: SourceInfo }
   | { type: 'source-left'; room: string; source: string }
   | { type: 'error'; code: ViewerErrorCode; message: string }
-  | { type: 'pong'; id?: string };
+  | { type: 'pong'; id?: string }
+  | ChatMessage
+  | HandMessage;
 
-export const CLIENT_MESSAGE_TYPES = ['join', 'leave', 'ping'] as const;
+export const CLIENT_MESSAGE_TYPES = ['join', 'leave', 'ping', 'chat', 'hand'] as const;
 
 /** Parses one text frame from a viewer; throws `InvalidMessageError` / `ProtocolError`. */
 export function parseClientMessage(text: string): ClientMessage {
@@ -66,13 +101,29 @@ export function parseClientMessage(text: string): ClientMessage {
   switch (type) {
     case 'join': {
       const token = optStr(o, 'token', 'join', MAX_TOKEN_LENGTH);
-      return { type, room: id(o, 'room', 'join'), ...(token === undefined ? {} : { token }) };
+      const name = optStr(o, 'name', 'join', MAX_NAME_LENGTH);
+      if (name !== undefined && name.trim().length === 0) throw new InvalidMessageError('join.name must not be empty');
+      return {
+        type,
+        room: id(o, 'room', 'join'),
+        ...(token === undefined ? {} : { token }),
+        ...(name === undefined ? {} : { name }),
+      };
     }
     case 'leave':
       return { type };
     case 'ping': {
       const pid = optStr(o, 'id', 'ping', 64);
       return { type, ...(pid === undefined ? {} : { id: pid }) };
+    }
+    case 'chat':
+      // Any string that fits the frame: its trimmed length is the gateway's
+      // check, answered with `chat-empty` / `chat-too-long` without a close.
+      return { type, text: str(o, 'text', 'chat', MAX_CLIENT_MESSAGE_BYTES) };
+    case 'hand': {
+      const raised = optBool(o, 'raised', 'hand');
+      if (raised === undefined) throw new InvalidMessageError('hand.raised must be true or false');
+      return { type, raised };
     }
   }
 }
@@ -95,7 +146,15 @@ function sourceInfo(v: unknown): SourceInfo {
 /** Parses one text frame from the gateway (used by the viewer and by tests). */
 export function parseServerMessage(text: string): ServerMessage {
   const o = asObject(parseJsonText(text, 1 << 20, 'message'), 'message');
-  const type = oneOf(o, 'type', 'message', ['roster', 'source-joined', 'source-left', 'error', 'pong'] as const);
+  const type = oneOf(o, 'type', 'message', [
+    'roster',
+    'source-joined',
+    'source-left',
+    'error',
+    'pong',
+    'chat',
+    'hand',
+  ] as const);
   switch (type) {
     case 'roster':
       return { type, room: id(o, 'room', type), sources: arr(o, 'sources', type, 10_000).map(sourceInfo) };
@@ -108,6 +167,22 @@ export function parseServerMessage(text: string): ServerMessage {
     case 'pong': {
       const pid = optStr(o, 'id', 'pong', 64);
       return { type, ...(pid === undefined ? {} : { id: pid }) };
+    }
+    case 'chat': {
+      const history = optBool(o, 'history', type);
+      return {
+        type,
+        id: id(o, 'id', type),
+        name: str(o, 'name', type, MAX_NAME_LENGTH),
+        text: str(o, 'text', type, 2 * MAX_CHAT_TEXT_LENGTH),
+        ts: num(o, 'ts', type, 0, Number.MAX_SAFE_INTEGER, true),
+        ...(history === true ? { history } : {}),
+      };
+    }
+    case 'hand': {
+      const raised = optBool(o, 'raised', type);
+      if (raised === undefined) throw new InvalidMessageError('hand.raised must be true or false');
+      return { type, who: id(o, 'who', type), name: str(o, 'name', type, MAX_NAME_LENGTH), raised };
     }
   }
 }

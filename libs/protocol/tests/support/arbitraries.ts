@@ -170,10 +170,17 @@ export const levelsArb: fc.Arbitrary<LevelsMessage> = fc.record(
 
 export const clientMessageArb: fc.Arbitrary<ClientMessage> = fc.oneof(
   fc.record(
-    { type: fc.constant('join' as const), room: idArb, token: textArb(200) },
+    {
+      type: fc.constant('join' as const),
+      room: idArb,
+      token: textArb(200),
+      name: textArb(64).filter((n) => n.trim().length > 0),
+    },
     { requiredKeys: ['type', 'room'], noNullPrototype: true },
   ),
   fc.constant({ type: 'leave' as const }),
+  fc.record({ type: fc.constant('chat' as const), text: textArb(2_000) }, plain),
+  fc.record({ type: fc.constant('hand' as const), raised: fc.boolean() }, plain),
   fc.record({ type: fc.constant('ping' as const), id: textArb(64) }, { requiredKeys: ['type'], noNullPrototype: true }),
 );
 
@@ -200,6 +207,10 @@ const viewerErrorCodes: readonly ViewerErrorCode[] = [
   'binary-not-allowed',
   'not-joined',
   'unavailable',
+  'chat-empty',
+  'chat-too-long',
+  'chat-rate-limited',
+  'chat-unavailable',
 ];
 
 export const serverMessageArb: fc.Arbitrary<ServerMessage> = fc.oneof(
@@ -214,4 +225,16 @@ export const serverMessageArb: fc.Arbitrary<ServerMessage> = fc.oneof(
     plain,
   ),
   fc.record({ type: fc.constant('pong' as const), id: textArb(64) }, { requiredKeys: ['type'], noNullPrototype: true }),
+  fc.record(
+    {
+      type: fc.constant('chat' as const),
+      id: idArb,
+      name: textArb(64),
+      text: textArb(2_000),
+      ts: fc.maxSafeNat(),
+      history: fc.constant(true as const),
+    },
+    { requiredKeys: ['type', 'id', 'name', 'text', 'ts'], noNullPrototype: true },
+  ),
+  fc.record({ type: fc.constant('hand' as const), who: idArb, name: textArb(64), raised: fc.boolean() }, plain),
 );
