@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm start`: the whole vidchat stack on this machine, for a first look.
-// Starts a private nats-server (unless VIDCHAT_NATS_URL is set), the gateway,
+// Starts a private nats-server with JetStream (unless VIDCHAT_NATS_URL is set), the gateway,
 // the mixer and two demo capture agents with test patterns and different
 // tones; waits until the gateway is healthy and the demo sources are live;
 // prints the viewer URL. One Ctrl-C stops everything it started.
@@ -153,7 +153,9 @@ if (natsUrl) {
 } else {
   natsDir = mkdtempSync(join(tmpdir(), 'vidchat-start-nats-'));
   const conf = join(natsDir, 'nats.conf');
-  writeFileSync(conf, 'listen: 127.0.0.1:-1\nmax_payload: 1048576\n');
+  // JetStream holds the recorder's object store bucket: recordings live there for this session.
+  const store = JSON.stringify(join(natsDir, 'jetstream'));
+  writeFileSync(conf, `listen: 127.0.0.1:-1\nmax_payload: 1048576\njetstream { store_dir: ${store} }\n`);
   const bin =
     ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find(existsSync) ?? 'nats-server';
   // nats-server's start-up banner is a dozen [INF] lines; show its warnings and errors only.

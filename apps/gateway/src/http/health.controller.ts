@@ -1,4 +1,5 @@
 import { Controller, Get, Header, HttpException, HttpStatus, Inject } from '@nestjs/common';
+import { ChatService, type ChatStatus } from '../chat/chat.service.js';
 import { NatsBus } from '../nats/nats-bus.js';
 import { RoomRegistry } from '../rooms/room-registry.js';
 import { ViewerSessions } from '../viewers/viewer-sessions.js';
@@ -8,6 +9,8 @@ export interface HealthBody {
   nats: string;
   viewers: number;
   rooms: number;
+  /** Chat does not decide the status: without JetStream the gateway still serves video. */
+  chat: ChatStatus;
 }
 
 /** `GET /healthz`: 200 while NATS is connected, 503 otherwise, with the same body. */
@@ -17,6 +20,7 @@ export class HealthController {
     @Inject(NatsBus) private readonly bus: NatsBus,
     @Inject(RoomRegistry) private readonly registry: RoomRegistry,
     @Inject(ViewerSessions) private readonly viewers: ViewerSessions,
+    @Inject(ChatService) private readonly chat: ChatService,
   ) {}
 
   @Get()
@@ -29,6 +33,7 @@ export class HealthController {
       nats: nats.state,
       viewers: this.viewers.count,
       rooms: this.registry.list().length,
+      chat: this.chat.status,
     };
     // An HttpException with an object is sent as that object: same body, 503.
     if (!ok) throw new HttpException(body, HttpStatus.SERVICE_UNAVAILABLE);

@@ -3,6 +3,7 @@ import type { WebSocket } from 'ws';
 import { CloseCode } from '@vidchat/protocol';
 import { createLogger } from '@vidchat/service-kit';
 import { RoomAuthorizer } from '../auth/room-authorizer.js';
+import { ChatService } from '../chat/chat.service.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { RoomRegistry } from '../rooms/room-registry.js';
@@ -32,8 +33,9 @@ export class ViewerSessions implements OnModuleInit, OnModuleDestroy {
     @Inject(RoomRegistry) registry: RoomRegistry,
     @Inject(GatewayMetrics) private readonly metrics: GatewayMetrics,
     @Inject(RoomAuthorizer) auth: RoomAuthorizer,
+    @Inject(ChatService) chat: ChatService,
   ) {
-    this.deps = { registry, metrics, auth, limits: config };
+    this.deps = { registry, metrics, auth, limits: config, chat };
   }
 
   get count(): number {

@@ -42,7 +42,17 @@ export class ViewerGateway implements OnGatewayConnection<WebSocket>, OnGatewayD
 
   @SubscribeMessage('join')
   join(@ConnectedSocket() ws: WebSocket, @MessageBody() msg: Msg<'join'>): void {
-    this.admitted(ws)?.join(msg.room, msg.token);
+    this.admitted(ws)?.join(msg.room, msg.token, msg.name);
+  }
+
+  @SubscribeMessage('chat')
+  chat(@ConnectedSocket() ws: WebSocket, @MessageBody() msg: Msg<'chat'>): void {
+    this.admitted(ws)?.chat(msg.text);
+  }
+
+  @SubscribeMessage('hand')
+  hand(@ConnectedSocket() ws: WebSocket, @MessageBody() msg: Msg<'hand'>): void {
+    this.admitted(ws)?.hand(msg.raised);
   }
 
   @SubscribeMessage('leave')
