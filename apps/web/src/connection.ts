@@ -1,4 +1,10 @@
-import { CloseCode, parseServerMessage, type ServerMessage, type ViewerErrorCode } from '@vidchat/protocol';
+import {
+  CloseCode,
+  parseServerMessage,
+  type ClientMessage,
+  type ServerMessage,
+  type ViewerErrorCode,
+} from '@vidchat/protocol';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 
 /** Connection status, as the status indicator shows it. */
@@ -54,6 +60,14 @@ export class ViewerConnection {
   start(): void {
     if (this.closed || this.ws) return;
     this.open();
+  }
+
+  /** Sends a control message (chat, hand) on the open socket; false when there is none. */
+  send(msg: ClientMessage): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(msg));
+    return true;
   }
 
   /** Idempotent: stops reconnecting and closes the socket. */

@@ -12,6 +12,10 @@ const TEXT: Record<ViewerErrorCode, string> = {
   'binary-not-allowed': 'The viewer sent data the server does not accept.',
   'not-joined': 'The viewer is not in a room yet.',
   unavailable: 'The video service is temporarily unavailable. Retrying shortly.',
+  'chat-empty': 'The message is empty.',
+  'chat-too-long': 'The message is too long (2,000 characters at most).',
+  'chat-rate-limited': 'You are sending messages too fast: this one was not sent.',
+  'chat-unavailable': 'Chat is unavailable right now: the message was not sent.',
 };
 
 export function errorText(code: string, serverMessage: string): string {

@@ -1,5 +1,7 @@
 import { decodeEnvelope, decodeLevelsPayload, type ServerMessage, type ViewerErrorCode } from '@vidchat/protocol';
 import { AudioPlayer } from './audio-player.js';
+import { ChatPanel } from './chat/chat-panel.js';
+import { PeopleList } from './chat/people-list.js';
 import { ViewerConnection, type ConnectionStatus } from './connection.js';
 import { byId } from './dom.js';
 import { errorText } from './error-text.js';
@@ -19,6 +21,12 @@ export function showRoom(room: string, token: string | null): void {
   document.title = `${room} · vidchat`;
 
   const grid = new TileGrid(byId('grid'), room);
+  // `conn` is created below; the panel only calls `send` after a click, when it exists.
+  const chat = new ChatPanel(byId('chat'), byId<HTMLButtonElement>('chat-button'), byId('room-view'), {
+    send: (text) => conn.send({ type: 'chat', text }),
+  });
+  const hand = wireHandButton((raised) => conn.send({ type: 'hand', raised }));
+  const people = new PeopleList(byId('people'), byId('grid'));
   const audio = new AudioPlayer();
   const status = new StatusIndicator(byId('status'), byId('banner'));
   const count = byId('source-count');
@@ -35,12 +43,24 @@ export function showRoom(room: string, token: string | null): void {
     switch (msg.type) {
       case 'roster':
         grid.setRoster(msg.sources);
+        // A (re)join starts with no hand up: the gateway lowered it when the old socket went.
+        people.resetHands();
+        hand.reset();
+        people.setRoster(msg.sources);
         break;
       case 'source-joined':
         grid.upsert(msg.source);
+        people.upsert(msg.source);
         break;
       case 'source-left':
         grid.remove(msg.source);
+        people.remove(msg.source);
+        break;
+      case 'chat':
+        chat.add(msg);
+        break;
+      case 'hand':
+        people.onHand(msg);
         break;
       case 'error':
       case 'pong':
@@ -78,6 +98,11 @@ export function showRoom(room: string, token: string | null): void {
   };
 
   const onServerError = (code: ViewerErrorCode, message: string): void => {
+    // Chat refusals keep the connection: they are shown in the chat panel, not as a page banner.
+    if (code.startsWith('chat-') || code === 'not-joined') {
+      chat.showError(errorText(code, ''));
+      return;
+    }
     lastError = { code, message };
     status.setBanner(errorText(code, message));
   };
@@ -106,6 +131,8 @@ export function showRoom(room: string, token: string | null): void {
     audio: audio.snapshot(),
     badMessages,
     lastError,
+    chat: chat.snapshot(),
+    people: people.snapshot(),
   }));
   conn.start();
   window.addEventListener('pagehide', () => conn.close());
@@ -146,4 +173,24 @@ function wireStatsToggle(grid: TileGrid): void {
     button.setAttribute('aria-pressed', String(on));
     grid.setShowStats(on);
   });
+}
+
+function wireHandButton(send: (raised: boolean) => boolean): { reset(): void } {
+  const button = byId<HTMLButtonElement>('hand-button');
+  let raised = false;
+  const show = (): void => {
+    button.setAttribute('aria-pressed', String(raised));
+    button.textContent = raised ? 'Lower hand' : 'Raise hand';
+  };
+  button.addEventListener('click', () => {
+    if (!send(!raised)) return;
+    raised = !raised;
+    show();
+  });
+  return {
+    reset: () => {
+      raised = false;
+      show();
+    },
+  };
 }

@@ -1,4 +1,6 @@
 import type { AudioSnapshot } from './audio-player.js';
+import type { ChatSnapshot } from './chat/chat-panel.js';
+import type { PeopleSnapshot } from './chat/people-list.js';
 import type { TileSnapshot } from './tile.js';
 
 /** What `window.vidchat` shows to tests and benches: read-only snapshots. */
@@ -10,6 +12,10 @@ export interface VidchatHooks {
   /** Envelopes or messages that did not decode. */
   readonly badMessages: number;
   readonly lastError: { code: string; message: string } | null;
+  /** The chat as shown: messages (oldest first), unread count, panel state. */
+  readonly chat?: ChatSnapshot;
+  /** Participants with mic/camera state, and raised hands. */
+  readonly people?: PeopleSnapshot;
 }
 
 declare global {
@@ -24,7 +30,7 @@ export function installHooks(read: () => VidchatHooks): void {
     Object.defineProperties(
       {},
       Object.fromEntries(
-        (['state', 'room', 'tiles', 'audio', 'badMessages', 'lastError'] as const).map((k) => [
+        (['state', 'room', 'tiles', 'audio', 'badMessages', 'lastError', 'chat', 'people'] as const).map((k) => [
           k,
           { enumerable: true, get: () => read()[k] },
         ]),

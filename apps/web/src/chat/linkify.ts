@@ -1,0 +1,60 @@
+/*
+ * Chat text to DOM nodes: plain text stays text (never parsed as HTML), and
+ * http/https URLs become links that open in a new tab without giving the
+ * new page a handle on this one (`rel="noopener noreferrer"`).
+ */
+
+/** A URL candidate: a scheme, then everything up to white space or a character that cannot end one. */
+const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+/** Punctuation that ends a sentence rather than the URL: "see https://x.org." */
+const TRAILING = /[.,;:!?)\]}'"]+$/;
+
+export type TextPart = { kind: 'text'; text: string } | { kind: 'link'; text: string; href: string };
+
+/** Splits a text into plain parts and http(s) links (pure: tested without a DOM). */
+export function splitLinks(text: string): TextPart[] {
+  const parts: TextPart[] = [];
+  let last = 0;
+  for (const m of text.matchAll(URL_PATTERN)) {
+    let candidate = m[0];
+    const trail = TRAILING.exec(candidate)?.[0] ?? '';
+    // A closing parenthesis belongs to the URL when the URL opened one (Wikipedia links).
+    if (trail.startsWith(')') && candidate.includes('(')) candidate = candidate.slice(0, -trail.length + 1);
+    else if (trail) candidate = candidate.slice(0, -trail.length);
+    const href = safeHref(candidate);
+    if (!href) continue;
+    const start = m.index;
+    if (start > last) parts.push({ kind: 'text', text: text.slice(last, start) });
+    parts.push({ kind: 'link', text: candidate, href });
+    last = start + candidate.length;
+  }
+  if (last < text.length) parts.push({ kind: 'text', text: text.slice(last) });
+  return parts;
+}
+
+/** The normalized URL when it is http or https, else null. */
+export function safeHref(candidate: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(candidate);
+  } catch {
+    return null;
+  }
+  return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
+}
+
+/** Appends the text to `parent` as text nodes and links. */
+export function appendLinkified(parent: HTMLElement, text: string): void {
+  for (const part of splitLinks(text)) {
+    if (part.kind === 'text') {
+      parent.append(document.createTextNode(part.text));
+      continue;
+    }
+    const a = document.createElement('a');
+    a.href = part.href;
+    a.target = '_blank';
+    a.rel = 'noopener noreferrer';
+    a.textContent = part.text;
+    parent.append(a);
+  }
+}
