@@ -1,6 +1,6 @@
 import type { ChatMessage } from '@vidchat/protocol';
 import { el } from '../dom.js';
-import { appendLinkified } from './linkify.js';
+import { splitLinks } from './linkify.js';
 
 /** Messages kept on the page; older ones leave the list (the server keeps the history). */
 export const MAX_SHOWN_MESSAGES = 500;
@@ -145,5 +145,24 @@ export class ChatPanel {
     this.badge.hidden = this.unread === 0;
     this.badge.textContent = this.unread > 99 ? '99+' : String(this.unread);
     this.toggle.setAttribute('aria-label', this.unread ? `Chat, ${this.unread} unread` : 'Chat');
+  }
+}
+
+/**
+ * Appends chat text as text nodes and links; a link opens in a new tab
+ * without giving the new page a handle on this one (`noopener noreferrer`).
+ */
+function appendLinkified(parent: HTMLElement, text: string): void {
+  for (const part of splitLinks(text)) {
+    if (part.kind === 'text') {
+      parent.append(document.createTextNode(part.text));
+      continue;
+    }
+    const a = document.createElement('a');
+    a.href = part.href;
+    a.target = '_blank';
+    a.rel = 'noopener noreferrer';
+    a.textContent = part.text;
+    parent.append(a);
   }
 }

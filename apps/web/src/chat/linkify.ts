@@ -1,7 +1,7 @@
 /*
- * Chat text to DOM nodes: plain text stays text (never parsed as HTML), and
- * http/https URLs become links that open in a new tab without giving the
- * new page a handle on this one (`rel="noopener noreferrer"`).
+ * Chat text split into plain parts and http/https links. Pure (no DOM), so
+ * that it is tested in Node; the chat panel turns the parts into text nodes
+ * and links (never HTML parsing).
  */
 
 /** A URL candidate: a scheme, then everything up to white space or a character that cannot end one. */
@@ -41,20 +41,4 @@ export function safeHref(candidate: string): string | null {
     return null;
   }
   return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
-}
-
-/** Appends the text to `parent` as text nodes and links. */
-export function appendLinkified(parent: HTMLElement, text: string): void {
-  for (const part of splitLinks(text)) {
-    if (part.kind === 'text') {
-      parent.append(document.createTextNode(part.text));
-      continue;
-    }
-    const a = document.createElement('a');
-    a.href = part.href;
-    a.target = '_blank';
-    a.rel = 'noopener noreferrer';
-    a.textContent = part.text;
-    parent.append(a);
-  }
 }
