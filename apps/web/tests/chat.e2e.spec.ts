@@ -106,7 +106,7 @@ describe('chat (Chromium, real gateway, real JetStream)', { timeout: 120_000 }, 
     const [popup] = await Promise.all([bob.context().waitForEvent('page'), links.first().click()]);
     await popup.waitForLoadState();
     assert.equal(popup.url(), 'https://example.org/a?b=1');
-    assert.equal(await popup.evaluate(() => window.opener), null, 'the new tab has no handle on this page');
+    assert.equal(await popup.evaluate(() => window.opener === null), true, 'the new tab has no handle on this page');
     await popup.close();
     assert.match((await item.locator('.chat-name').textContent()) ?? '', /^viewer-[0-9a-f]{4}$/);
     await bob.screenshot({ path: join(ARTIFACTS, 'chat-drawer.png') });
