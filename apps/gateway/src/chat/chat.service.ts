@@ -167,7 +167,13 @@ export class ChatService implements OnApplicationShutdown {
   private startFeed(feed: ChatRoomFeed): void {
     const { js, jsm } = this;
     if (!js || !jsm) return;
-    feed.start(js, jsm).catch(() => undefined);
+    // A consumer that could not be made (JetStream busy, a broker restart) is
+    // tried again while the room is still watched; `start` is a no-op once
+    // the feed is closed or running.
+    feed.start(js, jsm).catch(() => {
+      const retry = setTimeout(() => this.startFeed(feed), this.config.chatRetryMs);
+      retry.unref();
+    });
   }
 
   /** Creates the stream, or brings an existing one to the configured limits. */
