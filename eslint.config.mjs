@@ -43,7 +43,8 @@ export default tseslint.config(
         'error',
         {
           selector: "MemberExpression[object.name='process'][property.name='env']",
-          message: 'Read configuration in config.ts only (STYLE.md convention 6).',
+          message:
+            "Read configuration (process.env) in the app's config.ts only, so every setting is a documented option.",
         },
       ],
     },

@@ -7,7 +7,8 @@
 //   node bench/run.mjs --only fanout [--quick] [--profile]
 //
 // Benches: fanout, slow-viewers, latency (this folder's lib/) and protocol,
-// capture-agent, mixer, chat (standalone files exporting run({ quick })). A bench
+// capture-agent, mixer, audio-loss, recorder, participants, browser-participant, playout, chat
+// (standalone files exporting run({ quick })). A bench
 // file that does not exist yet is skipped with a note; one that fails is
 // reported as failed and the others still run. Everything a bench starts is
 // stopped at its end, on an error and on Ctrl-C.
@@ -28,10 +29,21 @@ const BENCHES = [
   { name: 'protocol', file: 'protocol.bench.mjs', title: 'Protocol encode/decode' },
   { name: 'capture-agent', file: 'capture-agent.bench.mjs', title: 'Capture agent' },
   { name: 'mixer', file: 'mixer.bench.mjs', title: 'Mixer' },
+  { name: 'audio-loss', file: 'audio-loss.bench.mjs', title: 'Audio under packet loss' },
+  { name: 'recorder', file: 'recorder.bench.mjs', title: 'Recorder' },
   { name: 'fanout', file: 'fanout.bench.mjs', title: 'Fan-out: gateway vs naive relay' },
+  { name: 'participants', file: 'participants.bench.mjs', title: 'Gateway: participants publishing' },
   { name: 'slow-viewers', file: 'slow-viewers.bench.mjs', title: 'Slow-viewer isolation' },
   { name: 'latency', file: 'latency.bench.mjs', title: 'Latency end to end' },
   { name: 'chat', file: 'chat.bench.mjs', title: 'Room chat across gateways' },
+  {
+    name: 'browser-participant',
+    file: 'browser-participant.bench.mjs',
+    title: 'Browser participant: camera + microphone cost',
+  },
+  { name: 'playout', file: 'playout.bench.mjs', title: 'Viewer audio playout' },
+  // Standalone too: a 3-node cluster with two mixers, then a gateway with ten rooms.
+  { name: 'takeover', file: 'takeover.bench.mjs', title: 'Scale-out: mixer takeover and gateway ingress' },
 ];
 /** Whole-run limits: a bench that hangs must not hold the machine. */
 const RUN_LIMIT_MS = { quick: 4 * 60_000, full: 30 * 60_000 };

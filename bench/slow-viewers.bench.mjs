@@ -1,6 +1,6 @@
 // Slow-viewer isolation: 100 healthy viewers alone, then 100 healthy + 10
 // stalled viewers (they stop reading their socket), against the gateway.
-// A viewer that cannot keep up must never slow anyone else (DESIGN.md): the
+// A viewer that cannot keep up must never slow anyone else: the
 // healthy viewers' p99 latency and frame rate should not move, and the
 // gateway's memory should stay bounded (latest-frame-wins, not a queue).
 // Each round runs both cases on a fresh gateway, in alternating order; the

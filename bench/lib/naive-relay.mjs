@@ -1,4 +1,4 @@
-// The baseline: the naive NATS → ws relay of STACK-NOTES.md. No framework,
+// The baseline: the simplest NATS → ws relay that works. No framework,
 // no per-viewer queue, no join handling beyond accepting the socket: one
 // subscription to everything the room's sources publish and, for each
 // message, `ws.send(msg.data)` to every client. Whatever the gateway costs

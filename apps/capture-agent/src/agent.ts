@@ -105,7 +105,7 @@ export class CaptureAgent {
     if (audioSource.kind !== 'none') {
       this.audio = new AudioTrack({
         source: audioSource,
-        settings: { toneHz: c.tone },
+        settings: { toneHz: c.tone, packetLossPercent: c.audioPacketLoss },
         room: c.room,
         sourceId: c.source,
         ffmpegPath: c.ffmpeg,

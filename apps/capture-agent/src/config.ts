@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { ENVELOPE_LIMITS, isValidId, MAX_NAME_LENGTH } from '@vidchat/protocol';
 import { logLevelOption, natsOptions, opt, type Config, type Option } from '@vidchat/service-kit';
+import { DEFAULT_AUDIO_PACKET_LOSS } from './ffmpeg/track-args.js';
 import { parseFfmpegInput, type AudioSource, type VideoSource } from './sources.js';
 import { DEFAULT_STATUS_INTERVAL_MS } from './status-reporter.js';
 
@@ -144,6 +145,14 @@ export const agentOptions = {
     31,
   ),
   tone: opt.number('tone', 'VIDCHAT_TONE', 'frequency of the --audio test tone, Hz', DEFAULT_TONE_HZ, 20, 20_000),
+  audioPacketLoss: opt.int(
+    'audio-packet-loss',
+    'VIDCHAT_AUDIO_PACKET_LOSS',
+    'packet loss the Opus encoder plans for, percent: sizes its in-band FEC (0 = no FEC)',
+    DEFAULT_AUDIO_PACKET_LOSS,
+    0,
+    100,
+  ),
   ffmpegInput: ffmpegInputOption('ffmpeg-input', 'VIDCHAT_FFMPEG_INPUT', 'camera'),
   ffmpegAudioInput: ffmpegInputOption('ffmpeg-audio-input', 'VIDCHAT_FFMPEG_AUDIO_INPUT', 'microphone'),
   ffmpeg: opt.string('ffmpeg', 'VIDCHAT_FFMPEG', 'ffmpeg binary', 'ffmpeg', '<path>'),

@@ -62,7 +62,10 @@ export class StatusReporter {
             videoKbps: kbps(cur.vBytes - this.last.vBytes),
             videoRestarts: video.supervisor.restarts,
             videoDrops:
-              video.publisher.stats.dropped + video.splitter.stats.oversizeFrames + video.splitter.stats.corruptFrames,
+              video.publisher.stats.dropped +
+              video.splitter.stats.oversizeFrames +
+              video.splitter.stats.corruptFrames +
+              (video.smjpeg?.stats.oversizeFrames ?? 0),
           }
         : {}),
       ...(audio

@@ -67,10 +67,20 @@ describe('ffmpeg arguments', () => {
     const v = videoSpec({ kind: 'test' }, settings);
     assert.deepEqual(v.inputOptions, ['-re', '-f', 'lavfi']);
     assert.equal(v.input, 'testsrc2=size=640x360:rate=15');
-    const a = audioSpec({ kind: 'test' }, { toneHz: 523.25 });
+    // The test pattern carries each frame's generation time as its pts, in SMJPEG.
+    assert.match(
+      v.outputOptions.join(' '),
+      /^-vf settb=1\/1000000,setpts=RTCTIME.* -fps_mode passthrough .*-f smjpeg$/,
+    );
+    const a = audioSpec({ kind: 'test' }, { toneHz: 523.25, packetLossPercent: 10 });
     assert.equal(a.input, 'sine=frequency=523.25:sample_rate=48000');
     const out = a.outputOptions.join(' ');
-    assert.match(out, /-c:a libopus .*-application lowdelay -frame_duration 20 -page_duration 20000 .*-f ogg$/);
+    assert.match(
+      out,
+      /-af asetpts=N\/SR\/TB\+RTCSTART\/1000000\/TB .*-c:a libopus .*-application voip -fec 1 -packet_loss 10 -frame_duration 20 -page_duration 20000 .*-f ogg$/,
+    );
+    const noFec = audioSpec({ kind: 'test' }, { toneHz: 440, packetLossPercent: 0 }).outputOptions.join(' ');
+    assert.match(noFec, /-fec 0 -packet_loss 0 /);
   });
 
   it('reads V4L2 formats as ffmpeg lists them', () => {

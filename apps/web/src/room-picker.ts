@@ -1,43 +1,27 @@
-import { ID_PATTERN, isValidId } from '@vidchat/protocol';
+import { ID_PATTERN, isValidId, parseHttpError, parseRoomsResponse, type RoomSummary } from '@vidchat/protocol';
 import { byId, el } from './dom.js';
 import { roomHref } from './page-params.js';
 
 /** How often the room list refreshes, ms. */
 export const ROOMS_REFRESH_MS = 3_000;
 
-interface RoomSummary {
-  room: string;
-  sources: number;
+/**
+ * The rooms of a `GET /api/rooms` body (validated by `parseRoomsResponse`,
+ * which throws on anything the gateway would not send), busiest first.
+ */
+export function roomsByActivity(body: unknown): RoomSummary[] {
+  return parseRoomsResponse(body).rooms.sort(
+    (a, b) => b.sources.length - a.sources.length || a.room.localeCompare(b.room),
+  );
 }
 
-/**
- * Reads `GET /api/rooms` leniently: a list of rooms, each with an id and
- * either a list of sources or a count. Anything unrecognised is skipped, and
- * ids that are not valid room ids are never shown as links.
- */
-export function parseRooms(body: unknown): RoomSummary[] {
-  const list = Array.isArray(body)
-    ? body
-    : typeof body === 'object' && body !== null && Array.isArray((body as { rooms?: unknown }).rooms)
-      ? (body as { rooms: unknown[] }).rooms
-      : [];
-  const out: RoomSummary[] = [];
-  for (const item of list) {
-    if (typeof item !== 'object' || item === null) continue;
-    const o = item as Record<string, unknown>;
-    const room = o['room'] ?? o['id'] ?? o['name'];
-    if (!isValidId(room)) continue;
-    const s = o['sources'];
-    const count = Array.isArray(s)
-      ? s.length
-      : typeof s === 'number'
-        ? s
-        : typeof o['sourceCount'] === 'number'
-          ? o['sourceCount']
-          : 0;
-    out.push({ room, sources: count });
+/** Why the room list could not be read, from the gateway's error body when it sent one. */
+async function failureText(res: Response): Promise<string> {
+  try {
+    return parseHttpError(await res.json()).message;
+  } catch {
+    return `HTTP ${res.status}`;
   }
-  return out.sort((a, b) => b.sources - a.sources || a.room.localeCompare(b.room));
 }
 
 /** The page without `?room=`: live rooms, plus a field to type a room name. */
@@ -80,10 +64,11 @@ export function showRoomPicker(token: string | null, invalidRoom: string | null)
       const headers: Record<string, string> = { accept: 'application/json' };
       if (token) headers['authorization'] = `Bearer ${token}`;
       const res = await fetch('api/rooms', { headers });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      rooms = parseRooms(await res.json());
-    } catch {
-      list.replaceChildren(el('li', 'picker-empty', 'Could not load the list of rooms. Retrying…'));
+      if (!res.ok) throw new Error(await failureText(res));
+      rooms = roomsByActivity(await res.json());
+    } catch (err) {
+      const why = err instanceof Error ? ` (${err.message})` : '';
+      list.replaceChildren(el('li', 'picker-empty', `Could not load the list of rooms${why}. Retrying…`));
       return;
     }
     if (rooms.length === 0) {
@@ -99,7 +84,7 @@ export function showRoomPicker(token: string | null, invalidRoom: string | null)
         a.href = roomHref(r.room, token);
         a.append(
           el('span', 'picker-room-name', r.room),
-          el('span', 'picker-room-count', `${r.sources} ${r.sources === 1 ? 'camera' : 'cameras'}`),
+          el('span', 'picker-room-count', `${r.sources.length} ${r.sources.length === 1 ? 'camera' : 'cameras'}`),
         );
         li.append(a);
         return li;

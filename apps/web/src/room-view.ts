@@ -1,26 +1,40 @@
-import { decodeEnvelope, decodeLevelsPayload, type ServerMessage, type ViewerErrorCode } from '@vidchat/protocol';
-import { AudioPlayer } from './audio-player.js';
+import {
+  decodeEnvelope,
+  decodeLevelsPayload,
+  type JoinMedia,
+  type ServerMessage,
+  type ViewerErrorCode,
+} from '@vidchat/protocol';
+import { audioErrorText } from './audio-error-text.js';
+import { AudioPlayer, AudioStartError } from './audio-player.js';
 import { ChatPanel } from './chat/chat-panel.js';
 import { PeopleList } from './chat/people-list.js';
 import { ViewerConnection, type ConnectionStatus } from './connection.js';
 import { byId } from './dom.js';
 import { errorText } from './error-text.js';
-import { socketUrl } from './page-params.js';
+import { socketUrl, type PageParams } from './page-params.js';
+import { JoinControls } from './publish/join-controls.js';
+import type { MediaSink } from './publish/media-sink.js';
+import { DEFAULT_PUBLISH_OPTIONS } from './publish/publish-options.js';
+import { captureSupport } from './publish/secure-origin.js';
 import { StatusIndicator } from './status-indicator.js';
 import { installHooks } from './test-hooks.js';
 import { TileGrid } from './tile-grid.js';
 
 /**
- * The page for one room: the connection, the tile grid, the mixed audio and
- * the header controls, wired together. Binary messages are routed by kind.
+ * The page for one room: the connection, the tile grid, the mixed audio,
+ * the header controls and the Join control, wired together. Binary messages
+ * are routed by kind. Joining or leaving replaces the connection: a
+ * participant's socket is its own source (the gateway publishes its presence
+ * while the socket lives), so leaving closes it and watching opens a new one.
  */
-export function showRoom(room: string, token: string | null): void {
+export function showRoom(room: string, params: PageParams): void {
+  const token = params.token;
   byId('picker').hidden = true;
   byId('room-view').hidden = false;
   byId('room-name').textContent = room;
   document.title = `${room} · vidchat`;
 
-  const grid = new TileGrid(byId('grid'), room);
   // `conn` is created below; the panel only calls `send` after a click, when it exists.
   const chat = new ChatPanel(byId('chat'), byId<HTMLButtonElement>('chat-button'), byId('room-view'), {
     send: (text) => conn.send({ type: 'chat', text }),
@@ -28,6 +42,7 @@ export function showRoom(room: string, token: string | null): void {
   const hand = wireHandButton((raised) => conn.send({ type: 'hand', raised }));
   const people = new PeopleList(byId('people'), byId('grid'));
   const audio = new AudioPlayer();
+  const grid = new TileGrid(byId('grid'), room, () => audio.lipSyncDelayMs());
   const status = new StatusIndicator(byId('status'), byId('banner'));
   const count = byId('source-count');
   let state: ConnectionStatus['state'] = 'connecting';
@@ -41,15 +56,20 @@ export function showRoom(room: string, token: string | null): void {
 
   const onMessage = (msg: ServerMessage): void => {
     switch (msg.type) {
-      case 'roster':
-        grid.setRoster(msg.sources);
+      case 'roster': {
+        // A participant sees itself in the local preview, never as a remote tile.
+        const self = msg.self ?? null;
+        join.onRoster(self);
+        grid.setRoster(msg.sources.filter((src) => src.id !== self));
         // A (re)join starts with no hand up: the gateway lowered it when the old socket went.
         people.resetHands();
         hand.reset();
+        // The people list shows everyone, the participant itself too.
         people.setRoster(msg.sources);
         break;
+      }
       case 'source-joined':
-        grid.upsert(msg.source);
+        if (msg.source.id !== join.selfId) grid.upsert(msg.source);
         people.upsert(msg.source);
         break;
       case 'source-left':
@@ -86,7 +106,13 @@ export function showRoom(room: string, token: string | null): void {
         break;
       case 'levels':
         try {
-          grid.setLevels(decodeLevelsPayload(env.payload));
+          const levels = decodeLevelsPayload(env.payload);
+          grid.setLevels(levels);
+          const self = join.selfId;
+          if (self !== null) {
+            const own = levels.sources.find((src) => src.source === self);
+            join.setOwnLevel(own?.dbfs ?? null, levels.active === self);
+          }
         } catch {
           badMessages++;
         }
@@ -107,21 +133,67 @@ export function showRoom(room: string, token: string | null): void {
     status.setBanner(errorText(code, message));
   };
 
-  const conn = new ViewerConnection(
-    { url: socketUrl(location), room, token },
-    {
-      onStatus: (s) => {
-        state = s.state;
-        status.show(s);
-      },
-      onMessage,
-      onBinary,
-      onServerError,
-      onBadMessage: () => badMessages++,
+  let publishing = false;
+  const handlers = {
+    onStatus: (s: ConnectionStatus) => {
+      state = s.state;
+      status.show(s);
+      if (s.state === 'reconnecting') join.onDisconnected();
+      if (s.state === 'failed' && publishing) join.onRefused(errorText(s.code, s.message));
     },
-  );
+    onMessage,
+    onBinary,
+    onServerError,
+    onBadMessage: () => badMessages++,
+  };
+  const connectAs = (publish: { name: string; media: JoinMedia } | null): ViewerConnection => {
+    publishing = publish !== null;
+    const c = new ViewerConnection(
+      {
+        url: socketUrl(location),
+        room,
+        token,
+        ...(publish ? { publish } : {}),
+        ...(params.as && !publish ? { as: params.as } : {}),
+      },
+      handlers,
+    );
+    c.start();
+    return c;
+  };
+  let conn = connectAs(null);
 
-  wireAudioButton(audio);
+  const sink: MediaSink = {
+    get self() {
+      return conn.self;
+    },
+    get bufferedAmount() {
+      return conn.bufferedAmount;
+    },
+    send: (source, envelope) => conn.sendMedia(source, envelope),
+  };
+  const enableAudio = wireAudioButton(audio);
+  const join = new JoinControls(
+    {
+      connect: (publish) => {
+        conn.close();
+        conn = connectAs(publish);
+      },
+      showPreview: (tile) => grid.setLocalTile(tile),
+      enableAudioFromGesture: enableAudio,
+      sink,
+    },
+    captureSupport(
+      {
+        href: location.href,
+        isSecureContext: window.isSecureContext,
+        hasGetUserMedia: typeof navigator.mediaDevices?.getUserMedia === 'function',
+      },
+      params.httpsPort ?? undefined,
+    ),
+    DEFAULT_PUBLISH_OPTIONS,
+    safeLocalStorage(),
+  );
   wireStatsToggle(grid);
 
   installHooks(() => ({
@@ -133,29 +205,49 @@ export function showRoom(room: string, token: string | null): void {
     lastError,
     chat: chat.snapshot(),
     people: people.snapshot(),
+    participant: join.snapshot(),
   }));
-  conn.start();
+  if (params.join) join.joinFromLink(params.name);
   window.addEventListener('pagehide', () => conn.close());
 }
 
-function wireAudioButton(audio: AudioPlayer): void {
+/** localStorage, or null where the browser refuses it (storage blocked). */
+function safeLocalStorage(): Storage | null {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
+  }
+}
+
+/** Wires the audio button; returns what starts audio from another click (Join). */
+function wireAudioButton(audio: AudioPlayer): () => void {
   const button = byId<HTMLButtonElement>('audio-button');
+  const note = byId('audio-note');
   let muted = false;
+  const enable = (): void => {
+    if (audio.enabled || button.disabled) return;
+    button.disabled = true;
+    button.textContent = 'Starting audio…';
+    audio.enable().then(
+      () => {
+        button.disabled = false;
+        button.textContent = 'Mute';
+        button.dataset['on'] = 'true';
+        note.hidden = true;
+      },
+      (err: unknown) => {
+        button.disabled = false;
+        button.textContent = 'Enable audio';
+        const e = err instanceof AudioStartError ? err : new AudioStartError('start-failed', String(err));
+        note.textContent = audioErrorText(e.code, e.message, window.isSecureContext, location.hostname);
+        note.hidden = false;
+      },
+    );
+  };
   button.addEventListener('click', () => {
     if (!audio.enabled) {
-      button.disabled = true;
-      button.textContent = 'Starting audio…';
-      audio.enable().then(
-        () => {
-          button.disabled = false;
-          button.textContent = 'Mute';
-          button.dataset['on'] = 'true';
-        },
-        () => {
-          button.disabled = false;
-          button.textContent = 'Audio failed — retry';
-        },
-      );
+      enable();
       return;
     }
     muted = !muted;
@@ -163,6 +255,7 @@ function wireAudioButton(audio: AudioPlayer): void {
     button.textContent = muted ? 'Unmute' : 'Mute';
     button.dataset['on'] = String(!muted);
   });
+  return enable;
 }
 
 function wireStatsToggle(grid: TileGrid): void {

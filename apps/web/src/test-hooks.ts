@@ -1,6 +1,7 @@
 import type { AudioSnapshot } from './audio-player.js';
 import type { ChatSnapshot } from './chat/chat-panel.js';
 import type { PeopleSnapshot } from './chat/people-list.js';
+import type { ParticipantHooks } from './publish/join-controls.js';
 import type { TileSnapshot } from './tile.js';
 
 /** What `window.vidchat` shows to tests and benches: read-only snapshots. */
@@ -16,6 +17,12 @@ export interface VidchatHooks {
   readonly chat?: ChatSnapshot;
   /** Participants with mic/camera state, and raised hands. */
   readonly people?: PeopleSnapshot;
+  /**
+   * Joining with camera and microphone: the join state, `self` (the source id
+   * the gateway assigned), frames sent / skipped (socket above its high-water
+   * mark), audio packets sent, microphone muted, camera off.
+   */
+  readonly participant: ParticipantHooks;
 }
 
 declare global {
@@ -30,10 +37,9 @@ export function installHooks(read: () => VidchatHooks): void {
     Object.defineProperties(
       {},
       Object.fromEntries(
-        (['state', 'room', 'tiles', 'audio', 'badMessages', 'lastError', 'chat', 'people'] as const).map((k) => [
-          k,
-          { enumerable: true, get: () => read()[k] },
-        ]),
+        (['state', 'room', 'tiles', 'audio', 'badMessages', 'lastError', 'participant', 'chat', 'people'] as const).map(
+          (k) => [k, { enumerable: true, get: () => read()[k] }],
+        ),
       ),
     ),
   ) as VidchatHooks;

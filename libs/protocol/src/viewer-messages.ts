@@ -1,13 +1,14 @@
 import { MAX_CHAT_TEXT_LENGTH } from './chat.js';
-import { arr, asObject, id, num, oneOf, optBool, optStr, parseJsonText, str } from './json.js';
-import { parseAudioInfo, parseVideoInfo } from './media-info.js';
 import { InvalidMessageError } from './errors.js';
+import { arr, asObject, id, num, oneOf, optBool, optStr, parseJsonText, str, type JsonObject } from './json.js';
+import { parseAudioInfo, parseVideoInfo } from './media-info.js';
 import { type AudioInfo, type SourceKind, type VideoInfo, MAX_NAME_LENGTH, SOURCE_KINDS } from './presence.js';
 
 /*
  * Viewer WebSocket control messages (JSON text frames on `GET /ws`).
- * Binary frames from the server are media envelopes; binary frames from a
- * viewer are a protocol violation.
+ * Binary frames from the server are media envelopes. Binary frames from a
+ * viewer are media envelopes too when it joined as a participant
+ * (`publish: true`), and a protocol violation otherwise.
  */
 
 /**
@@ -27,26 +28,55 @@ export const CloseCode = {
   tryAgainLater: 1013,
 } as const;
 
-/** Stable `error` event codes sent to viewers. */
-export type ViewerErrorCode =
-  | 'bad-message'
-  | 'bad-room'
-  | 'bad-source'
-  | 'unauthorized'
-  | 'rate-limited'
-  | 'too-many-viewers'
-  | 'message-too-big'
-  | 'binary-not-allowed'
-  | 'not-joined'
-  | 'unavailable'
+/**
+ * Stable `error` event codes the gateway sends to viewers. Only codes the
+ * gateway really sends belong here (docs/PROTOCOL.md lists the same ones).
+ */
+export const VIEWER_ERROR_CODES = [
+  'bad-message',
+  'bad-room',
+  'unauthorized',
+  'rate-limited',
+  'too-many-viewers',
+  'too-many-rooms',
+  'message-too-big',
+  'binary-not-allowed',
+  /** A participant sent an envelope of another kind than video or audio, or naming another source. */
+  'bad-media',
+  /** A chat or hand message before a join. */
+  'not-joined',
   // Chat: the message was refused and nothing was published; the socket stays open.
-  | 'chat-empty'
-  | 'chat-too-long'
-  | 'chat-rate-limited'
-  | 'chat-unavailable';
+  'chat-empty',
+  'chat-too-long',
+  'chat-rate-limited',
+  'chat-unavailable',
+] as const;
+export type ViewerErrorCode = (typeof VIEWER_ERROR_CODES)[number];
+
+/** What a participant says it sends, for its presence (the gateway fills in what it omits). */
+export interface JoinMedia {
+  video?: VideoInfo;
+  audio?: AudioInfo;
+}
+
+export interface JoinMessage extends JoinMedia {
+  type: 'join';
+  room: string;
+  token?: string;
+  /** Join as a participant: the gateway assigns a source id (`self` in the roster) and publishes its media. */
+  publish?: true;
+  /** The participant's display name (text only); a token's `name` grant overrides it. */
+  name?: string;
+  /**
+   * Hear `as`'s mix-minus instead of the room's mix: a person at a capture
+   * agent that listens (`--listen`) watching in a browser. Not with `publish`,
+   * whose own mix-minus a participant gets anyway.
+   */
+  as?: string;
+}
 
 export type ClientMessage =
-  | { type: 'join'; room: string; token?: string; name?: string }
+  | JoinMessage
   | { type: 'leave' }
   | { type: 'ping'; id?: string }
   /** Checked by the gateway (trimmed, 1–2,000 characters); a bad text is an `error`, not a close. */
@@ -84,7 +114,8 @@ export interface SourceInfo {
 }
 
 export type ServerMessage =
-  | { type: 'roster'; room: string; sources: SourceInfo[] }
+  /** `self`: the participant's own source id, only after a join with `publish`. */
+  | { type: 'roster'; room: string; sources: SourceInfo[]; self?: string }
   | { type: 'source-joined'; room: string; source: SourceInfo }
   | { type: 'source-left'; room: string; source: string }
   | { type: 'error'; code: ViewerErrorCode; message: string }
@@ -99,17 +130,8 @@ export function parseClientMessage(text: string): ClientMessage {
   const o = asObject(parseJsonText(text, MAX_CLIENT_MESSAGE_BYTES, 'message'), 'message');
   const type = oneOf(o, 'type', 'message', CLIENT_MESSAGE_TYPES);
   switch (type) {
-    case 'join': {
-      const token = optStr(o, 'token', 'join', MAX_TOKEN_LENGTH);
-      const name = optStr(o, 'name', 'join', MAX_NAME_LENGTH);
-      if (name !== undefined && name.trim().length === 0) throw new InvalidMessageError('join.name must not be empty');
-      return {
-        type,
-        room: id(o, 'room', 'join'),
-        ...(token === undefined ? {} : { token }),
-        ...(name === undefined ? {} : { name }),
-      };
-    }
+    case 'join':
+      return parseJoin(o);
     case 'leave':
       return { type };
     case 'ping': {
@@ -128,7 +150,29 @@ export function parseClientMessage(text: string): ClientMessage {
   }
 }
 
-function sourceInfo(v: unknown): SourceInfo {
+function parseJoin(o: JsonObject): JoinMessage {
+  const msg: JoinMessage = { type: 'join', room: id(o, 'room', 'join') };
+  const token = optStr(o, 'token', 'join', MAX_TOKEN_LENGTH);
+  if (token !== undefined) msg.token = token;
+  // `publish: false` is the same as no `publish`: a plain viewer.
+  if (optBool(o, 'publish', 'join') === true) msg.publish = true;
+  const name = optStr(o, 'name', 'join', MAX_NAME_LENGTH);
+  // A name of only spaces would show as nobody in the chat and the people list.
+  if (name !== undefined && name.trim().length === 0) throw new InvalidMessageError('join.name must not be empty');
+  if (name !== undefined) msg.name = name;
+  const video = parseVideoInfo(o['video'], 'join.video');
+  if (video) msg.video = video;
+  const audio = parseAudioInfo(o['audio'], 'join.audio');
+  if (audio) msg.audio = audio;
+  if (o['as'] !== undefined) {
+    msg.as = id(o, 'as', 'join');
+    if (msg.publish) throw new InvalidMessageError('join.as and join.publish exclude each other');
+  }
+  return msg;
+}
+
+/** Parses one source info (roster entry), as sent on the WebSocket and in the HTTP API. */
+export function parseSourceInfo(v: unknown): SourceInfo {
   const o = asObject(v, 'source');
   return {
     id: id(o, 'id', 'source'),
@@ -156,10 +200,16 @@ export function parseServerMessage(text: string): ServerMessage {
     'hand',
   ] as const);
   switch (type) {
-    case 'roster':
-      return { type, room: id(o, 'room', type), sources: arr(o, 'sources', type, 10_000).map(sourceInfo) };
+    case 'roster': {
+      const msg: ServerMessage = {
+        type,
+        room: id(o, 'room', type),
+        sources: arr(o, 'sources', type, 10_000).map(parseSourceInfo),
+      };
+      return o['self'] === undefined ? msg : { ...msg, self: id(o, 'self', type) };
+    }
     case 'source-joined':
-      return { type, room: id(o, 'room', type), source: sourceInfo(o['source']) };
+      return { type, room: id(o, 'room', type), source: parseSourceInfo(o['source']) };
     case 'source-left':
       return { type, room: id(o, 'room', type), source: id(o, 'source', type) };
     case 'error':

@@ -20,9 +20,9 @@ import {
 import { clientMessageArb, envelopeArb, levelsArb, presenceArb, serverMessageArb } from './support/arbitraries.js';
 
 /*
- * "Random bytes only ever give a typed protocol error" (STYLE.md, convention
- * 3). Every decoder meets pure noise, noise that gets past the first checks,
- * and valid messages with bytes flipped, cut or appended. Any throw that is
+ * Random bytes only ever give a typed protocol error (see "General rules" in
+ * docs/PROTOCOL.md). Every decoder meets pure noise, noise that gets past the
+ * first checks, and valid messages with bytes flipped, cut or appended. Any throw that is
  * not a ProtocolError fails the test and fast-check prints the input and the
  * seed to replay it.
  */

@@ -22,6 +22,8 @@ export interface VideoTrackSettings {
 export interface AudioTrackSettings {
   /** Frequency of the `test` sine tone, Hz. */
   toneHz: number;
+  /** Packet loss the Opus encoder expects, percent: it sizes the in-band FEC (0 turns FEC off). */
+  packetLossPercent: number;
 }
 
 /** Opus as the mixer and viewers expect it: 48 kHz mono, 20 ms packets. */
@@ -30,6 +32,11 @@ export const AUDIO_CHANNELS = 1;
 export const AUDIO_FRAME_MS = 20;
 /** Opus bitrate; speech is clear at 32 kbit/s mono. */
 export const AUDIO_BITRATE = '32k';
+/** Loss the encoder plans for by default, percent: a busy Wi-Fi link, not a wired LAN. */
+export const DEFAULT_AUDIO_PACKET_LOSS = 10;
+
+/** asetpts expression: the epoch in samples at the filter graph's start (RTCSTART, µs), plus the sample index. */
+export const AUDIO_EPOCH_TIMELINE = 'asetpts=N/SR/TB+RTCSTART/1000000/TB';
 
 /** Output side of every run: write each packet at once instead of filling an I/O buffer first. */
 const LOW_LATENCY_OUTPUT = ['-flush_packets', '1'];
@@ -46,28 +53,50 @@ function encodeOptions(s: VideoTrackSettings): string[] {
   return ['-c:v', 'mjpeg', '-q:v', String(s.quality), '-pix_fmt', 'yuvj420p'];
 }
 
+/**
+ * Whether the video track's ffmpeg writes SMJPEG (a JPEG per chunk with its
+ * pts in ms) rather than bare MJPEG. Only the test pattern does so far: its
+ * pts is set to the wall-clock time each frame was generated. A camera's
+ * pts would be its driver's capture time with `-copyts`, but that path is
+ * not tested on a real camera yet, so cameras still stamp frames when they
+ * leave ffmpeg's pipe.
+ */
+export function videoTimestamped(source: Exclude<VideoSource, { kind: 'none' }>): boolean {
+  return source.kind === 'test';
+}
+
 export function videoSpec(source: Exclude<VideoSource, { kind: 'none' }>, s: VideoTrackSettings): FfmpegSpec {
   const size = `${s.width}x${s.height}`;
   const out = ['-an', ...LOW_LATENCY_OUTPUT];
   switch (source.kind) {
     case 'test': {
       // The clock goes top right: the viewer labels each tile at its bottom left.
-      const filters = s.fontFile
-        ? [
-            `drawtext=fontfile=${s.fontFile}:text='${clockText()}':x=w-tw-8:y=8:fontsize=${Math.max(12, Math.round(s.height / 14))}` +
-              ':fontcolor=white:box=1:boxcolor=black@0.6',
-          ]
-        : [];
+      const filters = [
+        // Each frame's pts becomes the wall-clock time it was generated, in µs,
+        // carried to the agent by the SMJPEG muxer (see videoTimestamped).
+        'settb=1/1000000',
+        'setpts=RTCTIME',
+        ...(s.fontFile
+          ? [
+              `drawtext=fontfile=${s.fontFile}:text='${clockText()}':x=w-tw-8:y=8:fontsize=${Math.max(12, Math.round(s.height / 14))}` +
+                ':fontcolor=white:box=1:boxcolor=black@0.6',
+            ]
+          : []),
+      ];
       return {
         // -re paces lavfi at real time: without it testsrc2 runs as fast as the CPU allows.
         inputOptions: ['-re', '-f', 'lavfi'],
         input: `testsrc2=size=${size}:rate=${s.fps}`,
         outputOptions: [
-          ...(filters.length ? ['-vf', filters.join(',')] : []),
+          '-vf',
+          filters.join(','),
+          // Keep the pts as they are: no frame dropped or duplicated to fit a grid.
+          '-fps_mode',
+          'passthrough',
           ...encodeOptions(s),
           ...out,
           '-f',
-          'mjpeg',
+          'smjpeg',
         ],
       };
     }
@@ -110,6 +139,10 @@ export function videoSpec(source: Exclude<VideoSource, { kind: 'none' }>, s: Vid
 export function audioSpec(source: Exclude<AudioSource, { kind: 'none' }>, s: AudioTrackSettings): FfmpegSpec {
   const out = [
     '-vn',
+    // Stamps sample N at the filter graph's wall-clock start plus N samples;
+    // the Ogg granules then carry capture times (tracks/audio-capture-clock.ts).
+    '-af',
+    AUDIO_EPOCH_TIMELINE,
     '-ac',
     String(AUDIO_CHANNELS),
     '-ar',
@@ -118,8 +151,19 @@ export function audioSpec(source: Exclude<AudioSource, { kind: 'none' }>, s: Aud
     'libopus',
     '-b:a',
     AUDIO_BITRATE,
+    // In-band FEC: each packet also carries a coarse copy of the one before,
+    // so that a receiver rebuilds a single lost packet from the next one.
+    // Only the SILK layer carries it: `voip` (not the CELT-only `lowdelay`)
+    // with an expected loss above 0. The expected loss also makes libopus
+    // favour SILK or hybrid frames and spend bits on the copy. At 32 kbit/s
+    // `voip` also meets the bitrate (about 29 kbit/s on the test tone) where
+    // `lowdelay` overshot it on a steady tone (about 45 kbit/s, measured).
     '-application',
-    'lowdelay',
+    'voip',
+    '-fec',
+    s.packetLossPercent > 0 ? '1' : '0',
+    '-packet_loss',
+    String(s.packetLossPercent),
     '-frame_duration',
     String(AUDIO_FRAME_MS),
     // Without this the Ogg muxer holds about one second of audio per page.

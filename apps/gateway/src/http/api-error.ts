@@ -1,5 +1,6 @@
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
+import type { HttpErrorBody, HttpErrorCode } from '@vidchat/protocol';
 
 /**
  * An HTTP error answered as `{"error": code, "message": text}` (the body of
@@ -10,11 +11,11 @@ import type { Response } from 'express';
 export class ApiError extends HttpException {
   constructor(
     status: number,
-    readonly code: string,
+    readonly code: HttpErrorCode,
     message: string,
     readonly headers: Readonly<Record<string, string>> = {},
   ) {
-    super({ error: code, message }, status);
+    super({ error: code, message } satisfies HttpErrorBody, status);
     this.name = 'ApiError';
   }
 }

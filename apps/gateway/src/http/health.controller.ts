@@ -1,17 +1,15 @@
 import { Controller, Get, Header, HttpException, HttpStatus, Inject } from '@nestjs/common';
+import type { HealthResponse } from '@vidchat/protocol';
 import { ChatService, type ChatStatus } from '../chat/chat.service.js';
 import { NatsBus } from '../nats/nats-bus.js';
 import { RoomRegistry } from '../rooms/room-registry.js';
 import { ViewerSessions } from '../viewers/viewer-sessions.js';
 
-export interface HealthBody {
-  status: 'ok' | 'unavailable';
-  nats: string;
-  viewers: number;
-  rooms: number;
-  /** Chat does not decide the status: without JetStream the gateway still serves video. */
-  chat: ChatStatus;
-}
+/**
+ * The protocol's health body plus the chat state. Chat does not decide the
+ * status: without JetStream the gateway still serves video.
+ */
+export type HealthBody = HealthResponse & { chat: ChatStatus };
 
 /** `GET /healthz`: 200 while NATS is connected, 503 otherwise, with the same body. */
 @Controller('healthz')

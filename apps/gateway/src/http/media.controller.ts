@@ -5,7 +5,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { RoomRegistry } from '../rooms/room-registry.js';
 import type { MediaFrame, RoomWatcher } from '../rooms/room-watcher.js';
 import { ApiError } from './api-error.js';
-import { authorize, RequestToken, ValidIdPipe } from './http-util.js';
+import { authorize, RequestToken, ValidIdPipe, watchOrRefuse } from './http-util.js';
 import { MjpegClients } from './mjpeg-clients.js';
 
 /** Snapshot and MJPEG routes of one source. Both count as interest in the room. */
@@ -25,7 +25,7 @@ export class MediaController {
     @Param('source', ValidIdPipe) source: string,
     @RequestToken() token: string | undefined,
   ): Promise<StreamableFile> {
-    authorize(this.auth, token, room);
+    await authorize(this.auth, token, room);
     const jpeg = await this.latestJpeg(room, source);
     if (!jpeg) throw new ApiError(404, 'no-frame', `no frame from source ${source} in room ${room}`);
     return new StreamableFile(jpeg, { type: 'image/jpeg', length: jpeg.length });
@@ -33,13 +33,13 @@ export class MediaController {
 
   /** `@Res()` here: the response stays open, written frame by frame, until the client leaves. */
   @Get('stream.mjpeg')
-  stream(
+  async stream(
     @Param('room', ValidIdPipe) room: string,
     @Param('source', ValidIdPipe) source: string,
     @RequestToken() token: string | undefined,
     @Res() res: Response,
-  ): void {
-    authorize(this.auth, token, room);
+  ): Promise<void> {
+    await authorize(this.auth, token, room);
     this.mjpeg.open(res, room, source);
   }
 
@@ -55,7 +55,8 @@ export class MediaController {
           if (frame.kind === 'video' && frame.source === source) done(frame.payload);
         },
       };
-      const { room: r, release } = this.registry.watch(room, watcher);
+      // Transient: one snapshot's subscribe and unsubscribe are debug lines.
+      const { room: r, release } = watchOrRefuse(this.registry, room, watcher, { transient: true });
       const done = (jpeg: Uint8Array | null): void => {
         if (settled) return;
         settled = true;

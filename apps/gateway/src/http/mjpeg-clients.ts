@@ -4,6 +4,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { RoomRegistry } from '../rooms/room-registry.js';
 import { ApiError } from './api-error.js';
+import { watchOrRefuse } from './http-util.js';
 import { MjpegClient } from './mjpeg-client.js';
 
 /**
@@ -31,12 +32,13 @@ export class MjpegClients implements OnModuleDestroy {
    */
   open(res: Response, room: string, source: string): void {
     if (this.clients.size >= this.config.maxMjpegClients) {
+      this.metrics.refuse('too-many-streams');
       throw new ApiError(503, 'too-many-streams', `at most ${this.config.maxMjpegClients} MJPEG streams at once`, {
         'Retry-After': '5',
       });
     }
     const client = new MjpegClient(res, source, this.metrics);
-    const { room: r, release } = this.registry.watch(room, client);
+    const { room: r, release } = watchOrRefuse(this.registry, room, client);
     this.clients.add(client);
     this.metrics.mjpegClients.set(this.clients.size);
     res.on('close', () => {

@@ -1,17 +1,8 @@
 import { Controller, Get, Inject, Param } from '@nestjs/common';
-import type { SourceInfo } from '@vidchat/protocol';
+import type { RoomSourcesResponse, RoomsResponse } from '@vidchat/protocol';
 import { RoomAuthorizer } from '../auth/room-authorizer.js';
 import { RoomRegistry } from '../rooms/room-registry.js';
 import { authorize, RequestToken, ValidIdPipe } from './http-util.js';
-
-export interface RoomsBody {
-  rooms: { room: string; sources: SourceInfo[]; watchers: number }[];
-}
-
-export interface SourcesBody {
-  room: string;
-  sources: SourceInfo[];
-}
 
 /*
  * `GET /api/rooms` and `GET /api/rooms/:room/sources`. With a viewer secret,
@@ -26,14 +17,19 @@ export class RoomsController {
   ) {}
 
   @Get()
-  rooms(@RequestToken() token: string | undefined): RoomsBody {
-    const visible = this.registry.list().filter((r) => this.auth.allows(token, r.id));
+  async rooms(@RequestToken() token: string | undefined): Promise<RoomsResponse> {
+    const rooms = this.registry.list();
+    const allowed = await Promise.all(rooms.map((r) => this.auth.allows(token, r.id)));
+    const visible = rooms.filter((_r, i) => allowed[i]);
     return { rooms: visible.map((r) => ({ room: r.id, sources: r.roster(), watchers: r.watchers.size })) };
   }
 
   @Get(':room/sources')
-  sources(@Param('room', ValidIdPipe) room: string, @RequestToken() token: string | undefined): SourcesBody {
-    authorize(this.auth, token, room);
+  async sources(
+    @Param('room', ValidIdPipe) room: string,
+    @RequestToken() token: string | undefined,
+  ): Promise<RoomSourcesResponse> {
+    await authorize(this.auth, token, room);
     return { room, sources: this.registry.get(room)?.roster() ?? [] };
   }
 }

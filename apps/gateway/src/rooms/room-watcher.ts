@@ -9,6 +9,8 @@ export interface MediaFrame {
   kind: EnvelopeKindName;
   /** Source id; empty for the room's mixed audio and levels. */
   source: string;
+  /** For a mix-minus packet: the listening source it was mixed for. */
+  minusOf?: string;
   bytes: Uint8Array;
   /** The JPEG or Opus payload: a view into `bytes`. */
   payload: Uint8Array;

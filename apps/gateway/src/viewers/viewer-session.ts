@@ -3,9 +3,11 @@ import type { WebSocket } from 'ws';
 import {
   checkChatText,
   CloseCode,
+  PRESENCE_INTERVAL_MS,
   serverMessage,
   type ChatMessage,
   type HandMessage,
+  type JoinMessage,
   type ServerMessage,
   type SourceInfo,
   type ViewerErrorCode,
@@ -17,15 +19,18 @@ import type { ChatService } from '../chat/chat.service.js';
 import { TokenError } from '../auth/viewer-token.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
-import type { RoomRegistry } from '../rooms/room-registry.js';
+import type { NatsBus } from '../nats/nats-bus.js';
+import { RoomCapError, type RoomRegistry } from '../rooms/room-registry.js';
 import type { MediaFrame, RoomWatcher } from '../rooms/room-watcher.js';
 import { MediaSender, type SenderLimits } from './media-sender.js';
+import { Participant, type ParticipantLimits } from './participant.js';
 import type { InvalidFrame } from './viewer-frames.js';
 
-export interface SessionLimits extends SenderLimits {
+export interface SessionLimits extends SenderLimits, ParticipantLimits {
   messagesPerSecond: number;
   messageBurst: number;
   rateLimitStrikes: number;
+  rateLimitStrikeDecayMs: number;
   chatPerSecond: number;
   chatBurst: number;
 }
@@ -34,9 +39,18 @@ export interface SessionDeps {
   registry: RoomRegistry;
   metrics: GatewayMetrics;
   auth: RoomAuthorizer;
+  bus: NatsBus;
   limits: SessionLimits;
   chat: ChatService;
 }
+
+/**
+ * A participant's socket that has not answered a ping for this long is
+ * terminated (and its source leaves). Pings go out with every presence
+ * heartbeat, once a second, so a dead socket is gone within about three
+ * seconds, like a capture agent whose heartbeats stop.
+ */
+export const PARTICIPANT_PONG_TIMEOUT_MS = 2 * PRESENCE_INTERVAL_MS;
 
 const log = createLogger('gateway.viewer');
 let nextId = 1;
@@ -57,9 +71,21 @@ export class ViewerSession implements RoomWatcher, ChatListener {
   private handRaised = false;
   /** Cleared on every ping, set by the pong: false at the next ping means dead. */
   alive = true;
-  private joined: { room: string; release: () => void } | null = null;
+  private lastPong = performance.now();
+  private joined: { room: string; release: () => void; participant: Participant | null } | null = null;
+  /** The source whose mix-minus this viewer hears instead of the room's mix, if any. */
+  private hearsMinusOf: string | null = null;
+  /** Counts joins and leaves, so that a join whose token check finishes late knows it was overtaken. */
+  private joinSeq = 0;
   private readonly bucket: TokenBucket;
-  private strikes = 0;
+  /**
+   * Strikes (messages over the rate) as a leaky bucket: a strike spends one
+   * of `rateLimitStrikes - 1` allowances, which come back at one per
+   * `rateLimitStrikeDecayMs`; a strike with none left closes the viewer. So
+   * `rateLimitStrikes` strikes close it only when they come within about
+   * that many decay periods, never for slips spread over hours.
+   */
+  private readonly strikeAllowance: TokenBucket;
   private sender: MediaSender;
   private closed = false;
 
@@ -68,11 +94,14 @@ export class ViewerSession implements RoomWatcher, ChatListener {
     private readonly deps: SessionDeps,
     private readonly onClosed: (s: ViewerSession) => void,
   ) {
-    this.bucket = new TokenBucket(deps.limits.messagesPerSecond, deps.limits.messageBurst);
-    this.chatBucket = new TokenBucket(deps.limits.chatPerSecond, deps.limits.chatBurst);
+    const l = deps.limits;
+    this.bucket = new TokenBucket(l.messagesPerSecond, l.messageBurst);
+    this.strikeAllowance = new TokenBucket(1000 / l.rateLimitStrikeDecayMs, l.rateLimitStrikes - 1);
+    this.chatBucket = new TokenBucket(l.chatPerSecond, l.chatBurst);
     this.sender = new MediaSender(ws, deps.limits, deps.metrics);
     ws.on('pong', () => {
       this.alive = true;
+      this.lastPong = performance.now();
     });
   }
 
@@ -102,8 +131,15 @@ export class ViewerSession implements RoomWatcher, ChatListener {
   }
 
   onMedia(frame: MediaFrame): void {
-    if (frame.kind === 'video') this.sender.video(frame.source, frame.bytes);
-    else this.sender.audio(frame.bytes);
+    if (frame.kind === 'video') {
+      // A participant sees itself in the page's local preview, never a round trip.
+      if (frame.source !== this.joined?.participant?.id) this.sender.video(frame.source, frame.bytes);
+    } else if (frame.kind === 'mixedAudio') {
+      // One mix per viewer: its mix-minus when it hears one, the room's mix otherwise.
+      if ((frame.minusOf ?? null) === this.hearsMinusOf) this.sender.audio(frame.bytes);
+    } else {
+      this.sender.audio(frame.bytes);
+    }
   }
 
   /**
@@ -115,11 +151,10 @@ export class ViewerSession implements RoomWatcher, ChatListener {
     if (this.closed) return false;
     if (this.bucket.take()) return true;
     this.deps.metrics.reject('client-rate-limited');
-    this.strikes++;
-    if (this.strikes >= this.deps.limits.rateLimitStrikes) {
-      this.fail('rate-limited', 'too many messages: closing');
-    } else {
+    if (this.strikeAllowance.take()) {
       this.sendJson({ type: 'error', code: 'rate-limited', message: 'too many messages: this one was ignored' });
+    } else {
+      this.fail('rate-limited', 'too many messages: closing');
     }
     return false;
   }
@@ -130,16 +165,21 @@ export class ViewerSession implements RoomWatcher, ChatListener {
     this.fail(frame.code, frame.message);
   }
 
-  /** Viewers send text only: a binary frame is counted and closed with 1003. */
-  rejectBinary(): void {
+  /** A text frame over the message cap: counted, answered, closed (1009). */
+  rejectTooBig(): void {
     if (this.closed) return;
-    this.deps.metrics.reject('client-binary');
-    this.fail('binary-not-allowed', 'viewers send JSON text messages only', CloseCode.unsupportedData);
+    this.deps.metrics.reject('client-bad-message');
+    this.fail('message-too-big', 'text messages are limited in size', CloseCode.messageTooBig);
   }
 
   /** The sender name in chat: the name given at join, else a short generated one. */
   get chatName(): string {
     return this.name ?? this.chatId.slice(0, 'viewer-'.length + 4);
+  }
+
+  /** Who raises a hand: a participant's source id (so the people list finds its tile), else `chatId`. */
+  private get handWho(): string {
+    return this.joined?.participant?.id ?? this.chatId;
   }
 
   onChatHistory(messages: readonly ChatMessage[]): void {
@@ -167,7 +207,8 @@ export class ViewerSession implements RoomWatcher, ChatListener {
     if (!this.chatBucket.take()) {
       return this.refuseChat('chat-rate-limited', 'chat-rate-limited', 'too many chat messages: this one was not sent');
     }
-    this.deps.chat.send(room, { name: this.chatName, from: 'viewer' }, check.text).catch((err: Error) => {
+    const from = this.joined?.participant ? 'participant' : 'viewer';
+    this.deps.chat.send(room, { name: this.chatName, from }, check.text).catch((err: Error) => {
       this.refuseChat('chat-unavailable', 'chat-unavailable', err.message);
     });
   }
@@ -177,7 +218,7 @@ export class ViewerSession implements RoomWatcher, ChatListener {
     const room = this.room;
     if (room === null) return this.refuseChat('chat-not-joined', 'not-joined', 'join a room before raising a hand');
     this.handRaised = raised;
-    this.deps.chat.hand(room, this.chatId, this.chatName, raised);
+    this.deps.chat.hand(room, this.handWho, this.chatName, raised);
   }
 
   private refuseChat(
@@ -191,27 +232,98 @@ export class ViewerSession implements RoomWatcher, ChatListener {
 
   /** Leaves the room's chat; a raised hand is lowered for the others. */
   private leaveChat(): void {
-    if (this.joined && this.handRaised) this.deps.chat.hand(this.joined.room, this.chatId, this.chatName, false);
+    if (this.joined && this.handRaised) this.deps.chat.hand(this.joined.room, this.handWho, this.chatName, false);
     this.handRaised = false;
     this.chatRelease?.();
     this.chatRelease = null;
   }
 
-  join(room: string, token: string | undefined, name?: string): void {
+  /**
+   * A binary frame: a participant's media envelope, checked and published
+   * (or dropped and counted); from anyone else, counted and closed with 1003.
+   */
+  onBinary(data: Buffer): void {
+    if (this.closed) return;
+    const participant = this.joined?.participant;
+    if (!participant) {
+      this.deps.metrics.reject('client-binary');
+      this.fail(
+        'binary-not-allowed',
+        'only participants send media: join with publish first',
+        CloseCode.unsupportedData,
+      );
+      return;
+    }
+    if (participant.accept(data) === 'bad-media') {
+      this.fail('bad-media', `participants send video and audio envelopes of their own source ${participant.id} only`);
+    }
+  }
+
+  /**
+   * Joins a room (leaving the previous one). Token verification is
+   * asynchronous: a later join or leave, or the socket closing, while it
+   * runs makes this one moot (`joinSeq`).
+   */
+  async join(msg: JoinMessage): Promise<void> {
+    const { room } = msg;
+    const seq = ++this.joinSeq;
+    let grants;
     try {
-      this.deps.auth.check(token, room);
+      grants = await this.deps.auth.check(msg.token, room);
     } catch (err) {
       if (!(err instanceof TokenError)) throw err;
+      if (this.closed || seq !== this.joinSeq) return;
       this.deps.metrics.reject('client-unauthorized');
       this.fail('unauthorized', `not allowed to watch ${room}: ${err.message}`);
       return;
     }
+    if (this.closed || seq !== this.joinSeq) return;
+    if (msg.publish && !grants.publish) {
+      this.deps.metrics.reject('client-unauthorized');
+      this.fail('unauthorized', `the token does not allow joining ${room} with camera and microphone`);
+      return;
+    }
     this.leave();
-    if (name !== undefined) this.name = name.trim();
-    const { room: r, release } = this.deps.registry.watch(room, this);
-    this.joined = { room, release };
-    log.debug('viewer joined', { viewer: this.id, room });
-    this.sendJson({ type: 'roster', room, sources: r.roster() });
+    let watched;
+    try {
+      watched = this.deps.registry.watch(room, this);
+    } catch (err) {
+      if (!(err instanceof RoomCapError)) throw err;
+      this.fail('too-many-rooms', `cannot watch ${room}: ${err.message}`, CloseCode.tryAgainLater);
+      return;
+    }
+    const { room: r, release } = watched;
+    let participant: Participant | null = null;
+    const releases = [release];
+    // The display name: a token's grant first, else the one given at join.
+    const given = grants.name ?? msg.name?.trim();
+    if (msg.publish) {
+      const name = given || 'Guest';
+      participant = new Participant(
+        { room, name, video: msg.video ?? null, audio: msg.audio ?? null },
+        this.deps.bus,
+        this.deps.metrics,
+        this.deps.limits,
+        () => this.pingParticipant(),
+      );
+    }
+    // The name shown in chat: a participant's display name, or a viewer's
+    // name, kept from an earlier join when this one gives none.
+    if (participant) this.name = given || 'Guest';
+    else if (given) this.name = given;
+    this.hearsMinusOf = participant?.id ?? msg.as ?? null;
+    if (this.hearsMinusOf !== null) releases.push(this.deps.registry.listen(r, this.hearsMinusOf, this));
+    participant?.start();
+    this.joined = {
+      room,
+      participant,
+      release: () => {
+        participant?.stop();
+        for (const f of releases) f();
+      },
+    };
+    log.debug('viewer joined', { viewer: this.id, room, participant: participant?.id, as: msg.as });
+    this.sendJson({ type: 'roster', room, sources: r.roster(), ...(participant ? { self: participant.id } : {}) });
     // A late joiner gets each source's latest picture at once instead of
     // waiting for the next frame.
     for (const s of r.sources.values()) if (s.latestVideo) this.sender.video(s.info.id, s.latestVideo.bytes);
@@ -220,10 +332,12 @@ export class ViewerSession implements RoomWatcher, ChatListener {
   }
 
   leave(): void {
+    this.joinSeq++;
     if (!this.joined) return;
     this.leaveChat();
     this.joined.release();
     this.joined = null;
+    this.hearsMinusOf = null;
     this.sender.close();
     // A fresh sender for the next room: nothing of the old room may leak in.
     this.sender = new MediaSender(this.ws, this.deps.limits, this.deps.metrics);
@@ -238,6 +352,21 @@ export class ViewerSession implements RoomWatcher, ChatListener {
     this.joined = null;
     this.sender.close();
     this.onClosed(this);
+  }
+
+  /**
+   * Runs with each participant heartbeat: a socket silent past the pong
+   * timeout is terminated (its source leaves); otherwise it is pinged.
+   */
+  private pingParticipant(): boolean {
+    if (performance.now() - this.lastPong > PARTICIPANT_PONG_TIMEOUT_MS) {
+      log.debug('participant missed its pongs: terminated', { viewer: this.id });
+      this.ws.terminate();
+      this.dispose();
+      return false;
+    }
+    if (this.ws.readyState === this.ws.OPEN) this.ws.ping();
+    return true;
   }
 
   private sendJson(msg: ServerMessage): void {

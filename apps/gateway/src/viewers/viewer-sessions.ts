@@ -6,6 +6,7 @@ import { RoomAuthorizer } from '../auth/room-authorizer.js';
 import { ChatService } from '../chat/chat.service.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import { NatsBus } from '../nats/nats-bus.js';
 import { RoomRegistry } from '../rooms/room-registry.js';
 import { ViewerSession, type SessionDeps } from './viewer-session.js';
 
@@ -33,9 +34,10 @@ export class ViewerSessions implements OnModuleInit, OnModuleDestroy {
     @Inject(RoomRegistry) registry: RoomRegistry,
     @Inject(GatewayMetrics) private readonly metrics: GatewayMetrics,
     @Inject(RoomAuthorizer) auth: RoomAuthorizer,
+    @Inject(NatsBus) bus: NatsBus,
     @Inject(ChatService) chat: ChatService,
   ) {
-    this.deps = { registry, metrics, auth, limits: config, chat };
+    this.deps = { registry, metrics, auth, bus, limits: config, chat };
   }
 
   get count(): number {
@@ -59,6 +61,7 @@ export class ViewerSessions implements OnModuleInit, OnModuleDestroy {
     }
     if (this.sessions.size >= this.config.maxViewers) {
       log.warn('viewer refused: gateway full', { maxViewers: this.config.maxViewers });
+      this.metrics.refuse('too-many-viewers');
       session.fail(
         'too-many-viewers',
         `the gateway is full (${this.config.maxViewers} viewers)`,

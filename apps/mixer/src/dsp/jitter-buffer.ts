@@ -6,7 +6,8 @@ import { seqAdd, seqDiff } from './sequence.js';
  *
  * It absorbs network jitter by holding `targetMs` of audio before playing,
  * puts packets back in order, and tells the caller which sequence number is
- * due on each mix tick: the packet, or "lost" (conceal it), or "waiting"
+ * due on each mix tick: the packet, or "lost" (with the following packet
+ * when it is held, for FEC recovery; otherwise conceal it), or "waiting"
  * (nothing to play yet). A packet whose turn has passed is late: dropped and
  * counted. The buffer is bounded: it never holds more than `maxMs` ahead.
  *
@@ -50,7 +51,8 @@ export const DEFAULT_JITTER_OPTIONS: JitterBufferOptions = {
 
 export type Playout =
   | { kind: 'packet'; seq: number; payload: Uint8Array; captureTimeUs: number }
-  | { kind: 'lost'; seq: number }
+  /** `next` is the following packet when it is already held: its in-band FEC may rebuild this one. */
+  | { kind: 'lost'; seq: number; next?: Uint8Array }
   | { kind: 'waiting' };
 
 export interface JitterStats {
@@ -177,7 +179,8 @@ export class JitterBuffer {
     const slot = this.slots.get(seq);
     if (slot === undefined) {
       this.stats.lost++;
-      return { kind: 'lost', seq };
+      const next = this.slots.get(this.next);
+      return next === undefined ? { kind: 'lost', seq } : { kind: 'lost', seq, next: next.payload };
     }
     this.slots.delete(seq);
     this.stats.played++;

@@ -15,6 +15,10 @@ export interface MixerStats {
   badPresence: number;
   late: number;
   lost: number;
+  /** Lost packets rebuilt from the in-band FEC data of the packet after them. */
+  fecRecovered: number;
+  /** Frames filled by libopus's packet-loss concealment (lost or corrupt packets, underruns). */
+  concealed: number;
   corrupt: number;
   underruns: number;
   /** Rooms or sources refused because of --max-rooms / --max-sources-per-room. */
@@ -39,6 +43,8 @@ export function createStats(): MixerStats {
     badPresence: 0,
     late: 0,
     lost: 0,
+    fecRecovered: 0,
+    concealed: 0,
     corrupt: 0,
     underruns: 0,
     overLimit: 0,

@@ -16,6 +16,27 @@ export function startToneAgent(
   hz: number,
   extraArgs: readonly string[] = [],
 ): RunningProcess {
+  return startAudioAgent(natsUrl, room, source, ['--audio', 'test', '--tone', String(hz), ...extraArgs]);
+}
+
+/**
+ * A vowel-like sound through the agent's own encoder settings: eight
+ * partials of a 196 Hz sawtooth, pitch ±12% three times a second, level
+ * 0.5–1 four times a second (a steady tone is soon taken for background
+ * noise by SILK's voice activity detector, and libopus then sends no FEC).
+ */
+export const VOWEL_INPUT =
+  '-re -f lavfi -i aevalsrc=0.15*(0.75+0.25*sin(8*PI*t))*(' +
+  [1, 2, 3, 4, 5, 6, 7, 8].map((h) => `sin(${2 * h}*PI*196*(t-0.12/(6*PI)*cos(6*PI*t)))/${h}`).join('+') +
+  '):s=48000';
+
+/** The agent with `--video none` and the given audio arguments. */
+export function startAudioAgent(
+  natsUrl: string,
+  room: string,
+  source: string,
+  audioArgs: readonly string[],
+): RunningProcess {
   requireBinary('ffmpeg');
   if (!existsSync(AGENT_MAIN)) {
     throw new Error(
@@ -25,6 +46,6 @@ export function startToneAgent(
   // prettier-ignore
   return startApp('capture-agent', [
     '--nats', natsUrl, '--room', room, '--source', source,
-    '--video', 'none', '--audio', 'test', '--tone', String(hz), ...extraArgs,
+    '--video', 'none', ...audioArgs,
   ]);
 }

@@ -16,8 +16,8 @@ import {
   type ClientMessage,
   type ServerMessage,
   type SourceInfo,
-  type ViewerErrorCode,
   utf8Encode,
+  VIEWER_ERROR_CODES,
 } from '../../src/index.js';
 
 /*
@@ -174,9 +174,24 @@ export const clientMessageArb: fc.Arbitrary<ClientMessage> = fc.oneof(
       type: fc.constant('join' as const),
       room: idArb,
       token: textArb(200),
+      as: idArb,
+      // A viewer's display name for the chat; the parser refuses one of only spaces.
       name: textArb(64).filter((n) => n.trim().length > 0),
     },
     { requiredKeys: ['type', 'room'], noNullPrototype: true },
+  ),
+  // A participant's join: `publish` with a name and what it sends.
+  fc.record(
+    {
+      type: fc.constant('join' as const),
+      room: idArb,
+      token: textArb(200),
+      publish: fc.constant(true as const),
+      name: textArb(64).filter((n) => n.trim().length > 0),
+      video: videoInfoArb,
+      audio: audioInfoArb,
+    },
+    { requiredKeys: ['type', 'room', 'publish'], noNullPrototype: true },
   ),
   fc.constant({ type: 'leave' as const }),
   fc.record({ type: fc.constant('chat' as const), text: textArb(2_000) }, plain),
@@ -184,7 +199,7 @@ export const clientMessageArb: fc.Arbitrary<ClientMessage> = fc.oneof(
   fc.record({ type: fc.constant('ping' as const), id: textArb(64) }, { requiredKeys: ['type'], noNullPrototype: true }),
 );
 
-const sourceInfoArb: fc.Arbitrary<SourceInfo> = fc.record(
+export const sourceInfoArb: fc.Arbitrary<SourceInfo> = fc.record(
   {
     id: idArb,
     name: textArb(64),
@@ -196,32 +211,20 @@ const sourceInfoArb: fc.Arbitrary<SourceInfo> = fc.record(
   plain,
 );
 
-const viewerErrorCodes: readonly ViewerErrorCode[] = [
-  'bad-message',
-  'bad-room',
-  'bad-source',
-  'unauthorized',
-  'rate-limited',
-  'too-many-viewers',
-  'message-too-big',
-  'binary-not-allowed',
-  'not-joined',
-  'unavailable',
-  'chat-empty',
-  'chat-too-long',
-  'chat-rate-limited',
-  'chat-unavailable',
-];
-
 export const serverMessageArb: fc.Arbitrary<ServerMessage> = fc.oneof(
   fc.record(
-    { type: fc.constant('roster' as const), room: idArb, sources: fc.array(sourceInfoArb, { maxLength: 8 }) },
-    plain,
+    {
+      type: fc.constant('roster' as const),
+      room: idArb,
+      sources: fc.array(sourceInfoArb, { maxLength: 8 }),
+      self: idArb,
+    },
+    { requiredKeys: ['type', 'room', 'sources'], noNullPrototype: true },
   ),
   fc.record({ type: fc.constant('source-joined' as const), room: idArb, source: sourceInfoArb }, plain),
   fc.record({ type: fc.constant('source-left' as const), room: idArb, source: idArb }, plain),
   fc.record(
-    { type: fc.constant('error' as const), code: fc.constantFrom(...viewerErrorCodes), message: textArb(200) },
+    { type: fc.constant('error' as const), code: fc.constantFrom(...VIEWER_ERROR_CODES), message: textArb(200) },
     plain,
   ),
   fc.record({ type: fc.constant('pong' as const), id: textArb(64) }, { requiredKeys: ['type'], noNullPrototype: true }),

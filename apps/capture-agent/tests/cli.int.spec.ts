@@ -33,6 +33,8 @@ const BAD_FLAGS: [string, string][] = [
   ['--quality', '32'],
   ['--tone', '5'],
   ['--tone', 'loud'],
+  ['--audio-packet-loss', '101'],
+  ['--audio-packet-loss', 'some'],
   ['--ffmpeg-input', '-f avfoundation'],
   ['--ffmpeg-audio-input', '-i "unclosed'],
   ['--max-frame-bytes', '10'],
