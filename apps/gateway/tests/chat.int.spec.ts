@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { setLogLevel } from '@vidchat/service-kit';
-import { chatSubject, encodeChatRecord, type ChatMessage, type ServerMessage } from '@vidchat/protocol';
+import {
+  chatSubject,
+  decodeChatRecord,
+  encodeChatRecord,
+  type ChatMessage,
+  type ServerMessage,
+} from '@vidchat/protocol';
 import { NatsServer, sleep, waitFor } from '@vidchat/test-support';
 import { createGateway, defaultConfig, type RunningGateway } from '../src/index.js';
 import { isType, metric, TestViewer } from './helpers.js';
@@ -230,6 +236,27 @@ describe('room chat across gateways (real JetStream)', { timeout: 240_000 }, () 
     await late.waitEvent(isType('hand', (e) => e.raised && e.who === up.who));
     raiser.close();
     await watcher.waitEvent(isType('hand', (e) => !e.raised && e.who === up.who));
+  });
+
+  it('a participant chats as a participant and raises its hand as its own source id', async () => {
+    const gw = await start();
+    const p = await open(gw);
+    p.send({ type: 'join', room: 'part-chat', publish: true, name: 'Pia' });
+    const roster = await p.waitEvent(isType('roster'));
+    assert.ok(roster.self, 'a participant gets its source id');
+    const watcher = await joined(gw, 'part-chat');
+    p.send({ type: 'chat', text: 'from the camera' });
+    const [got] = await waitChats(watcher, 1);
+    assert.equal(got?.name, 'Pia');
+    // The stored record says who sent it: read the room's last message from the stream.
+    const last = await jsm.streams.getMessage('VIDCHAT_CHAT', { last_by_subj: chatSubject('part-chat') });
+    assert.ok(last, 'the message is stored');
+    assert.equal(decodeChatRecord(last.data).from, 'participant');
+    p.send({ type: 'hand', raised: true });
+    const up = await watcher.waitEvent(isType('hand', (e) => e.raised));
+    // The source id, so that the people list and the tile find the participant.
+    assert.equal(up.who, roster.self);
+    assert.equal(up.name, 'Pia');
   });
 
   it('enforces the per-room history limit in the stream (last N kept)', async () => {
