@@ -89,6 +89,11 @@ export class NatsBus implements OnApplicationShutdown {
     return this.conn?.state() ?? { state: 'connecting' };
   }
 
+  /** The connection once it is up (JetStream users build their clients on it), else null. */
+  get connection(): NatsConnection | null {
+    return this.conn?.nc ?? null;
+  }
+
   get subscriptionCount(): number {
     return this.subs.size;
   }

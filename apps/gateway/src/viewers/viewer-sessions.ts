@@ -3,6 +3,7 @@ import type { WebSocket } from 'ws';
 import { CloseCode } from '@vidchat/protocol';
 import { createLogger } from '@vidchat/service-kit';
 import { RoomAuthorizer } from '../auth/room-authorizer.js';
+import { ChatService } from '../chat/chat.service.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { NatsBus } from '../nats/nats-bus.js';
@@ -34,8 +35,9 @@ export class ViewerSessions implements OnModuleInit, OnModuleDestroy {
     @Inject(GatewayMetrics) private readonly metrics: GatewayMetrics,
     @Inject(RoomAuthorizer) auth: RoomAuthorizer,
     @Inject(NatsBus) bus: NatsBus,
+    @Inject(ChatService) chat: ChatService,
   ) {
-    this.deps = { registry, metrics, auth, bus, limits: config };
+    this.deps = { registry, metrics, auth, bus, limits: config, chat };
   }
 
   get count(): number {
