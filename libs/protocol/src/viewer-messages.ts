@@ -1,6 +1,14 @@
-import { arr, asObject, id, num, oneOf, optStr, parseJsonText, str } from './json.js';
-import { parseAudioInfo, parseVideoInfo } from './media-info.js';
-import { type AudioInfo, type SourceKind, type VideoInfo, MAX_NAME_LENGTH, SOURCE_KINDS } from './presence.js';
+import { arr, asObject, id, num, oneOf, optStr, parseJsonText, str, type JsonObject } from './json.js';
+import { parseAudioInfo, parseVideoInfo, parseVideoLayers } from './media-info.js';
+import {
+  type AudioInfo,
+  type SourceKind,
+  type VideoInfo,
+  type VideoLayerInfo,
+  MAX_NAME_LENGTH,
+  MAX_VIDEO_LAYERS,
+  SOURCE_KINDS,
+} from './presence.js';
 
 /*
  * Viewer WebSocket control messages (JSON text frames on `GET /ws`).
@@ -37,7 +45,17 @@ export const VIEWER_ERROR_CODES = [
 export type ViewerErrorCode = (typeof VIEWER_ERROR_CODES)[number];
 
 export type ClientMessage =
-  { type: 'join'; room: string; token?: string } | { type: 'leave' } | { type: 'ping'; id?: string };
+  { type: 'join'; room: string; token?: string } | { type: 'leave' } | { type: 'ping'; id?: string } | LayerRequest;
+
+/**
+ * Which video layer of `source` this viewer wants; null pauses that
+ * source's video for this viewer. A source nobody asked about gets layer 0.
+ */
+export interface LayerRequest {
+  type: 'layer';
+  source: string;
+  layer: number | null;
+}
 
 export interface SourceInfo {
   id: string;
@@ -45,6 +63,8 @@ export interface SourceInfo {
   name: string;
   video: VideoInfo | null;
   audio: AudioInfo | null;
+  /** The video layers the source publishes (from presence); absent means layer 0 only. */
+  layers?: VideoLayerInfo[];
   /** When the gateway first saw this source, ms since the Unix epoch. */
   since: number;
   /** A capture agent or a browser participant (from presence; `agent` when presence did not say). */
@@ -58,7 +78,7 @@ export type ServerMessage =
   | { type: 'error'; code: ViewerErrorCode; message: string }
   | { type: 'pong'; id?: string };
 
-export const CLIENT_MESSAGE_TYPES = ['join', 'leave', 'ping'] as const;
+export const CLIENT_MESSAGE_TYPES = ['join', 'leave', 'ping', 'layer'] as const;
 
 /** Parses one text frame from a viewer; throws `InvalidMessageError` / `ProtocolError`. */
 export function parseClientMessage(text: string): ClientMessage {
@@ -75,6 +95,12 @@ export function parseClientMessage(text: string): ClientMessage {
       const pid = optStr(o, 'id', 'ping', 64);
       return { type, ...(pid === undefined ? {} : { id: pid }) };
     }
+    case 'layer':
+      return {
+        type,
+        source: id(o, 'source', 'layer'),
+        layer: o['layer'] === null ? null : num(o, 'layer', 'layer', 0, MAX_VIDEO_LAYERS - 1, true),
+      };
   }
 }
 
@@ -88,10 +114,17 @@ export function parseSourceInfo(v: unknown): SourceInfo {
     // the presence message it was built from.
     video: parseVideoInfo(o['video'], 'source.video'),
     audio: parseAudioInfo(o['audio'], 'source.audio'),
+    ...optionalLayers(o),
     since: num(o, 'since', 'source', 0, Number.MAX_SAFE_INTEGER),
     // Absent from a gateway older than participants: those only had agents.
     kind: o['kind'] === undefined ? 'agent' : oneOf(o, 'kind', 'source', SOURCE_KINDS),
   };
+}
+
+/** `{layers}` when the entry lists layers, else nothing (an older gateway: layer 0 only). */
+function optionalLayers(o: JsonObject): { layers?: VideoLayerInfo[] } {
+  const layers = parseVideoLayers(o, 'source');
+  return layers === undefined ? {} : { layers };
 }
 
 /** Parses one text frame from the gateway (used by the viewer and by tests). */
