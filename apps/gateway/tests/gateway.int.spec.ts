@@ -82,7 +82,8 @@ describe('gateway (child process, real NATS)', { timeout: 120_000 }, () => {
     const v = await open();
     await v.join('interest');
     assert.equal(await metric(gw.port, 'vidchat_gateway_room_subscriptions'), 1);
-    assert.equal(await metric(gw.port, 'vidchat_gateway_nats_subscriptions'), 3);
+    // Presence, the room's layer-0 video and its audio, and its mix; layer 1 only once asked for.
+    assert.equal(await metric(gw.port, 'vidchat_gateway_nats_subscriptions'), 4);
     v.send({ type: 'leave' });
     await waitFor(async () => (await metric(gw.port, 'vidchat_gateway_room_subscriptions')) === 0, {
       what: 'unsubscribe after leave',

@@ -19,7 +19,8 @@ export type InvalidReason =
   | 'client-bad-room'
   | 'client-binary'
   | 'client-unauthorized'
-  | 'client-rate-limited';
+  | 'client-rate-limited'
+  | 'client-layer-cap';
 
 @Injectable()
 export class GatewayMetrics implements OnApplicationShutdown {
@@ -42,6 +43,11 @@ export class GatewayMetrics implements OnApplicationShutdown {
   readonly roomSubscriptions = new Gauge({
     name: 'vidchat_gateway_room_subscriptions',
     help: 'rooms whose media the gateway is subscribed to (someone watches them)',
+    registers: [this.registry],
+  });
+  readonly layerSubscriptions = new Gauge({
+    name: 'vidchat_gateway_layer_subscriptions',
+    help: 'video layers above 0 the gateway is subscribed to, one per room, source and layer someone wants',
     registers: [this.registry],
   });
   readonly natsSubscriptions = new Gauge({

@@ -18,7 +18,8 @@ import { createLogger } from '@vidchat/service-kit';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { NatsBus, type BusSubscription } from '../nats/nats-bus.js';
-import { Room, type SourceEntry } from './room.js';
+import { LayerSubscriptions } from './layer-subscriptions.js';
+import { latestFrame, Room, type SourceEntry } from './room.js';
 import type { MediaFrame, RoomWatcher } from './room-watcher.js';
 
 /*
@@ -32,6 +33,11 @@ import type { MediaFrame, RoomWatcher } from './room-watcher.js';
 export const SWEEP_MS = 250;
 
 const log = createLogger('gateway.rooms');
+
+/** `{layers}` of a presence message, when it lists them. */
+function layersOf(p: PresenceMessage): Pick<SourceInfo, 'layers'> {
+  return p.layers ? { layers: p.layers } : {};
+}
 
 /** Which envelope kind each subject track must carry. */
 function expectedKind(scope: 'src' | 'mix', track: string): EnvelopeKindName | null {
@@ -52,6 +58,7 @@ export class RoomRegistry implements BeforeApplicationShutdown {
   private readonly now: () => number = Date.now;
   /** While NATS is down nobody can be heard, so nobody is expired. */
   private natsDown = false;
+  private readonly layers: LayerSubscriptions;
 
   constructor(
     @Inject(NatsBus) private readonly bus: NatsBus,
@@ -60,6 +67,14 @@ export class RoomRegistry implements BeforeApplicationShutdown {
   ) {
     // The rooms must know when NATS is down: they stop expiring sources they cannot hear.
     bus.onStateChange((s) => this.setNatsConnected(s.state === 'connected'));
+    this.layers = new LayerSubscriptions(
+      bus,
+      (roomId, msg) => {
+        const room = this.rooms.get(roomId);
+        if (room) this.onMedia(room, msg);
+      },
+      (roomId, source, layer) => this.rooms.get(roomId)?.sources.get(source)?.latestLayers.delete(layer),
+    );
   }
 
   start(): void {
@@ -78,6 +93,7 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     this.sweepTimer = null;
     this.presenceSub?.unsubscribe();
     this.presenceSub = null;
+    this.layers.clear();
     for (const room of this.rooms.values()) this.unsubscribeRoom(room);
     this.rooms.clear();
   }
@@ -107,8 +123,11 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     room.watchers.add(watcher);
     if (!room.subscriptions) {
       const onMedia = (msg: Msg): void => this.onMedia(room, msg);
+      // Layer 0 video and audio of every source; the other layers follow
+      // interest (wantLayer), and presence has its own global subscription.
       room.subscriptions = [
-        this.bus.subscribe(wildcards.roomSources(roomId), onMedia),
+        this.bus.subscribe(wildcards.roomTrack(roomId, 'video'), onMedia),
+        this.bus.subscribe(wildcards.roomTrack(roomId, 'audio'), onMedia),
         this.bus.subscribe(wildcards.roomMix(roomId), onMedia),
       ];
       log.info('room watched: subscribed', { room: roomId });
@@ -131,6 +150,30 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     };
   }
 
+  /**
+   * Registers interest in one video layer of a source of a watched room (the
+   * caller also holds a `watch`). A layer above 0 is subscribed while
+   * someone wants it. Returns the release, idempotent.
+   */
+  wantLayer(roomId: string, source: string, layer: number): () => void {
+    const release = this.layers.want(roomId, source, layer);
+    this.updateGauges();
+    return () => {
+      release();
+      this.updateGauges();
+    };
+  }
+
+  /** Whether a layer above 0 of a source is subscribed now. */
+  layerSubscribed(roomId: string, source: string, layer: number): boolean {
+    return this.layers.wanted(roomId, source, layer);
+  }
+
+  /** The latest frame of one layer of a source, while its room is watched and the layer wanted. */
+  latestVideo(roomId: string, source: string, layer: number): MediaFrame | null {
+    return latestFrame(this.rooms.get(roomId)?.sources.get(source), layer);
+  }
+
   private room(id: string): Room {
     let room = this.rooms.get(id);
     if (!room) {
@@ -145,12 +188,16 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     for (const s of room.subscriptions ?? []) s.unsubscribe();
     room.subscriptions = null;
     // Frames are kept only while someone watches: memory follows interest.
-    for (const s of room.sources.values()) s.latestVideo = null;
+    for (const s of room.sources.values()) {
+      s.latestVideo = null;
+      s.latestLayers.clear();
+    }
   }
 
   private updateGauges(): void {
     this.metrics.rooms.set(this.list().length);
     this.metrics.roomSubscriptions.set(this.watchedRoomCount);
+    this.metrics.layerSubscriptions.set(this.layers.size);
     this.metrics.natsSubscriptions.set(this.bus.subscriptionCount);
   }
 
@@ -181,7 +228,14 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     if (existing) {
       existing.lastSeen = this.now();
       existing.viaPresence = true;
-      existing.info = { ...existing.info, name: p.name, video: p.video, audio: p.audio, kind: presenceKind(p) };
+      existing.info = {
+        ...existing.info,
+        name: p.name,
+        video: p.video,
+        audio: p.audio,
+        ...layersOf(p),
+        kind: presenceKind(p),
+      };
       return;
     }
     const info: SourceInfo = {
@@ -189,6 +243,7 @@ export class RoomRegistry implements BeforeApplicationShutdown {
       name: p.name,
       video: p.video,
       audio: p.audio,
+      ...layersOf(p),
       since: this.now(),
       kind: presenceKind(p),
     };
@@ -203,7 +258,7 @@ export class RoomRegistry implements BeforeApplicationShutdown {
       log.debug('room full: source ignored', { room: room.id, source: info.id });
       return null;
     }
-    const entry: SourceEntry = { info, lastSeen: this.now(), viaPresence, latestVideo: null };
+    const entry: SourceEntry = { info, lastSeen: this.now(), viaPresence, latestVideo: null, latestLayers: new Map() };
     room.sources.set(info.id, entry);
     log.info('source joined', { room: room.id, source: info.id, via: viaPresence ? 'presence' : 'frame' });
     for (const w of [...room.watchers]) w.onSourceJoined(room.id, info);
@@ -276,7 +331,9 @@ export class RoomRegistry implements BeforeApplicationShutdown {
       return;
     }
     const subjectSource = subject.scope === 'src' ? subject.source : '';
-    if (env.kind !== kind || env.source !== subjectSource) {
+    // The subject says the layer (`.video` 0, `.video1` 1); the envelope's layer byte must agree.
+    const layer = subject.scope === 'src' ? (subject.layer ?? 0) : 0;
+    if (env.kind !== kind || env.source !== subjectSource || (env.kind === 'video' && env.layer !== layer)) {
       this.metrics.reject('envelope-mismatch');
       log.debug('dropped envelope that does not match its subject', { subject: msg.subject, kind: env.kind });
       return;
@@ -285,6 +342,8 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     const payloadLength = env.payload.length;
     if (subjectSource !== '') {
       let entry = room.sources.get(subjectSource);
+      // Only layer 0 may make a source known: a small layer is subscribed for a source already known.
+      if (!entry && layer !== 0) return;
       if (!entry) {
         // Only a capture agent can publish without presence: the gateway announces every participant.
         const info: SourceInfo = {
@@ -312,13 +371,15 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     const frame: MediaFrame = {
       kind: env.kind,
       source: subjectSource,
+      layer,
       bytes,
       payload: bytes.subarray(payloadOffset, payloadOffset + payloadLength),
     };
     this.metrics.framesIn.inc({ kind: env.kind });
     if (frame.kind === 'video') {
       const entry = room.sources.get(subjectSource);
-      if (entry) entry.latestVideo = frame;
+      if (entry && layer === 0) entry.latestVideo = frame;
+      else if (entry) entry.latestLayers.set(layer, frame);
     }
     for (const w of room.watchers) w.onMedia(frame);
   }

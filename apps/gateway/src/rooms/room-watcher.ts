@@ -9,6 +9,8 @@ export interface MediaFrame {
   kind: EnvelopeKindName;
   /** Source id; empty for the room's mixed audio and levels. */
   source: string;
+  /** The video layer (the envelope's layer byte, checked against the subject); 0 for the rest. */
+  layer: number;
   bytes: Uint8Array;
   /** The JPEG or Opus payload: a view into `bytes`. */
   payload: Uint8Array;

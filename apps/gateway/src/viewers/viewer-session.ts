@@ -6,11 +6,15 @@ import { TokenError } from '../auth/viewer-token.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
+import type { Room } from '../rooms/room.js';
 import type { MediaFrame, RoomWatcher } from '../rooms/room-watcher.js';
 import { MediaSender, type SenderLimits } from './media-sender.js';
 import type { InvalidFrame } from './viewer-frames.js';
+import { ViewerLayers } from './viewer-layers.js';
 
 export interface SessionLimits extends SenderLimits {
+  /** Also the most sources one viewer may choose a layer for. */
+  maxSourcesPerRoom: number;
   messagesPerSecond: number;
   messageBurst: number;
   rateLimitStrikes: number;
@@ -35,7 +39,9 @@ export class ViewerSession implements RoomWatcher {
   readonly id = nextId++;
   /** Cleared on every ping, set by the pong: false at the next ping means dead. */
   alive = true;
-  private joined: { room: string; release: () => void } | null = null;
+  private joined: { room: string; roster: Room; release: () => void } | null = null;
+  /** The video layer wanted of each source (`layer` messages). */
+  private readonly layers: ViewerLayers;
   private readonly bucket: TokenBucket;
   private strikes = 0;
   private sender: MediaSender;
@@ -48,6 +54,7 @@ export class ViewerSession implements RoomWatcher {
   ) {
     this.bucket = new TokenBucket(deps.limits.messagesPerSecond, deps.limits.messageBurst);
     this.sender = new MediaSender(ws, deps.limits, deps.metrics);
+    this.layers = new ViewerLayers(deps.registry, deps.limits.maxSourcesPerRoom);
     ws.on('pong', () => {
       this.alive = true;
     });
@@ -79,8 +86,37 @@ export class ViewerSession implements RoomWatcher {
   }
 
   onMedia(frame: MediaFrame): void {
-    if (frame.kind === 'video') this.sender.video(frame.source, frame.bytes);
-    else this.sender.audio(frame.bytes);
+    if (frame.kind === 'video') {
+      // Latest-frame-wins per source in the sender; here only the layer this viewer wants passes.
+      if (frame.layer === this.layerOf(frame.source)) this.sender.video(frame.source, frame.bytes);
+    } else this.sender.audio(frame.bytes);
+  }
+
+  /**
+   * `{"type":"layer"}`: which layer of `source` this viewer gets from now
+   * on; null pauses it. A change sends the new layer's latest frame at once,
+   * so a tile shown again (or made larger) does not wait for the next one.
+   */
+  setLayer(source: string, layer: number | null): void {
+    const before = this.joined ? this.layerOf(source) : this.layers.asked(source);
+    if (!this.layers.set(source, layer)) {
+      this.deps.metrics.reject('client-layer-cap');
+      this.sendJson({ type: 'error', code: 'bad-message', message: 'layer: too many sources chosen' });
+      return;
+    }
+    if (!this.joined) return;
+    const now = this.layerOf(source);
+    if (now === before) return;
+    // A frame of the old layer still waiting for the socket must not be sent after the switch.
+    this.sender.forget(source);
+    if (now === null) return;
+    const latest = this.deps.registry.latestVideo(this.joined.room, source, now);
+    if (latest) this.sender.video(source, latest.bytes);
+  }
+
+  /** The layer this viewer gets of `source` now (null: paused). */
+  private layerOf(source: string): number | null {
+    return this.layers.layerOf(source, this.joined?.roster.sources.get(source)?.info);
   }
 
   /**
@@ -125,16 +161,22 @@ export class ViewerSession implements RoomWatcher {
     }
     this.leave();
     const { room: r, release } = this.deps.registry.watch(room, this);
-    this.joined = { room, release };
+    this.joined = { room, roster: r, release };
+    this.layers.attach(room);
     log.debug('viewer joined', { viewer: this.id, room });
     this.sendJson({ type: 'roster', room, sources: r.roster() });
     // A late joiner gets each source's latest picture at once instead of
     // waiting for the next frame.
-    for (const s of r.sources.values()) if (s.latestVideo) this.sender.video(s.info.id, s.latestVideo.bytes);
+    for (const s of r.sources.values()) {
+      const layer = this.layerOf(s.info.id);
+      const latest = layer === null ? null : this.deps.registry.latestVideo(room, s.info.id, layer);
+      if (latest) this.sender.video(s.info.id, latest.bytes);
+    }
   }
 
   leave(): void {
     if (!this.joined) return;
+    this.layers.detach();
     this.joined.release();
     this.joined = null;
     this.sender.close();
@@ -146,6 +188,7 @@ export class ViewerSession implements RoomWatcher {
   dispose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.layers.detach();
     this.joined?.release();
     this.joined = null;
     this.sender.close();

@@ -50,6 +50,11 @@ export class ViewerGateway implements OnGatewayConnection<WebSocket>, OnGatewayD
     this.admitted(ws)?.leave();
   }
 
+  @SubscribeMessage('layer')
+  layer(@ConnectedSocket() ws: WebSocket, @MessageBody() msg: Msg<'layer'>): void {
+    this.admitted(ws)?.setLayer(msg.source, msg.layer);
+  }
+
   /** The return value is the reply: Nest sends it as a JSON text frame. */
   @SubscribeMessage('ping')
   ping(@ConnectedSocket() ws: WebSocket, @MessageBody() msg: Msg<'ping'>): ServerMessage | undefined {
