@@ -17,6 +17,8 @@ export interface SessionLimits extends SenderLimits {
   maxSourcesPerRoom: number;
   messagesPerSecond: number;
   messageBurst: number;
+  layerMessagesPerSecond: number;
+  layerMessageBurst: number;
   rateLimitStrikes: number;
 }
 
@@ -43,6 +45,8 @@ export class ViewerSession implements RoomWatcher {
   /** The video layer wanted of each source (`layer` messages). */
   private readonly layers: ViewerLayers;
   private readonly bucket: TokenBucket;
+  /** `layer` messages have their own budget: a re-laid-out grid sends one per tile at once. */
+  private readonly layerBucket: TokenBucket;
   private strikes = 0;
   private sender: MediaSender;
   private closed = false;
@@ -53,6 +57,7 @@ export class ViewerSession implements RoomWatcher {
     private readonly onClosed: (s: ViewerSession) => void,
   ) {
     this.bucket = new TokenBucket(deps.limits.messagesPerSecond, deps.limits.messageBurst);
+    this.layerBucket = new TokenBucket(deps.limits.layerMessagesPerSecond, deps.limits.layerMessageBurst);
     this.sender = new MediaSender(ws, deps.limits, deps.metrics);
     this.layers = new ViewerLayers(deps.registry, deps.limits.maxSourcesPerRoom);
     ws.on('pong', () => {
@@ -124,9 +129,9 @@ export class ViewerSession implements RoomWatcher {
    * it": the session is closed, or the message was over the rate (answered
    * with `rate-limited`, and after too many strikes closed with 1008).
    */
-  admit(): boolean {
+  admit(kind: 'control' | 'layer' = 'control'): boolean {
     if (this.closed) return false;
-    if (this.bucket.take()) return true;
+    if ((kind === 'layer' ? this.layerBucket : this.bucket).take()) return true;
     this.deps.metrics.reject('client-rate-limited');
     this.strikes++;
     if (this.strikes >= this.deps.limits.rateLimitStrikes) {

@@ -52,7 +52,7 @@ export class ViewerGateway implements OnGatewayConnection<WebSocket>, OnGatewayD
 
   @SubscribeMessage('layer')
   layer(@ConnectedSocket() ws: WebSocket, @MessageBody() msg: Msg<'layer'>): void {
-    this.admitted(ws)?.setLayer(msg.source, msg.layer);
+    this.admitted(ws, 'layer')?.setLayer(msg.source, msg.layer);
   }
 
   /** The return value is the reply: Nest sends it as a JSON text frame. */
@@ -73,8 +73,8 @@ export class ViewerGateway implements OnGatewayConnection<WebSocket>, OnGatewayD
     this.sessions.of(ws)?.rejectBinary();
   }
 
-  private admitted(ws: WebSocket): ViewerSession | undefined {
+  private admitted(ws: WebSocket, kind: 'control' | 'layer' = 'control'): ViewerSession | undefined {
     const s = this.sessions.of(ws);
-    return s?.admit() ? s : undefined;
+    return s?.admit(kind) ? s : undefined;
   }
 }
