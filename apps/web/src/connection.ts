@@ -1,4 +1,10 @@
-import { CloseCode, parseServerMessage, type ServerMessage, type ViewerErrorCode } from '@vidchat/protocol';
+import {
+  CloseCode,
+  parseServerMessage,
+  type ClientMessage,
+  type ServerMessage,
+  type ViewerErrorCode,
+} from '@vidchat/protocol';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 
 /** Connection status, as the status indicator shows it. */
@@ -50,6 +56,11 @@ export class ViewerConnection {
     private readonly opts: ConnectionOptions,
     private readonly handlers: ConnectionHandlers,
   ) {}
+
+  /** Sends a control message while the socket is open (a lost one is made up for on the next join). */
+  send(msg: ClientMessage): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
 
   start(): void {
     if (this.closed || this.ws) return;

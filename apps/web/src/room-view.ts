@@ -5,6 +5,7 @@ import { byId } from './dom.js';
 import { errorText } from './error-text.js';
 import { socketUrl } from './page-params.js';
 import { StatusIndicator } from './status-indicator.js';
+import { LayerChooser } from './layer-chooser.js';
 import { installHooks } from './test-hooks.js';
 import { TileGrid } from './tile-grid.js';
 
@@ -18,7 +19,9 @@ export function showRoom(room: string, token: string | null): void {
   byId('room-name').textContent = room;
   document.title = `${room} · vidchat`;
 
-  const grid = new TileGrid(byId('grid'), room);
+  // Each tile's layer choice goes to the gateway as a `layer` message (`conn` exists by the time one is sent).
+  const layers = new LayerChooser((source, layer) => conn.send({ type: 'layer', source, layer }));
+  const grid = new TileGrid(byId('grid'), room, layers);
   const audio = new AudioPlayer();
   const status = new StatusIndicator(byId('status'), byId('banner'));
   const count = byId('source-count');
@@ -35,6 +38,8 @@ export function showRoom(room: string, token: string | null): void {
     switch (msg.type) {
       case 'roster':
         grid.setRoster(msg.sources);
+        // A roster answers a (re)join: a new socket, on which the gateway knows no layer choice yet.
+        layers.resync();
         break;
       case 'source-joined':
         grid.upsert(msg.source);
@@ -59,7 +64,7 @@ export function showRoom(room: string, token: string | null): void {
     }
     switch (env.kind) {
       case 'video':
-        grid.pushFrame(env.source, { payload: env.payload, captureTimeUs: env.captureTimeUs });
+        grid.pushFrame(env.source, { payload: env.payload, captureTimeUs: env.captureTimeUs, layer: env.layer });
         break;
       case 'mixedAudio':
         audio.push(env);
