@@ -7,7 +7,7 @@
 //   node bench/run.mjs --only fanout [--quick] [--profile]
 //
 // Benches: fanout, slow-viewers, latency (this folder's lib/) and protocol,
-// capture-agent, mixer, audio-loss (standalone files exporting run({ quick })). A bench
+// capture-agent, video-layers, mixer, audio-loss (standalone files exporting run({ quick })). A bench
 // file that does not exist yet is skipped with a note; one that fails is
 // reported as failed and the others still run. Everything a bench starts is
 // stopped at its end, on an error and on Ctrl-C.
@@ -27,6 +27,7 @@ const DOC = join(ROOT, 'docs/BENCHMARKS.md');
 const BENCHES = [
   { name: 'protocol', file: 'protocol.bench.mjs', title: 'Protocol encode/decode' },
   { name: 'capture-agent', file: 'capture-agent.bench.mjs', title: 'Capture agent' },
+  { name: 'video-layers', file: 'video-layers.bench.mjs', title: 'Video layers' },
   { name: 'mixer', file: 'mixer.bench.mjs', title: 'Mixer' },
   { name: 'audio-loss', file: 'audio-loss.bench.mjs', title: 'Audio under packet loss' },
   { name: 'fanout', file: 'fanout.bench.mjs', title: 'Fan-out: gateway vs naive relay' },

@@ -128,7 +128,7 @@ describe('ffmpeg arguments', () => {
     const enc = ffmpegArgs(videoSpec({ kind: 'v4l2', device: '/dev/video0' }, two)).join(' ');
     assert.match(
       enc,
-      /-filter_complex \[0:v\]split=2\[l0\]\[l1in\];.* -map \[l0\] -c:v mjpeg .*pipe:1 -map \[l1\] .*pipe:3$/,
+      /-filter_complex \[0:v\]split=2\[l0\]\[l1in\];.* -map \[l0\] .*-c:v mjpeg .*pipe:1 -map \[l1\] .*pipe:3$/,
     );
     // One layer: one output, as before.
     assert.doesNotMatch(ffmpegArgs(videoSpec({ kind: 'test' }, settings)).join(' '), /pipe:3|split/);

@@ -105,7 +105,7 @@ function twoLayerGraph(input: string, base: string[], l: SmallLayer): string {
   return `${head}[l0][l1in];[l1in]${smallLayerFilter(l)}[l1]`;
 }
 
-/** Options of the layer-1 output: its frames come from `map`, keep their pts, and go out in `muxer`. */
+/** Options of one encoded layer output: its frames come from `map`, keep their pts, and go out in `muxer`. */
 function smallLayerOutput(map: string, extra: string[], s: VideoTrackSettings, muxer: string): string[] {
   return [
     '-map',
@@ -119,6 +119,23 @@ function smallLayerOutput(map: string, extra: string[], s: VideoTrackSettings, m
     '-f',
     muxer,
   ];
+}
+
+/**
+ * The outputs of a two-layer run: the filter graph, layer 0 (stdout) and
+ * layer 1 (fd 3), both keeping the graph's pts and written in `muxer`.
+ */
+function twoLayerOutputs(
+  input: string,
+  base: string[],
+  small: SmallLayer,
+  s: VideoTrackSettings,
+  muxer: string,
+): Pick<FfmpegSpec, 'outputOptions' | 'extraOutputs'> {
+  return {
+    outputOptions: ['-filter_complex', twoLayerGraph(input, base, small), ...smallLayerOutput('[l0]', [], s, muxer)],
+    extraOutputs: [smallLayerOutput('[l1]', [], s, muxer)],
+  };
 }
 
 export function videoSpec(source: Exclude<VideoSource, { kind: 'none' }>, s: VideoTrackSettings): FfmpegSpec {
@@ -142,24 +159,7 @@ export function videoSpec(source: Exclude<VideoSource, { kind: 'none' }>, s: Vid
       ];
       // -re paces lavfi at real time: without it testsrc2 runs as fast as the CPU allows.
       const input = { inputOptions: ['-re', '-f', 'lavfi'], input: `testsrc2=size=${size}:rate=${s.fps}` };
-      if (small) {
-        return {
-          ...input,
-          outputOptions: [
-            '-filter_complex',
-            twoLayerGraph('[0:v]', filters, small),
-            '-map',
-            '[l0]',
-            '-fps_mode',
-            'passthrough',
-            ...encodeOptions(s),
-            ...out,
-            '-f',
-            'smjpeg',
-          ],
-          extraOutputs: [smallLayerOutput('[l1]', [], s, 'smjpeg')],
-        };
-      }
+      if (small) return { ...input, ...twoLayerOutputs('[0:v]', filters, small, s, 'smjpeg') };
       return {
         ...input,
         outputOptions: [
@@ -195,23 +195,7 @@ export function videoSpec(source: Exclude<VideoSource, { kind: 'none' }>, s: Vid
           extraOutputs: [smallLayerOutput('0:v', ['-vf', smallLayerFilter(small)], s, 'mjpeg')],
         };
       }
-      if (small) {
-        return {
-          inputOptions,
-          input: source.device,
-          outputOptions: [
-            '-filter_complex',
-            twoLayerGraph('[0:v]', [], small),
-            '-map',
-            '[l0]',
-            ...encodeOptions(s),
-            ...out,
-            '-f',
-            'mjpeg',
-          ],
-          extraOutputs: [smallLayerOutput('[l1]', [], s, 'mjpeg')],
-        };
-      }
+      if (small) return { inputOptions, input: source.device, ...twoLayerOutputs('[0:v]', [], small, s, 'mjpeg') };
       return {
         inputOptions,
         input: source.device,
@@ -220,20 +204,11 @@ export function videoSpec(source: Exclude<VideoSource, { kind: 'none' }>, s: Vid
     }
     case 'custom':
       if (small) {
+        const base = [`scale=${s.width}:${s.height}`, `fps=${s.fps}`];
         return {
           inputOptions: [...LOW_LATENCY_INPUT, ...source.inputOptions],
           input: source.input,
-          outputOptions: [
-            '-filter_complex',
-            twoLayerGraph('[0:v:0]', [`scale=${s.width}:${s.height}`, `fps=${s.fps}`], small),
-            '-map',
-            '[l0]',
-            ...encodeOptions(s),
-            ...out,
-            '-f',
-            'mjpeg',
-          ],
-          extraOutputs: [smallLayerOutput('[l1]', [], s, 'mjpeg')],
+          ...twoLayerOutputs('[0:v:0]', base, small, s, 'mjpeg'),
         };
       }
       return {
