@@ -114,7 +114,7 @@ describe('ffmpeg arguments', () => {
     const args = ffmpegArgs(test).join(' ');
     assert.match(
       args,
-      /-filter_complex \[0:v\]settb=1\/1000000,setpts=RTCTIME,split=2\[l0\]\[l1in\];\[l1in\]scale=320:180,select='not\(mod\(n,2\)\)'\[l1\] -map \[l0\] .*-f smjpeg pipe:1 -map \[l1\] .*-f smjpeg pipe:3$/,
+      /-filter_complex \[0:v\]settb=1\/1000000,setpts=RTCTIME,drawbox=.*,split=2\[l0\]\[l1in\];\[l1in\]scale=320:180,select='not\(mod\(n,2\)\)'\[l1\] -map \[l0\] .*-f smjpeg pipe:1 -map \[l1\] .*-f smjpeg pipe:3$/,
     );
     assert.equal(args.split(' -i ').length, 2, 'one input');
     // A camera's own MJPEG: layer 0 copied untouched, layer 1 decoded and scaled.

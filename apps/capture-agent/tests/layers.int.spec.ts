@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readTimecode, unwrapTimecode } from '@vidchat/protocol';
 import {
   requireBinary,
   sleep,
@@ -101,6 +102,27 @@ describe('capture agent video layers', { timeout: 90_000 }, () => {
     const times0 = new Set(recorder.video.map((r) => r.msg.captureTimeUs));
     const matched = recorder.video1.filter((r) => times0.has(r.msg.captureTimeUs)).length;
     assert.ok(matched >= recorder.video1.length - 2, `${matched} of ${recorder.video1.length} layer-1 times match`);
+  });
+
+  it('draws each frame’s capture time into it as the timecode, readable in both layers', () => {
+    for (const frames of [recorder.video, recorder.video1]) {
+      const { msg } = frames.at(-1)!;
+      if (msg.kind !== 'video') continue;
+      // ffmpeg decodes the JPEG to 8-bit luma, as a canvas would paint it.
+      const gray = execFileSync(
+        'ffmpeg',
+        ['-loglevel', 'error', '-f', 'mjpeg', '-i', '-', '-f', 'rawvideo', '-pix_fmt', 'gray', '-'],
+        {
+          input: msg.payload,
+        },
+      );
+      const low = readTimecode((x, y) => gray[Math.floor(y) * msg.width + Math.floor(x)] ?? 0, msg.width);
+      const ms = unwrapTimecode(low, Date.now());
+      assert.ok(
+        Math.abs(ms - msg.captureTimeUs / 1000) <= 2,
+        `layer ${msg.layer}: code ${ms}, capture ${msg.captureTimeUs / 1000}`,
+      );
+    }
   });
 
   it('announces both layers in presence', () => {

@@ -11,3 +11,4 @@ export * from './levels.js';
 export * from './viewer-messages.js';
 export * from './http-api.js';
 export { utf8Decode, utf8Encode } from './json.js';
+export * from './timecode.js';

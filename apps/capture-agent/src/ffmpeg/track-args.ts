@@ -1,3 +1,4 @@
+import { TIMECODE_BITS, timecodeBlockHeight, timecodeBlockWidth } from '@vidchat/protocol';
 import type { AudioSource, VideoSource } from '../sources.js';
 import type { FfmpegSpec } from './ffmpeg-command.js';
 
@@ -79,6 +80,35 @@ function clockText(): string {
   return '%{localtime\\:%H\\\\\\:%M\\\\\\:%S} #%{n}';
 }
 
+/**
+ * drawbox filters that write the frame's capture time into it as the
+ * protocol's timecode (libs/protocol timecode.ts): a black row, then one
+ * white block per set bit of the wall-clock ms. `t` is the frame's pts in
+ * seconds, which setpts=RTCTIME made the epoch time it was generated.
+ */
+export function timecodeFilters(frameWidth: number): string[] {
+  const bw = timecodeBlockWidth(frameWidth);
+  const bh = timecodeBlockHeight(frameWidth);
+  const boxes = [`drawbox=x=0:y=0:w=${TIMECODE_BITS * bw}:h=${bh}:color=black:t=fill`];
+  for (let bit = 0; bit < TIMECODE_BITS; bit++) {
+    boxes.push(
+      // t*1000 rounded to the ms, as the muxer rounds the pts it writes.
+      `drawbox=x=${bit * bw}:y=0:w=${bw}:h=${bh}:color=white:t=fill:enable='mod(floor(floor(t*1000+0.5)/${2 ** bit}),2)'`,
+    );
+  }
+  return boxes;
+}
+
+/**
+ * The encoder's time base: ms for SMJPEG. ffmpeg's default for a video
+ * encoder is 1/frame rate, which rounds each frame's capture time (its pts)
+ * to the frame grid: up to half a frame (33 ms at 15 fps) off, measured with
+ * the timecode. Bare MJPEG carries no timestamps at all.
+ */
+function timeBaseOptions(muxer: string): string[] {
+  return muxer === 'smjpeg' ? ['-enc_time_base:v', '1:1000'] : [];
+}
+
 function encodeOptions(s: VideoTrackSettings): string[] {
   return ['-c:v', 'mjpeg', '-q:v', String(s.quality), '-pix_fmt', 'yuvj420p'];
 }
@@ -113,6 +143,7 @@ function smallLayerOutput(map: string, extra: string[], s: VideoTrackSettings, m
     ...extra,
     '-fps_mode',
     'passthrough',
+    ...timeBaseOptions(muxer),
     ...encodeOptions(s),
     '-an',
     ...LOW_LATENCY_OUTPUT,
@@ -150,6 +181,8 @@ export function videoSpec(source: Exclude<VideoSource, { kind: 'none' }>, s: Vid
         // carried to the agent by the SMJPEG muxer (see videoTimestamped).
         'settb=1/1000000',
         'setpts=RTCTIME',
+        // The capture time, machine-readable, for glass-to-glass measurements.
+        ...timecodeFilters(s.width),
         ...(s.fontFile
           ? [
               `drawtext=fontfile=${s.fontFile}:text='${clockText()}':x=w-tw-8:y=8:fontsize=${Math.max(12, Math.round(s.height / 14))}` +
@@ -168,6 +201,7 @@ export function videoSpec(source: Exclude<VideoSource, { kind: 'none' }>, s: Vid
           // Keep the pts as they are: no frame dropped or duplicated to fit a grid.
           '-fps_mode',
           'passthrough',
+          ...timeBaseOptions('smjpeg'),
           ...encodeOptions(s),
           ...out,
           '-f',
