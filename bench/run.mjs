@@ -7,7 +7,7 @@
 //   node bench/run.mjs --only fanout [--quick] [--profile]
 //
 // Benches: fanout, slow-viewers, latency (this folder's lib/) and protocol,
-// capture-agent, video-layers, mixer, audio-loss (standalone files exporting run({ quick })). A bench
+// capture-agent, video-layers, glass-to-glass, mixer, audio-loss (standalone files exporting run({ quick })). A bench
 // file that does not exist yet is skipped with a note; one that fails is
 // reported as failed and the others still run. Everything a bench starts is
 // stopped at its end, on an error and on Ctrl-C.
@@ -33,6 +33,7 @@ const BENCHES = [
   { name: 'fanout', file: 'fanout.bench.mjs', title: 'Fan-out: gateway vs naive relay' },
   { name: 'slow-viewers', file: 'slow-viewers.bench.mjs', title: 'Slow-viewer isolation' },
   { name: 'latency', file: 'latency.bench.mjs', title: 'Latency end to end' },
+  { name: 'glass-to-glass', file: 'glass-to-glass.bench.mjs', title: 'Glass to glass' },
 ];
 /** Whole-run limits: a bench that hangs must not hold the machine. */
 const RUN_LIMIT_MS = { quick: 4 * 60_000, full: 30 * 60_000 };
