@@ -12,6 +12,7 @@
 // now − code: capture-to-paint through ffmpeg, JPEG, NATS, the gateway, the
 // socket, decode and paint (on the same machine clock). Once with that one
 // viewer, once with 99 more `ws` viewers of the room (bench/lib/load.mjs).
+/* global document, requestAnimationFrame -- these functions run inside the viewer page. */
 import { launchChromium, NatsServer, startApp, waitFor, sleep } from '../libs/test-support/dist/src/index.js';
 import { TIMECODE_BITS, timecodeBlockHeight, timecodeBlockWidth } from '../libs/protocol/dist/src/index.js';
 import { startViewers } from './lib/load.mjs';
