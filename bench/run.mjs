@@ -7,7 +7,7 @@
 //   node bench/run.mjs --only fanout [--quick] [--profile]
 //
 // Benches: fanout, slow-viewers, latency (this folder's lib/) and protocol,
-// capture-agent, video-layers, glass-to-glass, mixer, audio-loss (standalone files exporting run({ quick })). A bench
+// capture-agent, video-layers, mixer, audio-loss, recorder, participants, glass-to-glass, browser-participant, playout (standalone files exporting run({ quick })). A bench
 // file that does not exist yet is skipped with a note; one that fails is
 // reported as failed and the others still run. Everything a bench starts is
 // stopped at its end, on an error and on Ctrl-C.
@@ -30,10 +30,20 @@ const BENCHES = [
   { name: 'video-layers', file: 'video-layers.bench.mjs', title: 'Video layers' },
   { name: 'mixer', file: 'mixer.bench.mjs', title: 'Mixer' },
   { name: 'audio-loss', file: 'audio-loss.bench.mjs', title: 'Audio under packet loss' },
+  { name: 'recorder', file: 'recorder.bench.mjs', title: 'Recorder' },
   { name: 'fanout', file: 'fanout.bench.mjs', title: 'Fan-out: gateway vs naive relay' },
+  { name: 'participants', file: 'participants.bench.mjs', title: 'Gateway: participants publishing' },
   { name: 'slow-viewers', file: 'slow-viewers.bench.mjs', title: 'Slow-viewer isolation' },
   { name: 'latency', file: 'latency.bench.mjs', title: 'Latency end to end' },
   { name: 'glass-to-glass', file: 'glass-to-glass.bench.mjs', title: 'Glass to glass' },
+  {
+    name: 'browser-participant',
+    file: 'browser-participant.bench.mjs',
+    title: 'Browser participant: camera + microphone cost',
+  },
+  { name: 'playout', file: 'playout.bench.mjs', title: 'Viewer audio playout' },
+  // Standalone too: a 3-node cluster with two mixers, then a gateway with ten rooms.
+  { name: 'takeover', file: 'takeover.bench.mjs', title: 'Scale-out: mixer takeover and gateway ingress' },
 ];
 /** Whole-run limits: a bench that hangs must not hold the machine. */
 const RUN_LIMIT_MS = { quick: 4 * 60_000, full: 30 * 60_000 };

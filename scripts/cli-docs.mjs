@@ -12,6 +12,7 @@ const programs = [
   ['vidchat-agent', 'capture-agent'],
   ['vidchat-mixer', 'mixer'],
   ['vidchat-gateway', 'gateway'],
+  ['vidchat-recorder', 'recorder'],
 ];
 
 /** Parses the service-kit help layout: an option line, then its `env` line. */

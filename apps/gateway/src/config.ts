@@ -1,5 +1,6 @@
-import { logLevelOption, natsOptions, opt, UsageError, type Config } from '@vidchat/service-kit';
-import { isValidId, MAX_CLIENT_MESSAGE_BYTES } from '@vidchat/protocol';
+import { logLevelOption, natsOptions, opt, UsageError, type Config, type Option } from '@vidchat/service-kit';
+
+import { isValidId, MAX_CLIENT_MESSAGE_BYTES, MAX_NAME_LENGTH } from '@vidchat/protocol';
 
 /*
  * The gateway's configuration: every flag, its environment variable and its
@@ -7,9 +8,15 @@ import { isValidId, MAX_CLIENT_MESSAGE_BYTES } from '@vidchat/protocol';
  * `process.env` is read only here and in `runCli`.
  */
 
+/** `--tls`: `off` (HTTPS only with --tls-cert/--tls-key) or `self-signed` (a certificate made at start). */
+export type TlsMode = 'off' | 'self-signed';
+export const TLS_MODES: readonly TlsMode[] = ['off', 'self-signed'];
+
 /** Named limits with their defaults; README.md documents each of them. */
 export const DEFAULTS = {
   port: 8080,
+  /** HTTPS (and wss) port, used when TLS is on (`--tls self-signed` or `--tls-cert/--tls-key`). */
+  tlsPort: 8443,
   host: '0.0.0.0',
   /** Open viewer WebSockets; one more is refused with `too-many-viewers` / 1013. */
   maxViewers: 1_000,
@@ -17,10 +24,15 @@ export const DEFAULTS = {
   maxMessageBytes: MAX_CLIENT_MESSAGE_BYTES,
   /** Socket bytes buffered for a viewer above which its video becomes latest-frame-wins. */
   videoHighWaterBytes: 512 * 1024,
-  /** Socket bytes buffered above which audio waits in the viewer's audio queue. */
+  /** Socket bytes buffered above which audio waits in the viewer's audio queue, however young the backlog. */
   audioHighWaterBytes: 2 * 1024 * 1024,
-  /** Audio packets (mixed audio, levels) queued per viewer before the oldest is dropped. */
-  audioQueuePackets: 250,
+  /** Audio packets (mixed audio, levels) queued per viewer at most; the age limit usually drops them first. */
+  audioQueuePackets: 64,
+  /**
+   * Oldest audio a viewer is sent, in ms: audio waits while the viewer's socket backlog is older than
+   * this, and a waiting packet older than this is dropped (`audio-stale`). Video also waits for it.
+   */
+  audioMaxAgeMs: 300,
   /** How often a viewer that is behind is checked for a drained socket. */
   drainPollMs: 10,
   /** Live sources kept per room; more are counted and ignored. */
@@ -36,19 +48,62 @@ export const DEFAULTS = {
   layerMessagesPerSecond: 20,
   /** Burst of `layer` messages per connection: two choices for each of 64 sources. */
   layerMessageBurst: 128,
-  /** Messages over the rate limit before the connection is closed (1008). */
+  /** Messages over the rate limit before the connection is closed (1008)... */
   rateLimitStrikes: 5,
+  /**
+   * ...within this window: one strike is forgiven per period, so a viewer is
+   * closed for a flood, not for a few slips spread over a long session.
+   */
+  rateLimitStrikeDecayMs: 10_000,
   /** WebSocket ping interval; a viewer that misses one pong is terminated. */
   heartbeatMs: 30_000,
   /** How long a snapshot request waits for a first frame of a room nobody watches. */
   snapshotWaitMs: 2_000,
   /** MJPEG clients at once. */
   maxMjpegClients: 100,
+  /** Rooms whose media are subscribed at once; a join of one more gets `too-many-rooms` / 1013, HTTP 503. */
+  maxRooms: 1_000,
+  /**
+   * Media envelopes per second a participant may send, video and audio
+   * together (15 fps video + 50 Opus packets = 65 at the room's defaults),
+   * with a burst of one second's worth; more are dropped and counted.
+   */
+  participantFramesPerSecond: 120,
+  /** Media bytes per second a participant may send (burst: one second's worth); more are dropped and counted. */
+  participantBytesPerSecond: 4 * 1024 * 1024,
+  /**
+   * Largest media envelope from a participant; a larger one is dropped and
+   * counted. The WebSocket reads frames up to twice this (and up to
+   * `maxMessageBytes` for text): above that ws closes the socket with 1009.
+   */
+  participantMaxFrameBytes: 512 * 1024,
 } as const;
 
 export const serveSpec = {
   ...natsOptions,
   port: opt.port('port', 'VIDCHAT_PORT', 'HTTP and WebSocket port (0 picks a free one)', DEFAULTS.port),
+  tlsPort: opt.port(
+    'tls-port',
+    'VIDCHAT_TLS_PORT',
+    'HTTPS and secure WebSocket port when TLS is on (0 picks a free one)',
+    DEFAULTS.tlsPort,
+  ),
+  tls: opt.string(
+    'tls',
+    'VIDCHAT_TLS',
+    'self-signed: serve HTTPS too, with a certificate made at start (its SHA-256 fingerprint is logged)',
+    'off',
+    '<off|self-signed>',
+    (v) =>
+      (TLS_MODES as readonly string[]).includes(v) ? null : `expected off or self-signed, got ${JSON.stringify(v)}`,
+  ) as Option<TlsMode>,
+  tlsCert: opt.optionalString(
+    'tls-cert',
+    'VIDCHAT_TLS_CERT',
+    'PEM certificate (chain) file: serve HTTPS too, with --tls-key',
+    '<file>',
+  ),
+  tlsKey: opt.optionalString('tls-key', 'VIDCHAT_TLS_KEY', 'PEM private key file of --tls-cert', '<file>'),
   host: opt.string('host', 'VIDCHAT_HOST', 'bind address', DEFAULTS.host, '<address>', (v) =>
     // A host name or an IPv4/IPv6 address; anything else is a typo, told before binding.
     /^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^[0-9A-Fa-f:.]+$/.test(
@@ -91,7 +146,7 @@ export const serveSpec = {
   audioHighWaterBytes: opt.int(
     'audio-high-water-bytes',
     'VIDCHAT_AUDIO_HIGH_WATER_BYTES',
-    'buffered bytes per viewer above which audio is queued',
+    'buffered bytes per viewer above which audio waits, however young the backlog (a cap behind the age limit)',
     DEFAULTS.audioHighWaterBytes,
     1_024,
     1 << 30,
@@ -99,10 +154,18 @@ export const serveSpec = {
   audioQueuePackets: opt.int(
     'audio-queue-packets',
     'VIDCHAT_AUDIO_QUEUE_PACKETS',
-    'audio packets queued per viewer before the oldest is dropped',
+    'audio packets queued per viewer at most (the age limit usually drops them first)',
     DEFAULTS.audioQueuePackets,
     1,
     100_000,
+  ),
+  audioMaxAgeMs: opt.int(
+    'audio-max-age-ms',
+    'VIDCHAT_AUDIO_MAX_AGE_MS',
+    'oldest audio sent to a viewer: audio (and video) waits while its backlog is older, and waiting audio older than this is dropped',
+    DEFAULTS.audioMaxAgeMs,
+    20,
+    60_000,
   ),
   drainPollMs: opt.int(
     'drain-poll-ms',
@@ -160,6 +223,14 @@ export const serveSpec = {
     1,
     10_000,
   ),
+  rateLimitStrikeDecayMs: opt.int(
+    'rate-limit-strike-decay-ms',
+    'VIDCHAT_RATE_LIMIT_STRIKE_DECAY_MS',
+    'one strike is forgiven per this period (strikes count floods, not old slips)',
+    DEFAULTS.rateLimitStrikeDecayMs,
+    1,
+    86_400_000,
+  ),
   heartbeatMs: opt.int(
     'heartbeat-ms',
     'VIDCHAT_HEARTBEAT_MS',
@@ -184,6 +255,39 @@ export const serveSpec = {
     1,
     100_000,
   ),
+  maxRooms: opt.int(
+    'max-rooms',
+    'VIDCHAT_MAX_ROOMS',
+    'rooms watched at once (media subscribed); one more: too-many-rooms / 1013, HTTP 503',
+    DEFAULTS.maxRooms,
+    1,
+    1_000_000,
+  ),
+  participantFramesPerSecond: opt.number(
+    'participant-frames-per-second',
+    'VIDCHAT_PARTICIPANT_FRAMES_PER_SECOND',
+    'media envelopes per second a participant may send (video + audio; more are dropped)',
+    DEFAULTS.participantFramesPerSecond,
+    1,
+    100_000,
+  ),
+  participantBytesPerSecond: opt.int(
+    'participant-bytes-per-second',
+    'VIDCHAT_PARTICIPANT_BYTES_PER_SECOND',
+    'media bytes per second a participant may send (more are dropped)',
+    DEFAULTS.participantBytesPerSecond,
+    1_024,
+    1 << 30,
+  ),
+  participantMaxFrameBytes: opt.int(
+    'participant-max-frame-bytes',
+    'VIDCHAT_PARTICIPANT_MAX_FRAME_BYTES',
+    'largest media envelope from a participant (larger ones are dropped)',
+    DEFAULTS.participantMaxFrameBytes,
+    1_024,
+    // An envelope larger than NATS's default max_payload could not be published anyway.
+    1 << 20,
+  ),
 };
 
 export type GatewayConfig = Config<typeof serveSpec>;
@@ -203,6 +307,19 @@ export function defaultConfig(overrides: Partial<GatewayConfig> = {}): GatewayCo
 /** `vidchat-gateway token`: mints a viewer token. */
 export const tokenSpec = {
   viewerSecret: serveSpec.viewerSecret,
+  publish: opt.switch('publish', 'VIDCHAT_TOKEN_PUBLISH', 'grant publish: join with camera and microphone'),
+  record: opt.switch('record', 'VIDCHAT_TOKEN_RECORD', 'grant record: start and stop recordings'),
+  name: opt.string(
+    'name',
+    'VIDCHAT_TOKEN_NAME',
+    'grant name: a display name the holder cannot change (none by default)',
+    '',
+    '<label>',
+    (v) =>
+      v.trim() !== '' && v.length <= MAX_NAME_LENGTH
+        ? null
+        : `expected 1-${MAX_NAME_LENGTH} characters, got ${JSON.stringify(v.slice(0, 80))}`,
+  ),
   ttl: {
     flag: 'ttl',
     env: 'VIDCHAT_TOKEN_TTL',

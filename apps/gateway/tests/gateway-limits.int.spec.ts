@@ -53,6 +53,57 @@ describe('gateway limits and tokens (real NATS)', { timeout: 120_000 }, () => {
     await gw.close();
   });
 
+  it('watches at most --max-rooms rooms: one more is too-many-rooms / 1013 on /ws and 503 over HTTP', async () => {
+    const gw = await start({ maxRooms: 1, snapshotWaitMs: 0 });
+    const first = await open(gw.port);
+    await first.join('only');
+    const refused = await open(gw.port);
+    refused.send({ type: 'join', room: 'another' });
+    assert.equal((await refused.closed).code, 1013);
+    assert.ok(refused.events.some(isType('error', (e) => e.code === 'too-many-rooms')));
+    // A room already watched takes more viewers.
+    const second = await open(gw.port);
+    assert.equal((await second.join('only')).room, 'only');
+    for (const route of ['snapshot.jpg', 'stream.mjpeg']) {
+      const res = await fetch(`http://127.0.0.1:${gw.port}/api/rooms/another/sources/cam1/${route}`);
+      assert.equal(res.status, 503, route);
+      assert.equal(((await res.json()) as { error: string }).error, 'too-many-rooms', route);
+    }
+    assert.equal(await metric(gw.port, 'vidchat_gateway_refused_total', { reason: 'too-many-rooms' }), 3);
+    // When the room is let go, another can be watched.
+    first.send({ type: 'leave' });
+    second.send({ type: 'leave' });
+    await waitFor(async () => (await metric(gw.port, 'vidchat_gateway_room_subscriptions')) === 0);
+    const third = await open(gw.port);
+    assert.equal((await third.join('another')).room, 'another');
+    await gw.close();
+  });
+
+  it('forgives rate-limit strikes over time: slips spread out never close a viewer, a flood does', async () => {
+    // One message per 2 s with a burst of 1, and 2 strikes within one 1 s decay period close.
+    const gw = await start({
+      messagesPerSecond: 0.5,
+      messageBurst: 1,
+      rateLimitStrikes: 2,
+      rateLimitStrikeDecayMs: 1_000,
+    });
+    const v = await open(gw.port);
+    const rateLimited = (): number => v.events.filter(isType('error', (e) => e.code === 'rate-limited')).length;
+    for (let round = 1; round <= 3; round++) {
+      // One message within the rate, one over it: a strike, forgiven before the next round.
+      v.send({ type: 'ping', id: `r${round}` });
+      v.send({ type: 'ping', id: `x${round}` });
+      await waitFor(() => rateLimited() === round, { what: `strike ${round}` });
+      await sleep(2_500);
+    }
+    assert.equal(v.ws.readyState, WebSocket.OPEN, 'three strikes, one per round, did not close the viewer');
+    assert.equal(v.events.filter((e) => e.type === 'pong').length, 3);
+    // Three at once: one passes, two strikes before any is forgiven.
+    for (let i = 0; i < 3; i++) v.send({ type: 'ping' });
+    assert.equal((await v.closed).code, 1008);
+    await gw.close();
+  });
+
   it('terminates a viewer that stops answering pings, and keeps one that answers', async () => {
     const gw = await start({ heartbeatMs: 200 });
     const alive = await open(gw.port);
@@ -69,14 +120,14 @@ describe('gateway limits and tokens (real NATS)', { timeout: 120_000 }, () => {
   });
 
   it('requires a valid, unexpired token naming the room when a secret is set', async () => {
-    const secret = 'sesame';
+    const secret = 'sesame-sesame-sesame-sesame-sesame';
     const gw = await start({ viewerSecret: secret, snapshotWaitMs: 0 });
     const cases: [string, string | undefined][] = [
       ['missing', undefined],
       ['garbage', 'not.a.token'],
-      ['wrong secret', mintViewerToken('other', ['vip'], 60)],
-      ['other room', mintViewerToken(secret, ['lobby'], 60)],
-      ['expired', mintViewerToken(secret, ['vip'], 1, Date.now() - 10_000)],
+      ['wrong secret', await mintViewerToken('other-other-other-other-other-other', ['vip'], 60)],
+      ['other room', await mintViewerToken(secret, ['lobby'], 60)],
+      ['expired', await mintViewerToken(secret, ['vip'], 1, Date.now() - 100_000)],
     ];
     for (const [what, token] of cases) {
       const v = await open(gw.port);
@@ -87,14 +138,14 @@ describe('gateway limits and tokens (real NATS)', { timeout: 120_000 }, () => {
       assert.equal(v.events.filter((e) => e.type === 'roster').length, 0, `${what}: sees nothing`);
       assert.equal(v.binaries.length, 0);
     }
-    const good = mintViewerToken(secret, ['vip'], 60);
+    const good = await mintViewerToken(secret, ['vip'], 60);
     const v = await open(gw.port);
     const roster = await v.join('vip', good);
     assert.equal(roster.room, 'vip');
 
     const snap = `http://127.0.0.1:${gw.port}/api/rooms/vip/sources/cam1/snapshot.jpg`;
     assert.equal((await fetch(snap)).status, 401);
-    assert.equal((await fetch(`${snap}?token=${mintViewerToken(secret, ['lobby'], 60)}`)).status, 401);
+    assert.equal((await fetch(`${snap}?token=${await mintViewerToken(secret, ['lobby'], 60)}`)).status, 401);
     assert.equal((await fetch(snap, { headers: { authorization: `Bearer ${good}` } })).status, 404);
     assert.equal((await fetch(`${snap}?token=${good}`)).status, 404);
     const mj = `http://127.0.0.1:${gw.port}/api/rooms/vip/sources/cam1/stream.mjpeg`;

@@ -17,7 +17,16 @@ import {
   waitFor,
   type RunningProcess,
 } from '@vidchat/test-support';
-import { FakeSource, isType, makeJpeg, metric, mixPacket, natsClient, TestViewer } from './helpers.js';
+import {
+  FakeSource,
+  isType,
+  makeJpeg,
+  metric,
+  mixPacket,
+  natsClient,
+  sourceAudioPacket,
+  TestViewer,
+} from './helpers.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -82,8 +91,10 @@ describe('gateway (child process, real NATS)', { timeout: 120_000 }, () => {
     const v = await open();
     await v.join('interest');
     assert.equal(await metric(gw.port, 'vidchat_gateway_room_subscriptions'), 1);
-    // Presence, the room's layer-0 video and its audio, and its mix; layer 1 only once asked for.
-    assert.equal(await metric(gw.port, 'vidchat_gateway_nats_subscriptions'), 4);
+    // Presence, the room's layer-0 video and its shared mix (mix and levels):
+    // no per-source audio, a mix-minus only for a listener (`listen`), and a
+    // `.video1` layer only once a viewer asks for it.
+    assert.equal(await metric(gw.port, 'vidchat_gateway_nats_subscriptions'), 3);
     v.send({ type: 'leave' });
     await waitFor(async () => (await metric(gw.port, 'vidchat_gateway_room_subscriptions')) === 0, {
       what: 'unsubscribe after leave',
@@ -178,6 +189,8 @@ describe('gateway (child process, real NATS)', { timeout: 120_000 }, () => {
     assert.equal(none.status, 404);
     assert.equal(((await none.json()) as { error: string }).error, 'no-frame');
     await waitFor(async () => (await metric(gw.port, 'vidchat_gateway_room_subscriptions')) === 0);
+    // Watching a room for one snapshot is a debug line, not info (polling would fill the log).
+    assert.doesNotMatch(gw.proc.output(), /room (un)?watched.*room=snaproom/);
   });
 
   it('streams MJPEG parts with JPEG bodies', async () => {
@@ -349,6 +362,38 @@ describe('gateway (child process, real NATS)', { timeout: 120_000 }, () => {
     assert.ok((await metric(gw.port, 'vidchat_gateway_invalid_messages_total', { reason: 'envelope-garbage' })) >= 1);
     assert.ok((await metric(gw.port, 'vidchat_gateway_invalid_messages_total', { reason: 'presence-garbage' })) >= 1);
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
+  });
+
+  it('never subscribes to per-source audio: viewers hear the mix', async () => {
+    const v = await open();
+    await v.join('noaudio');
+    const s = new FakeSource(nc, 'noaudio', 'cam1');
+    // A frame that arrives proves the room's subscriptions are live on the
+    // server (frames published before the subscription reached it are lost).
+    await waitFor(
+      () => {
+        if (v.binaries.length > 0) return true;
+        s.video(jpegA);
+        return false;
+      },
+      { what: 'a first frame', intervalMs: 50 },
+    );
+    const garbageBefore = await metric(gw.port, 'vidchat_gateway_invalid_messages_total', {
+      reason: 'envelope-garbage',
+    });
+    for (let i = 0; i < 20; i++) sourceAudioPacket(nc, 'noaudio', 'cam1', i);
+    nc.publish('vidchat.src.noaudio.cam1.audio', new Uint8Array([1, 2, 3]));
+    // Published after the audio on the same connection, so delivered after it had it been subscribed.
+    const last = Buffer.from(s.video(jpegA));
+    await waitFor(() => v.binaries.some((b) => b.equals(last)), { what: 'the last frame' });
+    assert.equal(await metric(gw.port, 'vidchat_gateway_frames_in_total', { kind: 'audio' }), 0);
+    assert.equal(
+      await metric(gw.port, 'vidchat_gateway_invalid_messages_total', { reason: 'envelope-garbage' }),
+      garbageBefore,
+      'the garbage audio packet was never received',
+    );
+    assert.ok(v.binaries.every((b) => decodeEnvelope(b).kind === 'video'));
+    v.close();
   });
 
   it('reports 503 while NATS is down and 200 after it is back', async () => {

@@ -1,24 +1,41 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import WebSocket from 'ws';
-import { encodeEnvelope, parseServerMessage, mixAudioSubject, type ServerMessage } from '@vidchat/protocol';
+import {
+  audioSubject,
+  encodeEnvelope,
+  mixAudioSubject,
+  parseServerMessage,
+  type Envelope,
+  type JoinMessage,
+  type ServerMessage,
+} from '@vidchat/protocol';
 import { waitFor } from '@vidchat/test-support';
 
 export { makeJpeg } from '@vidchat/test-support';
 export { FakeSource } from '@vidchat/test-support';
 
-export function mixPacket(nc: NatsConnection, room: string, seq: number): Uint8Array {
-  const bytes = encodeEnvelope({
-    kind: 'mixedAudio',
-    source: '',
-    seq,
-    captureTimeUs: Date.now() * 1000,
+/** The audio fields and a tiny payload (`marker` ff fe) of one 20 ms Opus packet. */
+function opusPacket(marker = 0xf8) {
+  return {
     codec: 'opus',
     sampleRate: 48000,
     channels: 1,
     durationUs: 20_000,
-    payload: new Uint8Array([0xf8, 0xff, 0xfe]),
-  });
+    payload: new Uint8Array([marker, 0xff, 0xfe]),
+  } as const;
+}
+
+/** Publishes one room-mix packet (payload f8 ff fe) as the mixer would; returns its bytes. */
+export function mixPacket(nc: NatsConnection, room: string, seq: number): Uint8Array {
+  const bytes = mixedAudio(seq, 0xf8);
   nc.publish(mixAudioSubject(room), bytes);
+  return bytes;
+}
+
+/** Publishes one packet of a source's own audio. */
+export function sourceAudioPacket(nc: NatsConnection, room: string, source: string, seq: number): Uint8Array {
+  const bytes = encodeEnvelope({ kind: 'audio', source, seq, captureTimeUs: Date.now() * 1000, ...opusPacket() });
+  nc.publish(audioSubject(room, source), bytes);
   return bytes;
 }
 
@@ -73,6 +90,80 @@ export class TestViewer {
   close(): void {
     this.ws.terminate();
   }
+}
+
+/** A participant: a viewer that joined with `publish` and sends envelopes as its `self`. */
+export class TestParticipant extends TestViewer {
+  self = '';
+  private seq = 0;
+
+  static override async open(port: number, opts: { autoPong?: boolean } = {}): Promise<TestParticipant> {
+    const p = new TestParticipant(new WebSocket(`ws://127.0.0.1:${port}/ws`, opts));
+    await p.opened;
+    return p;
+  }
+
+  /** Joins `room` with `publish`; resolves with the roster, after which `self` is set. */
+  async joinAsParticipant(
+    room: string,
+    name: string,
+    extra: Partial<JoinMessage> = {},
+  ): Promise<Extract<ServerMessage, { type: 'roster' }>> {
+    this.send({ type: 'join', room, publish: true, name, ...extra });
+    const roster = await this.waitEvent(
+      (e): e is Extract<ServerMessage, { type: 'roster' }> => e.type === 'roster' && e.room === room,
+    );
+    if (!roster.self) throw new Error('the roster of a participant join has no self');
+    this.self = roster.self;
+    return roster;
+  }
+
+  /** Encodes and sends one video envelope (as `source`, `self` by default); returns its bytes. */
+  sendVideo(jpeg: Uint8Array, source = this.self, width = 64, height = 48): Uint8Array {
+    return this.sendEnvelope({
+      kind: 'video',
+      source,
+      seq: this.seq++,
+      captureTimeUs: Date.now() * 1000,
+      width,
+      height,
+      codec: 'jpeg',
+      layer: 0,
+      payload: jpeg,
+    });
+  }
+
+  /** Encodes and sends one 20 ms Opus envelope; returns its bytes. */
+  sendAudio(source = this.self, payload = new Uint8Array([0xf8, 0xff, 0xfe])): Uint8Array {
+    return this.sendEnvelope({
+      kind: 'audio',
+      source,
+      seq: this.seq++,
+      captureTimeUs: Date.now() * 1000,
+      codec: 'opus',
+      sampleRate: 48000,
+      channels: 1,
+      durationUs: 20_000,
+      payload,
+    });
+  }
+
+  sendEnvelope(env: Envelope): Uint8Array {
+    const bytes = encodeEnvelope(env);
+    this.ws.send(bytes);
+    return bytes;
+  }
+}
+
+/** A mixed-audio envelope with a recognisable payload (its first byte). */
+export function mixedAudio(seq: number, marker: number): Uint8Array {
+  return encodeEnvelope({
+    kind: 'mixedAudio',
+    source: '',
+    seq,
+    captureTimeUs: Date.now() * 1000,
+    ...opusPacket(marker),
+  });
 }
 
 /** One metric value from Prometheus text (sum of the series that match the labels). */

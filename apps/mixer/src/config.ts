@@ -66,6 +66,36 @@ export const mixerOptionSpec = {
     0,
     3_600_000,
   ),
+  leaseTtlMs: opt.int(
+    'lease-ttl-ms',
+    'VIDCHAT_MIXER_LEASE_TTL_MS',
+    'a room lease lapses when not renewed for this long (renewed every quarter of it); with JetStream only',
+    1_500,
+    200,
+    60_000,
+  ),
+  takeoverDelayMs: opt.int(
+    'takeover-delay-ms',
+    'VIDCHAT_MIXER_TAKEOVER_DELAY_MS',
+    'extra wait per rank for mixers that rendezvous hashing does not rank first for a free room, ms',
+    250,
+    0,
+    10_000,
+  ),
+  leaseReplicas: opt.int(
+    'lease-replicas',
+    'VIDCHAT_MIXER_LEASE_REPLICAS',
+    'replicas of the lease bucket when this mixer creates it (3 on a 3-node cluster)',
+    1,
+    1,
+    5,
+  ),
+  instanceId: opt.optionalString(
+    'instance-id',
+    'VIDCHAT_MIXER_INSTANCE_ID',
+    'name of this mixer in the lease bucket (default: random)',
+    '<id>',
+  ),
   logLevel: logLevelOption,
 };
 

@@ -2,6 +2,7 @@ import { connectNats, createLogger, onShutdown, runCli, setLogLevel, UsageError 
 import { mixerProgram, type MixerConfig } from './config.js';
 import { DEFAULT_JITTER_OPTIONS } from './dsp/jitter-buffer.js';
 import { MixerService } from './mixer-service.js';
+import { RoomLeases } from './lease/room-leases.js';
 
 /* vidchat-mixer: parse the configuration, connect to NATS, run the mixer until a signal. */
 async function main(cfg: MixerConfig): Promise<void> {
@@ -31,12 +32,30 @@ async function main(cfg: MixerConfig): Promise<void> {
     bitrate: cfg.bitrate,
     statusIntervalMs: cfg.statusIntervalMs,
   });
+  const opened = await RoomLeases.open(
+    nc,
+    {
+      ttlMs: cfg.leaseTtlMs,
+      takeoverDelayMs: cfg.takeoverDelayMs,
+      replicas: cfg.leaseReplicas,
+      maxRooms: cfg.maxRooms,
+      ...(cfg.instanceId ? { instanceId: cfg.instanceId } : {}),
+    },
+    service.leaseHooks,
+  );
+  if (opened.leases) {
+    service.useLeases(opened.leases);
+  } else {
+    log.warn('no JetStream on the broker: room leases off, this mixer mixes every room; run only one mixer', {
+      reason: opened.reason,
+    });
+  }
   onShutdown(async () => {
     await service.close();
     await nc.drain();
   });
   await service.start();
-  log.info('ready', { nats: nc.getServer() });
+  log.info('ready', { nats: nc.getServer(), server: nc.info?.server_name, leases: opened.leases?.id ?? 'off' });
 }
 
 await runCli(mixerProgram, main);

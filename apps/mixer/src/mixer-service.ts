@@ -17,6 +17,8 @@ import type { JitterBufferOptions } from './dsp/jitter-buffer.js';
 import { AudioPresence, ListenerPresence, type PresenceChange } from './presence/audio-presence.js';
 import { createStats, type MixerStats } from './room/mixer-stats.js';
 import { RoomMix } from './room/room-mix.js';
+import { continuedSeq, type LeaseValue } from './lease/lease-value.js';
+import type { LeaseHooks, RoomLeases } from './lease/room-leases.js';
 
 /*
  * The mixer process: presence in, one RoomMix per room with a microphone,
@@ -35,6 +37,13 @@ import { RoomMix } from './room/room-mix.js';
  * room is mixed, that is while the room has at least one microphone; a room
  * of listeners only has nothing to hear and publishes nothing, like its room
  * mix.
+ *
+ * With leases (JetStream on the broker), a room is mixed only while this
+ * mixer holds its lease: a room with microphones is first wanted, its work
+ * starts when the lease is won (continuing the last owner's sequence
+ * numbers), stops on the tick the lease is lost, and nothing is published
+ * for a room whose lease was not renewed in time. Without leases every room
+ * is mixed here, as by a single mixer.
  */
 export const SWEEP_INTERVAL_MS = 500;
 /** Ticks run at once after a stall before the clock skips ahead. */
@@ -69,6 +78,9 @@ export class MixerService {
   private statusTimer: ReturnType<typeof setInterval> | null = null;
   private lastStatus: MixerStats = createStats();
   private closed = false;
+  private leases: RoomLeases | null = null;
+  /** Sequence numbers to continue from, for rooms whose lease was just won. */
+  private readonly continueAt = new Map<string, number>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -96,6 +108,24 @@ export class MixerService {
       levelsHz: this.opts.levelsHz,
       jitterMs: `${this.opts.jitter.minMs}-${this.opts.jitter.maxMs}`,
     });
+  }
+
+  /** What the room leases call back; pass to `RoomLeases.open` and then to `useLeases`. */
+  readonly leaseHooks: LeaseHooks = {
+    acquired: (room: string, prev: LeaseValue | null) => {
+      if (prev) this.continueAt.set(room, continuedSeq(prev, Date.now()));
+      this.reconcile(room);
+    },
+    lost: (room: string) => {
+      const work = this.rooms.get(room);
+      if (work) this.stopRoom(room, work);
+    },
+    nextSeq: (room: string) => this.rooms.get(room)?.mix.nextSeq ?? this.continueAt.get(room) ?? 0,
+  };
+
+  /** Mixes only rooms whose lease this mixer holds (call before `start`). */
+  useLeases(leases: RoomLeases): void {
+    this.leases = leases;
   }
 
   /** Rooms being mixed now. */
@@ -162,7 +192,14 @@ export class MixerService {
     let work = this.rooms.get(room);
     if (wanted.length === 0) {
       this.refusedRooms.delete(room);
+      this.leases?.unwant(room);
+      this.continueAt.delete(room);
       if (work) work.stopping = true;
+      return;
+    }
+    if (work === undefined && this.leases && !this.leases.mayPublish(room)) {
+      // The leases enforce --max-rooms: a full mixer does not try.
+      this.leases.want(room);
       return;
     }
     if (work === undefined) {
@@ -176,6 +213,9 @@ export class MixerService {
       }
       this.refusedRooms.delete(room);
       work = this.startRoom(room);
+      const seq = this.continueAt.get(room);
+      if (seq !== undefined) work.mix.continueFrom(seq);
+      this.continueAt.delete(room);
     }
     work.stopping = false;
     for (const source of wanted) {
@@ -246,6 +286,12 @@ export class MixerService {
     const t0 = performance.now();
     const nowMs = Date.now();
     for (const [room, work] of this.rooms) {
+      // Publishing ends on the tick the lease stops being valid, before any
+      // other mixer may take the room over.
+      if (this.leases && !this.leases.mayPublish(room)) {
+        this.stopRoom(room, work);
+        continue;
+      }
       const out = work.mix.tick(nowMs);
       this.nc.publish(mixAudioSubject(room), out.audio);
       for (const m of out.minus) this.nc.publish(mixMinusSubject(room, m.source), m.audio);
@@ -285,6 +331,8 @@ export class MixerService {
       minusStreams += w.mix.listenerCount;
     }
     this.log.info('status', {
+      nats: this.nc.info?.server_name ?? this.nc.getServer(),
+      leases: this.leases ? this.leases.heldRooms().length : 'off',
       rooms: this.rooms.size,
       sources,
       minusStreams,
@@ -315,6 +363,8 @@ export class MixerService {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.statusTimer) clearInterval(this.statusTimer);
     this.presenceSub?.unsubscribe();
+    // Released leases carry each room's next sequence number: release before the rooms go.
+    await this.leases?.close();
     for (const [room, work] of this.rooms) this.stopRoom(room, work);
     this.log.info('mixer stopped');
   }

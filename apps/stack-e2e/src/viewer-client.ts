@@ -55,16 +55,27 @@ export class ViewerClient {
     ws.on('error', () => undefined);
   }
 
-  /** Opens `/ws` on the gateway, joins `room` and waits for the roster. */
-  static async join(port: number, room: string, opts: { timeoutMs?: number } = {}): Promise<ViewerClient> {
+  /** The participant's source id, after a join with `publish` (see `join`'s `extra`). */
+  self: string | null = null;
+
+  /**
+   * Opens `/ws` on the gateway, joins `room` and waits for the roster.
+   * `extra` adds join fields, e.g. `{publish: true, name}` for a participant.
+   */
+  static async join(
+    port: number,
+    room: string,
+    opts: { timeoutMs?: number; extra?: Record<string, unknown> } = {},
+  ): Promise<ViewerClient> {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
     const client = new ViewerClient(ws);
-    ws.send(JSON.stringify({ type: 'join', room }));
-    await client.waitForEvent((m) => m.type === 'roster', opts.timeoutMs ?? 10_000, 'the roster');
+    ws.send(JSON.stringify({ type: 'join', room, ...opts.extra }));
+    const roster = await client.waitForEvent((m) => m.type === 'roster', opts.timeoutMs ?? 10_000, 'the roster');
+    if (roster.msg.type === 'roster') client.self = roster.msg.self ?? null;
     return client;
   }
 

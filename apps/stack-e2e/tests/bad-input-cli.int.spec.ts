@@ -49,6 +49,7 @@ const BAD_VALUES: Record<string, string[]> = {
   '"<args> -i <input>"': ['-f v4l2', '-i /dev/video0 -f mjpeg', '-i'],
   '<duration>': ['forever', '0s', '400d'],
   '<address>': ['bad host!', 'a b', 'host;rm'],
+  '<off|self-signed>': ['on', 'selfsigned', 'yes'],
 };
 const FREE_TEXT = new Set(['<user>', '<password>', '<file>', '<path>', '<secret>', '<text>']);
 

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { REPO_ROOT, requireBinary } from '@vidchat/test-support';
+import { documentedEnv, programOf, readCompose } from './helpers/compose-file.js';
 
 /*
  * No Docker engine runs on the CI machines, so `docker compose up` cannot be
@@ -14,43 +14,12 @@ import { REPO_ROOT, requireBinary } from '@vidchat/test-support';
  * accepted by a real nats-server, and ports and healthchecks are there.
  */
 
-interface Service {
-  image?: string;
-  build?: string | { context: string; target?: string; dockerfile?: string };
-  command?: string[];
-  entrypoint?: string[];
-  environment?: Record<string, string | number | null>;
-  ports?: string[];
-  healthcheck?: { test: string[] };
-  volumes?: string[];
-  depends_on?: Record<string, { condition: string }>;
-}
-
-const composeText = readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
-const compose = parse(composeText, { merge: true }) as { services: Record<string, Service> };
+const { text: composeText, ...compose } = readCompose('docker-compose.yml');
 const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
 
-/** Which program a service runs, from its command or its image target. */
-function programOf(name: string, s: Service): 'gateway' | 'mixer' | 'capture-agent' | 'nats' {
-  if (name === 'nats') return 'nats';
-  const cmd = (s.command ?? []).join(' ');
-  if (cmd.includes('vidchat-gateway')) return 'gateway';
-  if (cmd.includes('vidchat-mixer')) return 'mixer';
-  const target = typeof s.build === 'object' ? s.build.target : undefined;
-  if (target === 'agent') return 'capture-agent';
-  throw new Error(`cannot tell which program service ${name} runs`);
-}
-
-/** The env vars a CLI documents in its --help. */
-function documentedEnv(app: 'gateway' | 'mixer' | 'capture-agent'): Set<string> {
-  const main = join(REPO_ROOT, 'apps', app, 'dist', 'src', 'main.js');
-  const out = execFileSync(process.execPath, [main, '--help'], { encoding: 'utf8' });
-  return new Set([...out.matchAll(/\benv (VIDCHAT_[A-Z0-9_]+)/g)].map((m) => m[1]!));
-}
-
-test('the compose file has nats, gateway, mixer and two demo agents', () => {
+test('the compose file has nats, gateway, mixer, recorder and two demo agents', () => {
   const names = Object.keys(compose.services);
-  for (const n of ['nats', 'gateway', 'mixer']) assert.ok(names.includes(n), `service ${n}`);
+  for (const n of ['nats', 'gateway', 'mixer', 'recorder']) assert.ok(names.includes(n), `service ${n}`);
   const agents = names.filter((n) => programOf(n, compose.services[n]!) === 'capture-agent');
   assert.ok(agents.length >= 2, `two demo agents, found ${agents.join(', ')}`);
   for (const a of agents) {
@@ -87,7 +56,7 @@ test('every image is official or built from a context and target that exist', ()
 test('every VIDCHAT_* variable in the compose file is documented by its CLI', () => {
   for (const [name, s] of Object.entries(compose.services)) {
     const program = programOf(name, s);
-    if (program === 'nats') continue;
+    if (program === 'nats' || program === 'proxy') continue;
     const documented = documentedEnv(program);
     for (const key of Object.keys(s.environment ?? {})) {
       if (!key.startsWith('VIDCHAT_')) continue;
@@ -110,9 +79,21 @@ test('ports and healthchecks are there', () => {
   );
   assert.ok(gw.healthcheck?.test.join(' ').includes('/healthz'), 'gateway healthcheck hits /healthz');
   assert.ok(compose.services['nats']!.healthcheck, 'nats has a healthcheck');
-  for (const n of ['gateway', 'mixer']) {
+  for (const n of ['gateway', 'mixer', 'recorder']) {
     assert.equal(compose.services[n]!.depends_on?.['nats']?.condition, 'service_healthy', `${n} waits for nats`);
   }
+});
+
+test('NATS runs JetStream on a volume (the recorder keeps recordings in an object store bucket there)', () => {
+  const nats = compose.services['nats']!;
+  const cmd = nats.command ?? [];
+  assert.ok(cmd.includes('-js'), `nats command has -js: ${cmd.join(' ')}`);
+  const dir = cmd[cmd.indexOf('-sd') + 1];
+  assert.ok(cmd.includes('-sd') && dir, 'nats command names a store folder');
+  assert.ok(
+    nats.volumes?.some((v) => v.endsWith(`:${dir}`)),
+    `the store folder ${dir} is a volume`,
+  );
 });
 
 test('the NATS config the compose file mounts is accepted by a real nats-server', () => {
@@ -121,7 +102,13 @@ test('the NATS config the compose file mounts is accepted by a real nats-server'
   const file = join(REPO_ROOT, mount.split(':')[0]!);
   const r = spawnSync(requireBinary('nats-server'), ['-c', file, '-t'], {
     encoding: 'utf8',
-    env: { ...process.env, VIDCHAT_AGENT_NATS_PASS: 'a', VIDCHAT_MIXER_NATS_PASS: 'm', VIDCHAT_GATEWAY_NATS_PASS: 'g' },
+    env: {
+      ...process.env,
+      VIDCHAT_AGENT_NATS_PASS: 'a',
+      VIDCHAT_MIXER_NATS_PASS: 'm',
+      VIDCHAT_GATEWAY_NATS_PASS: 'g',
+      VIDCHAT_RECORDER_NATS_PASS: 'r',
+    },
   });
   assert.equal(r.status, 0, r.stderr + r.stdout);
 });

@@ -20,6 +20,7 @@ for (const [app, bin] of [
   ['capture-agent', 'vidchat-agent'],
   ['mixer', 'vidchat-mixer'],
   ['gateway', 'vidchat-gateway'],
+  ['recorder', 'vidchat-recorder'],
 ] as const) {
   test(`apps/${app}/README.md documents every flag and env var of ${bin}`, () => {
     const help = spawnSync(process.execPath, [join(REPO_ROOT, 'apps', app, 'dist', 'src', 'main.js'), '--help'], {

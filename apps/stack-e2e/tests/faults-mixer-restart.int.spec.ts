@@ -15,7 +15,7 @@ import { killHard, startStack, ViewerClient, type Stack } from '../src/index.js'
 
 const ROOM = 'mixfaults';
 /** A heartbeat (1 s) tells the new mixer about the room; then it needs its jitter buffer. */
-const RESUME_BUDGET_MS = 5_000;
+const RESUME_BUDGET_MS = 20_000;
 
 describe('mixer restarted', { timeout: 150_000 }, () => {
   let nats: NatsServer;
@@ -63,7 +63,7 @@ describe('mixer restarted', { timeout: 150_000 }, () => {
   const mic1Level = (): number | null =>
     viewer!.lastLevels?.levels.sources.find((l) => l.source === 'mic1')?.dbfs ?? null;
 
-  it("restarts an agent's killed audio ffmpeg; its tone is back in the mix", { timeout: 60_000 }, async (t) => {
+  it("restarts an agent's killed audio ffmpeg; its tone is back in the mix", { timeout: 180_000 }, async (t) => {
     const agent = stack!.agent('mic1');
     await waitFor(() => (mic1Level() ?? -100) > -40, { timeoutMs: 20_000, what: 'mic1 audible in the levels' });
     const pid = Number([...agent.output().matchAll(/ffmpeg started track=audio pid=(\d+)/g)].at(-1)?.[1]);
@@ -83,11 +83,11 @@ describe('mixer restarted', { timeout: 150_000 }, () => {
   });
 
   for (const how of ['stopped cleanly', 'killed'] as const) {
-    it(`resumes the mixed audio after the mixer is ${how}`, { timeout: 60_000 }, async (t) => {
+    it(`resumes the mixed audio after the mixer is ${how}`, { timeout: 180_000 }, async (t) => {
       const s = stack!;
       const v = viewer!;
       await waitFor(() => countSince(Date.now() - 1_000) >= 25, {
-        timeoutMs: 20_000,
+        timeoutMs: 60_000,
         what: 'the mix flowing (50 packets/s)',
       });
       if (how === 'killed') await killHard(s.mixer!);
@@ -98,7 +98,7 @@ describe('mixer restarted', { timeout: 150_000 }, () => {
       const quietFrom = Date.now();
       await sleep(1_000);
       assert.equal(countSince(quietFrom), 0, 'no mix while the mixer is down');
-      const videoWhileDown = await v.waitForMoreVideo('mic1', 3, 5_000);
+      const videoWhileDown = await v.waitForMoreVideo('mic1', 3, 20_000);
       assert.ok(videoWhileDown > 0, 'video is not affected');
 
       const restartAt = Date.now();

@@ -2,8 +2,22 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { connect, PermissionViolationError, type NatsConnection } from '@nats-io/transport-node';
-import { encodeEnvelope, mixAudioSubject, videoSubject, wildcards } from '@vidchat/protocol';
-import { startApp, waitFor } from '@vidchat/test-support';
+import {
+  decodeRecordingReply,
+  encodeEnvelope,
+  encodeRecordingRequest,
+  mixAudioSubject,
+  mixMinusSubject,
+  recSubject,
+  videoSubject,
+  wildcards,
+  type RecordingReply,
+  type RecordingRequest,
+} from '@vidchat/protocol';
+import { startApp, waitFor, type RunningProcess } from '@vidchat/test-support';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startSecuredNats, startStack, ViewerClient, type SecuredNats, type Stack } from '../src/index.js';
 
 /*
@@ -11,8 +25,9 @@ import { startSecuredNats, startStack, ViewerClient, type SecuredNats, type Stac
  * nats-server: the three service users work end to end with their
  * passwords; wrong credentials are refused with one clear line and a quick
  * non-zero exit; and the permissions hold: the agent user cannot subscribe,
- * the mixer cannot read video, the gateway user cannot publish as a source,
- * and the agent cannot pose as the mixer.
+ * the mixer cannot read video, the gateway user may publish a source's
+ * tracks (for its browser participants) and nothing else, and neither it nor
+ * the agent can pose as the mixer.
  */
 
 const ROOM = 'secure';
@@ -20,9 +35,26 @@ const PASSWORDS = {
   agent: `agent-${randomBytes(6).toString('hex')}`,
   mixer: `mixer-${randomBytes(6).toString('hex')}`,
   gateway: `gateway-${randomBytes(6).toString('hex')}`,
+  recorder: `recorder-${randomBytes(6).toString('hex')}`,
 };
 /** A refused login is final: the service must not sit in its connect back-off. */
-const REFUSAL_BUDGET_MS = 5_000;
+// Generous: the point is an exit instead of retrying forever; a loaded
+// 2-core machine can take seconds just to load a program.
+const REFUSAL_BUDGET_MS = 30_000;
+
+/** A video envelope of a 2x2 (empty) JPEG: enough for NATS and the gateway, which never decode it. */
+const tinyVideo = (source: string, seq: number): Uint8Array =>
+  encodeEnvelope({
+    kind: 'video',
+    source,
+    seq,
+    captureTimeUs: Date.now() * 1_000,
+    width: 2,
+    height: 2,
+    codec: 'jpeg',
+    layer: 0,
+    payload: new Uint8Array([0xff, 0xd8, 0xff, 0xd9]),
+  });
 
 const creds = (user: keyof typeof PASSWORDS): NodeJS.ProcessEnv => ({
   VIDCHAT_NATS_USER: user,
@@ -87,19 +119,93 @@ describe('NATS access control (docker/nats.conf)', { timeout: 150_000 }, () => {
       env: { agent: creds('agent'), mixer: creds('mixer'), gateway: creds('gateway') },
     });
     const viewer = await ViewerClient.join(stack.port, ROOM);
+    // A browser participant: the gateway user publishes its presence and video.
+    const participant = await ViewerClient.join(stack.port, ROOM, { extra: { publish: true, name: 'Ada' } });
     try {
       await viewer.waitForMoreVideo('cam1', 5, 20_000);
       await viewer.waitForMoreMix(25, 20_000);
       await waitFor(() => viewer.levels > 2, { timeoutMs: 5_000, what: 'levels' });
+      const self = participant.self;
+      assert.ok(self, 'the participant has a source id');
+      let seq = 0;
+      const sendFrame = (): void => participant.ws.send(tinyVideo(self, seq++));
+      const timer = setInterval(sendFrame, 50);
+      try {
+        await viewer.waitForMoreVideo(self, 5, 20_000);
+      } finally {
+        clearInterval(timer);
+      }
+      // The mixer heard its presence (listens) and mixes its mix-minus, which reaches it.
+      await participant.waitForMoreMix(25, 20_000);
       t.diagnostic(
-        `viewer: ${viewer.videoCount('cam1')} frames, ${viewer.mixedAudio} mix packets, ${viewer.levels} levels`,
+        `viewer: ${viewer.videoCount('cam1')} frames, ${viewer.mixedAudio} mix packets, ${viewer.levels} levels; ` +
+          `participant ${self}: ${viewer.videoCount(self)} frames seen, ${participant.mixedAudio} mix-minus packets`,
       );
     } finally {
       viewer.close();
+      participant.close();
     }
     for (const p of [stack.gateway!, stack.mixer!, stack.agent('cam1')]) {
       assert.doesNotMatch(p.output(), /Permissions Violation|permission/i, 'no service hits a permission it needs');
     }
+  });
+
+  it(
+    'the recorder user records a room into its bucket; the gateway user may ask it to',
+    { timeout: 90_000 },
+    async () => {
+      assert.ok(stack, 'the end-to-end case started the stack');
+      const workDir = mkdtempSync(join(tmpdir(), 'vidchat-access-rec-'));
+      let recorder: RunningProcess | undefined;
+      const gw = await connect({ servers: nats.url, user: 'gateway', pass: PASSWORDS.gateway });
+      clients.push(gw);
+      const request = async (req: RecordingRequest): Promise<RecordingReply> =>
+        decodeRecordingReply(
+          (await gw.request(recSubject(ROOM, req.action), encodeRecordingRequest(req), { timeout: 30_000 })).data,
+        );
+      try {
+        recorder = startApp(
+          'recorder',
+          ['--nats', nats.url, '--work-dir', workDir, '--size', '320x180'],
+          creds('recorder'),
+        );
+        await recorder.waitForOutput(/\[main\] ready/, 30_000);
+        const started = await request({ action: 'start' });
+        assert.ok(started.ok && 'recording' in started, JSON.stringify(started));
+        await new Promise((r) => setTimeout(r, 3_000));
+        const stopped = await request({ action: 'stop', id: started.recording.id });
+        assert.ok(stopped.ok && 'recording' in stopped, JSON.stringify(stopped));
+        assert.equal(stopped.recording.state, 'done', recorder.output());
+        assert.ok(stopped.recording.object && stopped.recording.bytes > 0);
+        const listed = await request({ action: 'list' });
+        assert.ok(listed.ok && 'recordings' in listed);
+        assert.ok(listed.recordings.some((r) => r.id === started.recording.id && r.object !== null));
+        assert.doesNotMatch(
+          recorder.output(),
+          /Permissions Violation|permission/i,
+          'the recorder hits no permission it needs',
+        );
+      } finally {
+        await recorder?.stop();
+        rmSync(workDir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it('the recorder user cannot publish as a source nor read source audio', { timeout: 20_000 }, async () => {
+    const err = await subscribeError('recorder', wildcards.roomTrack(ROOM, 'audio'));
+    assert.ok(err instanceof PermissionViolationError, `a permissions error, got ${String(err)}`);
+    const rec = await connect({ servers: nats.url, user: 'recorder', pass: PASSWORDS.recorder });
+    clients.push(rec);
+    const denied = (async () => {
+      for await (const s of rec.status()) {
+        if (s.type === 'error' && s.error instanceof PermissionViolationError) return s.error;
+      }
+      throw new Error('status ended without a permissions error');
+    })();
+    rec.publish(videoSubject(ROOM, 'impostor'), new Uint8Array([1]));
+    const e = await denied;
+    assert.equal(e.operation, 'publish');
   });
 
   /** The error a subscription of `user` to `subject` ends with, or null if none came within 5 s. */
@@ -126,51 +232,67 @@ describe('NATS access control (docker/nats.conf)', { timeout: 150_000 }, () => {
   });
 
   it(
-    'the gateway user cannot publish under vidchat.src.>, nor the agent under vidchat.mix.>',
-    { timeout: 20_000 },
+    'the gateway user publishes source tracks only (participants), never a mix; the agent no mix either',
+    { timeout: 30_000 },
     async () => {
       const gw = await connect({ servers: nats.url, user: 'gateway', pass: PASSWORDS.gateway });
       const agent = await connect({ servers: nats.url, user: 'agent', pass: PASSWORDS.agent });
       const watcher = await connect({ servers: nats.url, user: 'gateway', pass: PASSWORDS.gateway });
       clients.push(gw, agent, watcher);
       const seen: string[] = [];
-      watcher.subscribe(videoSubject(ROOM, 'impostor'), { callback: (_e, m) => void seen.push(m.subject) });
+      const participantVideo: string[] = [];
+      watcher.subscribe(videoSubject(ROOM, 'p-0123456789ab'), {
+        callback: (_e, m) => void participantVideo.push(m.subject),
+      });
       watcher.subscribe(mixAudioSubject(ROOM), {
         callback: (_e, m) => {
-          // The real mixer publishes here too: only count what the agent user sent.
+          // The real mixer publishes here too: only count what the test users sent.
           if (m.data.length === 3) seen.push(m.subject);
         },
       });
+      watcher.subscribe(mixMinusSubject(ROOM, 'cam1'), {
+        callback: (_e, m) => {
+          if (m.data.length === 3) seen.push(m.subject);
+        },
+      });
+      watcher.subscribe(`vidchat.src.${ROOM}.cam1.other`, { callback: (_e, m) => void seen.push(m.subject) });
       await watcher.flush();
 
-      const violation = (nc: NatsConnection): Promise<PermissionViolationError> =>
+      // Allowed now: what the gateway publishes for a browser participant.
+      gw.publish(videoSubject(ROOM, 'p-0123456789ab'), tinyVideo('p-0123456789ab', 0));
+      await gw.flush();
+      await waitFor(() => participantVideo.length === 1, { timeoutMs: 5_000, what: "a participant's video" });
+
+      const violations = (nc: NatsConnection, n: number): Promise<PermissionViolationError[]> =>
         (async () => {
+          const out: PermissionViolationError[] = [];
           for await (const s of nc.status()) {
-            if (s.type === 'error' && s.error instanceof PermissionViolationError) return s.error;
+            if (s.type === 'error' && s.error instanceof PermissionViolationError) out.push(s.error);
+            if (out.length === n) return out;
           }
-          throw new Error('status ended without a permissions error');
+          throw new Error('status ended without the permissions errors');
         })();
-      const gwDenied = violation(gw);
-      const agentDenied = violation(agent);
-      gw.publish(
-        videoSubject(ROOM, 'impostor'),
-        encodeEnvelope({
-          kind: 'video',
-          source: 'impostor',
-          seq: 0,
-          captureTimeUs: Date.now() * 1_000,
-          width: 2,
-          height: 2,
-          codec: 'jpeg',
-          layer: 0,
-          payload: new Uint8Array([0xff, 0xd8, 0xff, 0xd9]),
-        }),
-      );
+      // A permissions error closes nothing but is reported per denied publish; one connection per attempt keeps it simple.
+      const gwMix = await connect({ servers: nats.url, user: 'gateway', pass: PASSWORDS.gateway });
+      const gwMinus = await connect({ servers: nats.url, user: 'gateway', pass: PASSWORDS.gateway });
+      const gwOther = await connect({ servers: nats.url, user: 'gateway', pass: PASSWORDS.gateway });
+      clients.push(gwMix, gwMinus, gwOther);
+      const denied = Promise.all([
+        violations(gwMix, 1),
+        violations(gwMinus, 1),
+        violations(gwOther, 1),
+        violations(agent, 1),
+      ]);
+      gwMix.publish(mixAudioSubject(ROOM), new Uint8Array([1, 2, 3]));
+      gwMinus.publish(mixMinusSubject(ROOM, 'cam1'), new Uint8Array([1, 2, 3]));
+      gwOther.publish(`vidchat.src.${ROOM}.cam1.other`, new Uint8Array([1, 2, 3]));
       agent.publish(mixAudioSubject(ROOM), new Uint8Array([1, 2, 3]));
-      const [g, a] = await Promise.all([gwDenied, agentDenied]);
-      assert.equal(g.operation, 'publish');
-      assert.equal(g.subject, videoSubject(ROOM, 'impostor'));
-      assert.equal(a.operation, 'publish');
+      const all = (await denied).flat();
+      for (const v of all) assert.equal(v.operation, 'publish');
+      assert.deepEqual(
+        all.map((v) => v.subject),
+        [mixAudioSubject(ROOM), mixMinusSubject(ROOM, 'cam1'), `vidchat.src.${ROOM}.cam1.other`, mixAudioSubject(ROOM)],
+      );
       await watcher.flush();
       assert.deepEqual(seen, [], 'nothing denied reached a subscriber');
     },

@@ -2,26 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { REPO_ROOT, sleep, waitFor } from '@vidchat/test-support';
+import { freePort, REPO_ROOT, sleep, waitFor } from '@vidchat/test-support';
 
 /*
  * `npm start` as a person runs it: from the repository root, then one
  * Ctrl-C. The child runs in its own process group and gets SIGINT on the
  * whole group, which is what a terminal's Ctrl-C does.
  */
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Every live descendant of `pid`, from /proc. */
 function descendants(pid: number): number[] {
@@ -97,9 +84,16 @@ test(
         { timeoutMs: 20_000, what: 'two demo sources in /api/rooms' },
       );
       assert.deepEqual(sources, ['demo1', 'demo2']);
+      // The recorder runs too, with its bucket on the local broker's JetStream.
+      await waitFor(() => /\[recorder\] .*\[main\] ready/.test(output), {
+        timeoutMs: 30_000,
+        what: 'the recorder to be ready',
+      }).catch((err: Error) => {
+        throw new Error(`${err.message}\n--- npm start output ---\n${output.slice(-4000)}`);
+      });
 
       for (const p of descendants(npm.pid!)) seen.add(p);
-      // nats-server, gateway, mixer, two agents, and their ffmpeg processes.
+      // nats-server, gateway, mixer, recorder, two agents, and their ffmpeg processes.
       assert.ok(seen.size >= 5, `expected the whole stack under npm start, found ${seen.size} processes`);
 
       process.kill(-npm.pid!, 'SIGINT');

@@ -1,110 +1,247 @@
 import type { MixedAudioEnvelope } from '@vidchat/protocol';
 import { OpusDecoder } from 'opus-decoder';
-import { PROCESSOR_NAME, WORKLET_URL } from './audio-worklet-name.js';
-import { DEFAULT_JITTER, type JitterBufferOptions, type JitterStats } from './jitter-buffer.js';
+import { LossConcealer } from './audio-concealment.js';
+import { FreshnessFilter } from './audio-freshness.js';
+import {
+  createScriptProcessorOutput,
+  createWorkletOutput,
+  type OutputPath,
+  type PlayoutOutput,
+} from './audio-output.js';
+import { DEFAULT_JITTER, type JitterBufferOptions } from './jitter-buffer.js';
 
 /** The mixer's output rate; the decoder and the AudioContext both run at it. */
 export const PLAYBACK_SAMPLE_RATE = 48_000;
 
+/** Weight of each packet in the smoothed capture → heard delay (about a second's worth of packets). */
+const HEARD_SMOOTHING = 0.05;
+
+/** Why audio could not start, for the person and for tests. */
+export type AudioStartErrorCode = 'no-web-audio' | 'no-wasm' | 'blocked' | 'start-failed';
+
+export class AudioStartError extends Error {
+  constructor(
+    readonly code: AudioStartErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'AudioStartError';
+  }
+}
+
 export interface AudioSnapshot {
   enabled: boolean;
+  /** Which output plays: the AudioWorklet, or the ScriptProcessorNode fallback; null before Enable audio. */
+  path: OutputPath | null;
+  /** Why the last start failed, if it did. */
+  error: { code: AudioStartErrorCode; message: string } | null;
   packetsReceived: number;
   packetsDecoded: number;
   decodeErrors: number;
+  /** Packets missing from the mix's sequence, frames filled in for them, and packets out of order. */
+  packetsLost: number;
+  framesConcealed: number;
+  packetsLate: number;
+  /** Packets dropped on arrival because they were too old to play (the page had been busy). */
+  packetsStale: number;
   underruns: number;
   droppedSamples: number;
+  skippedSamples: number;
+  driftAdjustedSamples: number;
+  /** Audio the output path has played, in ms (silence while waiting is not counted). */
+  playedMs: number;
   bufferedMs: number;
+  /** Packet arrival (decoded) → its first sample leaving the output path, in ms, median and 99th percentile. */
+  playoutDelayP50Ms: number;
+  playoutDelayP99Ms: number;
+  /** What the output node and the AudioContext add after the jitter buffer, in ms (part of the playout delay). */
+  outputLatencyMs: number;
+  /** RMS of what the output path is playing right now, in dBFS (-Infinity for silence, null before start). */
+  outputLevelDbfs: number | null;
+  /** Capture → heard delay of the audio (ms, browser clock): what tiles hold their frames back by. */
+  lipSyncDelayMs: number | null;
+}
+
+interface Running {
+  ctx: AudioContext;
+  decoder: OpusDecoder;
+  output: PlayoutOutput;
+  analyser: AnalyserNode;
 }
 
 /**
  * Plays the room's mixed audio: Opus packets → opus-decoder (wasm, works on
- * plain-HTTP origins) → an AudioWorklet with a jitter buffer. It starts only
- * from a user gesture, as browsers' autoplay policy requires; until then
- * packets are counted and ignored.
+ * every origin) → loss concealment → an output with a jitter buffer (the
+ * AudioWorklet where it exists, else a ScriptProcessorNode). Packets too old
+ * to play are dropped on arrival. It starts only from a user gesture, as
+ * browsers' autoplay policy requires; until then packets are counted and
+ * ignored.
  */
 export class AudioPlayer {
-  private ctx: AudioContext | null = null;
-  private node: AudioWorkletNode | null = null;
-  private decoder: OpusDecoder | null = null;
+  private running: Running | null = null;
   private starting: Promise<void> | null = null;
+  private error: AudioSnapshot['error'] = null;
+  private concealer = new LossConcealer();
+  private readonly freshness = new FreshnessFilter();
   private packetsReceived = 0;
   private packetsDecoded = 0;
   private decodeErrors = 0;
-  private worklet: JitterStats = { underruns: 0, droppedSamples: 0, buffered: 0 };
+  private readonly tapBuffer = new Float32Array(2048);
+  /** Smoothed capture → heard delay of the audio, ms in the browser's clock (clock offset included); null until known. */
+  private heardDelayMs: number | null = null;
 
-  constructor(private readonly jitter: JitterBufferOptions = DEFAULT_JITTER) {}
+  constructor(
+    private readonly jitter: JitterBufferOptions = DEFAULT_JITTER,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
 
   get enabled(): boolean {
-    return this.node !== null;
+    return this.running !== null;
   }
 
-  /** Must run inside a click handler: the AudioContext is created there. */
+  /** Must run inside a click handler: the AudioContext is created there. Rejects with an AudioStartError. */
   enable(): Promise<void> {
     if (!this.starting) {
-      const ctx = new AudioContext({ sampleRate: PLAYBACK_SAMPLE_RATE, latencyHint: 'interactive' });
-      this.ctx = ctx;
-      this.starting = this.start(ctx).catch((err: unknown) => {
+      this.starting = this.start().catch((err: unknown) => {
         this.starting = null;
-        this.ctx = null;
-        void ctx.close();
-        throw err;
+        const e =
+          err instanceof AudioStartError
+            ? err
+            : new AudioStartError('start-failed', err instanceof Error ? err.message : String(err), { cause: err });
+        this.error = { code: e.code, message: e.message };
+        throw e;
       });
     }
     return this.starting;
   }
 
   async setMuted(muted: boolean): Promise<void> {
-    if (!this.ctx) return;
-    if (muted) await this.ctx.suspend();
-    else await this.ctx.resume();
+    const ctx = this.running?.ctx;
+    if (!ctx) return;
+    if (muted) await ctx.suspend();
+    else await ctx.resume();
   }
 
   push(env: MixedAudioEnvelope): void {
     this.packetsReceived++;
-    const decoder = this.decoder;
-    const node = this.node;
+    const run = this.running;
     // opus-decoder turns an empty packet into 120 ms of concealment noise.
-    if (!decoder || !node || env.payload.length === 0) return;
-    const out = decoder.decodeFrame(env.payload);
-    if (out.errors.length > 0 || out.samplesDecoded === 0) {
+    if (!run || env.payload.length === 0) return;
+    const verdict = this.concealer.sequence(env.seq);
+    if (verdict.kind === 'late') return;
+    if (!this.freshness.accept(env.captureTimeUs, this.now())) {
+      this.concealer.interrupt();
+      return;
+    }
+    const out = run.decoder.decodeFrame(env.payload);
+    const mono = out.channelData[0];
+    if (out.errors.length > 0 || out.samplesDecoded === 0 || !mono) {
       this.decodeErrors++;
+      this.concealer.interrupt();
       return;
     }
     this.packetsDecoded++;
-    const mono = out.channelData[0];
-    if (!mono) return;
     // Copy: the decoder reuses its output memory between calls.
-    const samples = mono.slice(0, out.samplesDecoded);
-    node.port.postMessage(samples, [samples.buffer]);
+    for (const frame of this.concealer.frames(mono.slice(0, out.samplesDecoded), verdict.lost)) {
+      run.output.push(frame);
+    }
+    const ahead = (run.output.stats().buffered / PLAYBACK_SAMPLE_RATE) * 1000;
+    const heard = this.now() - env.captureTimeUs / 1000 + ahead + outputLatency(run);
+    this.heardDelayMs =
+      this.heardDelayMs === null ? heard : this.heardDelayMs + HEARD_SMOOTHING * (heard - this.heardDelayMs);
+  }
+
+  /**
+   * How far behind its capture time the audio is heard now, in ms (the
+   * packets' transit, clock offset included, plus the playout delay); null
+   * while no audio plays. Tiles hold their frames back by it (lip sync).
+   */
+  lipSyncDelayMs(): number | null {
+    return this.running ? this.heardDelayMs : null;
   }
 
   snapshot(): AudioSnapshot {
+    const run = this.running;
+    const s = run?.output.stats();
+    const ms = (samples: number): number => (samples / PLAYBACK_SAMPLE_RATE) * 1000;
+    const outputLatencyMs = run ? outputLatency(run) : 0;
+    const c = this.concealer.stats;
     return {
       enabled: this.enabled,
+      path: run?.output.path ?? null,
+      error: this.error,
       packetsReceived: this.packetsReceived,
       packetsDecoded: this.packetsDecoded,
       decodeErrors: this.decodeErrors,
-      underruns: this.worklet.underruns,
-      droppedSamples: this.worklet.droppedSamples,
-      bufferedMs: (this.worklet.buffered / PLAYBACK_SAMPLE_RATE) * 1000,
+      packetsLost: c.lost,
+      framesConcealed: c.concealed,
+      packetsLate: c.late,
+      packetsStale: this.freshness.stale,
+      underruns: s?.underruns ?? 0,
+      droppedSamples: s?.droppedSamples ?? 0,
+      skippedSamples: s?.skippedSamples ?? 0,
+      driftAdjustedSamples: s?.driftAdjustedSamples ?? 0,
+      playedMs: ms(s?.playedSamples ?? 0),
+      bufferedMs: ms(s?.buffered ?? 0),
+      playoutDelayP50Ms: s && s.delayCount > 0 ? s.delayP50Ms + outputLatencyMs : 0,
+      playoutDelayP99Ms: s && s.delayCount > 0 ? s.delayP99Ms + outputLatencyMs : 0,
+      outputLatencyMs,
+      outputLevelDbfs: run ? this.tapLevel(run.analyser) : null,
+      lipSyncDelayMs: this.lipSyncDelayMs(),
     };
   }
 
-  private async start(ctx: AudioContext): Promise<void> {
-    const decoder = new OpusDecoder({ channels: 1 });
-    await Promise.all([decoder.ready, ctx.audioWorklet.addModule(WORKLET_URL)]);
-    const node = new AudioWorkletNode(ctx, PROCESSOR_NAME, {
-      numberOfInputs: 0,
-      numberOfOutputs: 1,
-      outputChannelCount: [1],
-      processorOptions: this.jitter,
-    });
-    node.port.onmessage = (ev: MessageEvent<JitterStats>) => {
-      this.worklet = ev.data;
-    };
-    node.connect(ctx.destination);
-    await ctx.resume();
-    this.decoder = decoder;
-    this.node = node;
+  private async start(): Promise<void> {
+    if (typeof AudioContext === 'undefined') {
+      throw new AudioStartError('no-web-audio', 'this browser has no Web Audio API');
+    }
+    if (typeof WebAssembly === 'undefined') {
+      throw new AudioStartError('no-wasm', 'this browser does not run WebAssembly, which the audio decoder needs');
+    }
+    const ctx = new AudioContext({ sampleRate: PLAYBACK_SAMPLE_RATE, latencyHint: 'interactive' });
+    try {
+      const decoder = new OpusDecoder({ channels: 1 });
+      const [output] = await Promise.all([this.createOutput(ctx), decoder.ready]);
+      const analyser = ctx.createAnalyser();
+      analyser.fftSize = this.tapBuffer.length;
+      output.node.connect(ctx.destination);
+      output.node.connect(analyser);
+      await ctx.resume();
+      if (ctx.state !== 'running') {
+        output.close();
+        throw new AudioStartError('blocked', 'the browser kept audio blocked');
+      }
+      this.concealer = new LossConcealer();
+      this.running = { ctx, decoder, output, analyser };
+    } catch (err) {
+      void ctx.close();
+      throw err;
+    }
   }
+
+  /** The AudioWorklet where the page may use one, else the ScriptProcessorNode that exists everywhere. */
+  private async createOutput(ctx: AudioContext): Promise<PlayoutOutput> {
+    if (ctx.audioWorklet as AudioWorklet | undefined) {
+      try {
+        return await createWorkletOutput(ctx, this.jitter);
+      } catch {
+        // A worklet module that does not load (an old browser, a proxy that strips it) still leaves the fallback.
+      }
+    }
+    return createScriptProcessorOutput(ctx, this.jitter);
+  }
+
+  private tapLevel(analyser: AnalyserNode): number {
+    const buf = this.tapBuffer;
+    analyser.getFloatTimeDomainData(buf);
+    let sum = 0;
+    for (const v of buf) sum += v * v;
+    return 10 * Math.log10(sum / buf.length);
+  }
+}
+
+function outputLatency(run: Running): number {
+  const ctxMs = ((run.ctx.baseLatency || 0) + (run.ctx.outputLatency || 0)) * 1000;
+  return run.output.nodeLatencyMs + ctxMs;
 }

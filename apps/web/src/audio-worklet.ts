@@ -7,7 +7,7 @@
 import { PROCESSOR_NAME } from './audio-worklet-name.js';
 import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer.js';
 
-/** How often the processor reports its counters, in render quanta (128 samples). */
+/** How often the processor reports its counters, in render quanta (128 samples): about 0.27 s. */
 const REPORT_EVERY_QUANTA = 100;
 
 // The worklet global scope is not part of TypeScript's DOM lib.
@@ -23,7 +23,7 @@ class PlayerProcessor extends AudioWorkletProcessor {
 
   constructor(options: AudioWorkletNodeOptions) {
     super();
-    const opts = options.processorOptions as JitterBufferOptions | undefined;
+    const opts = options.processorOptions as Partial<JitterBufferOptions> | undefined;
     this.buffer = new JitterBuffer(sampleRate, opts);
     this.port.onmessage = (ev: MessageEvent<Float32Array>) => this.buffer.push(ev.data);
   }

@@ -2,6 +2,8 @@ import {
   CloseCode,
   parseServerMessage,
   type ClientMessage,
+  type JoinMedia,
+  type JoinMessage,
   type ServerMessage,
   type ViewerErrorCode,
 } from '@vidchat/protocol';
@@ -31,6 +33,10 @@ export interface ConnectionOptions {
   url: string;
   room: string;
   token: string | null;
+  /** Join as a participant with this name and media (the gateway answers with `self`). */
+  publish?: { name: string; media: JoinMedia };
+  /** Hear this source's mix-minus instead of the room's mix (`?as=`). */
+  as?: string;
   backoff?: BackoffOptions;
 }
 
@@ -39,7 +45,13 @@ export interface ConnectionOptions {
  * refused again. Everything else (server restart, overload, network) is
  * retried with back-off.
  */
-const FATAL_CODES: ReadonlySet<string> = new Set(['bad-room', 'unauthorized', 'bad-message', 'binary-not-allowed']);
+const FATAL_CODES: ReadonlySet<string> = new Set([
+  'bad-room',
+  'unauthorized',
+  'bad-message',
+  'binary-not-allowed',
+  'bad-media',
+]);
 
 /**
  * One viewer WebSocket that joins a room and keeps re-joining it: on every
@@ -51,6 +63,7 @@ export class ViewerConnection {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
   private lastError: { code: ViewerErrorCode; message: string } | null = null;
+  private selfId: string | null = null;
 
   constructor(
     private readonly opts: ConnectionOptions,
@@ -60,6 +73,28 @@ export class ViewerConnection {
   /** Sends a control message while the socket is open (a lost one is made up for on the next join). */
   send(msg: ClientMessage): void {
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  /** The participant's source id on the current socket; null before its roster and while reconnecting. */
+  get self(): string | null {
+    return this.selfId;
+  }
+
+  /** Bytes queued on the current socket (0 without one). */
+  get bufferedAmount(): number {
+    return this.ws?.bufferedAmount ?? 0;
+  }
+
+  /**
+   * Sends a media envelope built for `source`, only if that is still this
+   * socket's `self`: after a reconnect the gateway may assign another id,
+   * and an envelope naming another source closes the socket (1008).
+   */
+  sendMedia(source: string, envelope: Uint8Array): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || this.selfId === null || source !== this.selfId) return false;
+    ws.send(envelope);
+    return true;
   }
 
   start(): void {
@@ -74,20 +109,18 @@ export class ViewerConnection {
     if (this.timer) clearTimeout(this.timer);
     this.ws?.close(CloseCode.normal);
     this.ws = null;
+    this.selfId = null;
     this.handlers.onStatus({ state: 'closed' });
   }
 
   private open(): void {
     this.handlers.onStatus({ state: 'connecting', attempt: this.attempt });
     this.lastError = null;
+    this.selfId = null;
     const ws = new WebSocket(this.opts.url);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
-    ws.onopen = () => {
-      const join: { type: 'join'; room: string; token?: string } = { type: 'join', room: this.opts.room };
-      if (this.opts.token) join.token = this.opts.token;
-      ws.send(JSON.stringify(join));
-    };
+    ws.onopen = () => ws.send(JSON.stringify(this.joinMessage()));
     ws.onmessage = (ev: MessageEvent<ArrayBuffer | string>) => {
       if (typeof ev.data !== 'string') {
         this.handlers.onBinary(new Uint8Array(ev.data));
@@ -103,6 +136,7 @@ export class ViewerConnection {
       if (msg.type === 'roster') {
         // The join was accepted: the back-off starts over.
         this.attempt = 0;
+        this.selfId = msg.self ?? null;
         this.handlers.onStatus({ state: 'live' });
       } else if (msg.type === 'error') {
         this.lastError = { code: msg.code, message: msg.message };
@@ -113,6 +147,7 @@ export class ViewerConnection {
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
+      this.selfId = null;
       if (this.closed) return;
       const err = this.lastError;
       if (err && FATAL_CODES.has(err.code)) {
@@ -130,6 +165,15 @@ export class ViewerConnection {
     };
     // An error event is always followed by a close event, which decides.
     ws.onerror = () => undefined;
+  }
+
+  private joinMessage(): JoinMessage {
+    const join: JoinMessage = { type: 'join', room: this.opts.room };
+    if (this.opts.token) join.token = this.opts.token;
+    const publish = this.opts.publish;
+    if (publish) Object.assign(join, { publish: true, name: publish.name }, publish.media);
+    else if (this.opts.as) join.as = this.opts.as;
+    return join;
   }
 }
 

@@ -7,7 +7,10 @@ const TEXT: Record<ViewerErrorCode, string> = {
   unauthorized: 'This room needs a valid access link. Ask the organiser for a link that includes a token.',
   'rate-limited': 'Too many requests from this browser. Retrying shortly.',
   'too-many-viewers': 'The room is full right now. Retrying shortly.',
+  'too-many-rooms': 'The server is watching as many rooms as it can right now. Retrying shortly.',
   'binary-not-allowed': 'The viewer sent data the server does not accept.',
+  'message-too-big': 'A message from this page was larger than the server accepts.',
+  'bad-media': 'The server refused the camera or microphone data this page sent.',
 };
 
 export function errorText(code: string, serverMessage: string): string {

@@ -7,5 +7,5 @@ import { showRoomPicker } from './room-picker.js';
 import { showRoom } from './room-view.js';
 
 const params = readPageParams(location.search);
-if (params.room !== null) showRoom(params.room, params.token);
+if (params.room !== null) showRoom(params.room, params);
 else showRoomPicker(params.token, params.invalidRoom);

@@ -1,20 +1,47 @@
 import { isValidId } from '@vidchat/protocol';
 
-/** What the page URL asks for: `?room=<id>&token=<secret>`. */
+/**
+ * What the page URL asks for: `?room=<id>&token=<secret>`, and for joining
+ * with camera and microphone `&join=1&name=<display name>`; `&as=<source>`
+ * watches as that source (playing its mix-minus); `&https-port=<n>` is the
+ * gateway's https port when it is not the default (for the link shown on a
+ * plain-http page).
+ */
 export interface PageParams {
   /** A valid room id, or null when absent. */
   room: string | null;
   /** The raw `room` value when it is present but not a valid id. */
   invalidRoom: string | null;
   token: string | null;
+  /** `join=1`: join as a participant at once (asks for camera and microphone). */
+  join: boolean;
+  /** The display name from the URL, untrimmed; null when absent or empty. */
+  name: string | null;
+  /** `as=<source>`: a valid source id whose mix-minus this viewer plays; null when absent or invalid. */
+  as: string | null;
+  /** `https-port=<n>` when it is a valid port, else null. */
+  httpsPort: number | null;
 }
+
+const TRUE_VALUES: ReadonlySet<string> = new Set(['1', 'true', 'yes', '']);
 
 export function readPageParams(search: string): PageParams {
   const q = new URLSearchParams(search);
   const raw = q.get('room');
   const token = q.get('token');
   const room = raw !== null && isValidId(raw) ? raw : null;
-  return { room, invalidRoom: raw !== null && room === null ? raw : null, token: token || null };
+  const join = q.get('join');
+  const as = q.get('as');
+  const port = Number(q.get('https-port') ?? NaN);
+  return {
+    room,
+    invalidRoom: raw !== null && room === null ? raw : null,
+    token: token || null,
+    join: join !== null && TRUE_VALUES.has(join.toLowerCase()),
+    name: q.get('name') || null,
+    as: as !== null && isValidId(as) ? as : null,
+    httpsPort: Number.isInteger(port) && port > 0 && port < 65_536 ? port : null,
+  };
 }
 
 /** The page URL for a room, keeping the token so that a picked room can be joined. */

@@ -1,28 +1,44 @@
-import { decodeEnvelope, decodeLevelsPayload, type ServerMessage, type ViewerErrorCode } from '@vidchat/protocol';
-import { AudioPlayer } from './audio-player.js';
+import {
+  decodeEnvelope,
+  decodeLevelsPayload,
+  type JoinMedia,
+  type ServerMessage,
+  type ViewerErrorCode,
+} from '@vidchat/protocol';
+import { audioErrorText } from './audio-error-text.js';
+import { AudioPlayer, AudioStartError } from './audio-player.js';
 import { ViewerConnection, type ConnectionStatus } from './connection.js';
 import { byId } from './dom.js';
 import { errorText } from './error-text.js';
-import { socketUrl } from './page-params.js';
+import { socketUrl, type PageParams } from './page-params.js';
+import { JoinControls } from './publish/join-controls.js';
+import type { MediaSink } from './publish/media-sink.js';
+import { DEFAULT_PUBLISH_OPTIONS } from './publish/publish-options.js';
+import { captureSupport } from './publish/secure-origin.js';
 import { StatusIndicator } from './status-indicator.js';
 import { LayerChooser } from './layer-chooser.js';
 import { installHooks } from './test-hooks.js';
 import { TileGrid } from './tile-grid.js';
 
 /**
- * The page for one room: the connection, the tile grid, the mixed audio and
- * the header controls, wired together. Binary messages are routed by kind.
+ * The page for one room: the connection, the tile grid, the mixed audio,
+ * the header controls and the Join control, wired together. Binary messages
+ * are routed by kind. Joining or leaving replaces the connection: a
+ * participant's socket is its own source (the gateway publishes its presence
+ * while the socket lives), so leaving closes it and watching opens a new one.
  */
-export function showRoom(room: string, token: string | null): void {
+export function showRoom(room: string, params: PageParams): void {
+  const token = params.token;
   byId('picker').hidden = true;
   byId('room-view').hidden = false;
   byId('room-name').textContent = room;
   document.title = `${room} · vidchat`;
 
-  // Each tile's layer choice goes to the gateway as a `layer` message (`conn` exists by the time one is sent).
-  const layers = new LayerChooser((source, layer) => conn.send({ type: 'layer', source, layer }));
-  const grid = new TileGrid(byId('grid'), room, layers);
   const audio = new AudioPlayer();
+  // Each tile's layer choice goes to the gateway as a `layer` message on the
+  // current connection (`conn` exists by the time one is sent: tiles come with a roster).
+  const layers = new LayerChooser((source, layer) => conn.send({ type: 'layer', source, layer }));
+  const grid = new TileGrid(byId('grid'), room, () => audio.lipSyncDelayMs(), layers);
   const status = new StatusIndicator(byId('status'), byId('banner'));
   const count = byId('source-count');
   let state: ConnectionStatus['state'] = 'connecting';
@@ -36,13 +52,18 @@ export function showRoom(room: string, token: string | null): void {
 
   const onMessage = (msg: ServerMessage): void => {
     switch (msg.type) {
-      case 'roster':
-        grid.setRoster(msg.sources);
+      case 'roster': {
+        // A participant sees itself in the local preview, never as a remote tile
+        // (so it never asks for a layer of its own source either).
+        const self = msg.self ?? null;
+        join.onRoster(self);
+        grid.setRoster(msg.sources.filter((src) => src.id !== self));
         // A roster answers a (re)join: a new socket, on which the gateway knows no layer choice yet.
         layers.resync();
         break;
+      }
       case 'source-joined':
-        grid.upsert(msg.source);
+        if (msg.source.id !== join.selfId) grid.upsert(msg.source);
         break;
       case 'source-left':
         grid.remove(msg.source);
@@ -71,7 +92,13 @@ export function showRoom(room: string, token: string | null): void {
         break;
       case 'levels':
         try {
-          grid.setLevels(decodeLevelsPayload(env.payload));
+          const levels = decodeLevelsPayload(env.payload);
+          grid.setLevels(levels);
+          const self = join.selfId;
+          if (self !== null) {
+            const own = levels.sources.find((src) => src.source === self);
+            join.setOwnLevel(own?.dbfs ?? null, levels.active === self);
+          }
         } catch {
           badMessages++;
         }
@@ -87,21 +114,67 @@ export function showRoom(room: string, token: string | null): void {
     status.setBanner(errorText(code, message));
   };
 
-  const conn = new ViewerConnection(
-    { url: socketUrl(location), room, token },
-    {
-      onStatus: (s) => {
-        state = s.state;
-        status.show(s);
-      },
-      onMessage,
-      onBinary,
-      onServerError,
-      onBadMessage: () => badMessages++,
+  let publishing = false;
+  const handlers = {
+    onStatus: (s: ConnectionStatus) => {
+      state = s.state;
+      status.show(s);
+      if (s.state === 'reconnecting') join.onDisconnected();
+      if (s.state === 'failed' && publishing) join.onRefused(errorText(s.code, s.message));
     },
-  );
+    onMessage,
+    onBinary,
+    onServerError,
+    onBadMessage: () => badMessages++,
+  };
+  const connectAs = (publish: { name: string; media: JoinMedia } | null): ViewerConnection => {
+    publishing = publish !== null;
+    const c = new ViewerConnection(
+      {
+        url: socketUrl(location),
+        room,
+        token,
+        ...(publish ? { publish } : {}),
+        ...(params.as && !publish ? { as: params.as } : {}),
+      },
+      handlers,
+    );
+    c.start();
+    return c;
+  };
+  let conn = connectAs(null);
 
-  wireAudioButton(audio);
+  const sink: MediaSink = {
+    get self() {
+      return conn.self;
+    },
+    get bufferedAmount() {
+      return conn.bufferedAmount;
+    },
+    send: (source, envelope) => conn.sendMedia(source, envelope),
+  };
+  const enableAudio = wireAudioButton(audio);
+  const join = new JoinControls(
+    {
+      connect: (publish) => {
+        conn.close();
+        conn = connectAs(publish);
+      },
+      showPreview: (tile) => grid.setLocalTile(tile),
+      enableAudioFromGesture: enableAudio,
+      sink,
+    },
+    captureSupport(
+      {
+        href: location.href,
+        isSecureContext: window.isSecureContext,
+        hasGetUserMedia: typeof navigator.mediaDevices?.getUserMedia === 'function',
+      },
+      params.httpsPort ?? undefined,
+    ),
+    DEFAULT_PUBLISH_OPTIONS,
+    safeLocalStorage(),
+  );
   wireStatsToggle(grid);
 
   installHooks(() => ({
@@ -111,29 +184,49 @@ export function showRoom(room: string, token: string | null): void {
     audio: audio.snapshot(),
     badMessages,
     lastError,
+    participant: join.snapshot(),
   }));
-  conn.start();
+  if (params.join) join.joinFromLink(params.name);
   window.addEventListener('pagehide', () => conn.close());
 }
 
-function wireAudioButton(audio: AudioPlayer): void {
+/** localStorage, or null where the browser refuses it (storage blocked). */
+function safeLocalStorage(): Storage | null {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
+  }
+}
+
+/** Wires the audio button; returns what starts audio from another click (Join). */
+function wireAudioButton(audio: AudioPlayer): () => void {
   const button = byId<HTMLButtonElement>('audio-button');
+  const note = byId('audio-note');
   let muted = false;
+  const enable = (): void => {
+    if (audio.enabled || button.disabled) return;
+    button.disabled = true;
+    button.textContent = 'Starting audio…';
+    audio.enable().then(
+      () => {
+        button.disabled = false;
+        button.textContent = 'Mute';
+        button.dataset['on'] = 'true';
+        note.hidden = true;
+      },
+      (err: unknown) => {
+        button.disabled = false;
+        button.textContent = 'Enable audio';
+        const e = err instanceof AudioStartError ? err : new AudioStartError('start-failed', String(err));
+        note.textContent = audioErrorText(e.code, e.message, window.isSecureContext, location.hostname);
+        note.hidden = false;
+      },
+    );
+  };
   button.addEventListener('click', () => {
     if (!audio.enabled) {
-      button.disabled = true;
-      button.textContent = 'Starting audio…';
-      audio.enable().then(
-        () => {
-          button.disabled = false;
-          button.textContent = 'Mute';
-          button.dataset['on'] = 'true';
-        },
-        () => {
-          button.disabled = false;
-          button.textContent = 'Audio failed — retry';
-        },
-      );
+      enable();
       return;
     }
     muted = !muted;
@@ -141,6 +234,7 @@ function wireAudioButton(audio: AudioPlayer): void {
     button.textContent = muted ? 'Unmute' : 'Mute';
     button.dataset['on'] = String(!muted);
   });
+  return enable;
 }
 
 function wireStatsToggle(grid: TileGrid): void {

@@ -1,4 +1,5 @@
 import type { AudioSnapshot } from './audio-player.js';
+import type { ParticipantHooks } from './publish/join-controls.js';
 import type { TileSnapshot } from './tile.js';
 
 /** What `window.vidchat` shows to tests and benches: read-only snapshots. */
@@ -10,6 +11,12 @@ export interface VidchatHooks {
   /** Envelopes or messages that did not decode. */
   readonly badMessages: number;
   readonly lastError: { code: string; message: string } | null;
+  /**
+   * Joining with camera and microphone: the join state, `self` (the source id
+   * the gateway assigned), frames sent / skipped (socket above its high-water
+   * mark), audio packets sent, microphone muted, camera off.
+   */
+  readonly participant: ParticipantHooks;
 }
 
 declare global {
@@ -24,7 +31,7 @@ export function installHooks(read: () => VidchatHooks): void {
     Object.defineProperties(
       {},
       Object.fromEntries(
-        (['state', 'room', 'tiles', 'audio', 'badMessages', 'lastError'] as const).map((k) => [
+        (['state', 'room', 'tiles', 'audio', 'badMessages', 'lastError', 'participant'] as const).map((k) => [
           k,
           { enumerable: true, get: () => read()[k] },
         ]),

@@ -18,6 +18,8 @@ export class TileGrid {
   private readonly tiles = new Map<string, Tile>();
   private readonly empty: HTMLDivElement;
   private focused: string | null = null;
+  /** The participant's own preview tile, kept first; not a source of the roster. */
+  private local: HTMLElement | null = null;
   private showStats = false;
   private lastLevelsAt = 0;
   private readonly interval: ReturnType<typeof setInterval>;
@@ -25,6 +27,8 @@ export class TileGrid {
   constructor(
     private readonly root: HTMLElement,
     room: string,
+    /** How far behind capture time the audio is heard (lip sync); null: show frames at once. */
+    private readonly audioDelayMs: () => number | null = () => null,
     /** Asks the gateway for each tile's video layer, when given. */
     private readonly layers: LayerChooser | null = null,
   ) {
@@ -61,7 +65,7 @@ export class TileGrid {
       this.layers?.updateInfo(info);
       return;
     }
-    const t = new Tile(info);
+    const t = new Tile(info, this.audioDelayMs);
     this.tiles.set(info.id, t);
     this.root.append(t.root);
     this.layout();
@@ -75,6 +79,15 @@ export class TileGrid {
     this.tiles.delete(id);
     this.layers?.remove(id);
     if (this.focused === id) this.setFocus(null);
+    this.layout();
+  }
+
+  /** Shows the participant's own preview first in the grid, or removes it (null). */
+  setLocalTile(tile: HTMLElement | null): void {
+    if (this.local === tile) return;
+    this.local?.remove();
+    this.local = tile;
+    if (tile) this.root.prepend(tile);
     this.layout();
   }
 
@@ -141,7 +154,7 @@ export class TileGrid {
 
   /** Picks a column count that keeps tiles close to 16:9 for the count shown. */
   private layout(): void {
-    const n = this.tiles.size;
+    const n = this.tiles.size + (this.local ? 1 : 0);
     this.empty.hidden = n > 0;
     const cols = n <= 1 ? 1 : n <= 4 ? 2 : n <= 9 ? 3 : 4;
     this.root.style.setProperty('--cols', String(cols));

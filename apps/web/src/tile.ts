@@ -1,6 +1,7 @@
 import type { SourceInfo } from '@vidchat/protocol';
 import { el } from './dom.js';
 import { LatestFrameDecoder, type PendingFrame } from './frame-decoder.js';
+import { FramePresenter, type HeldFrame } from './frame-presenter.js';
 import { TileStats } from './tile-stats.js';
 
 /** A tile whose frames stop for this long is marked stalled, ms. */
@@ -40,12 +41,13 @@ export class Tile {
   private readonly meterFill: HTMLDivElement;
   private readonly statsBox: HTMLDivElement;
   private readonly decoder: LatestFrameDecoder;
+  private readonly presenter: FramePresenter<HeldFrame & { bitmap: ImageBitmap; frame: PendingFrame }>;
   readonly stats = new TileStats();
   private info: SourceInfo;
   private stalled = false;
   private drawnLayer: number | null = null;
 
-  constructor(info: SourceInfo) {
+  constructor(info: SourceInfo, audioDelayMs: () => number | null = () => null) {
     this.info = info;
     this.root = el('div', 'tile');
     this.root.tabIndex = 0;
@@ -69,7 +71,11 @@ export class Tile {
     this.statsBox.hidden = true;
 
     this.root.append(this.canvas, this.badge, this.statsBox, caption);
-    this.decoder = new LatestFrameDecoder((bitmap, frame) => this.draw(bitmap, frame));
+    // Decoded frames wait in the presenter until the audio of their instant is heard (lip sync).
+    this.presenter = new FramePresenter((f) => this.draw(f.bitmap, f.frame), audioDelayMs);
+    this.decoder = new LatestFrameDecoder((bitmap, frame) =>
+      this.presenter.push({ bitmap, frame, captureTimeUs: frame.captureTimeUs, discard: () => bitmap.close() }),
+    );
     this.update(info);
     this.setBadge(info.video ? 'Waiting for video…' : 'Audio only');
   }
@@ -114,7 +120,7 @@ export class Tile {
       const latency = s.latencyMs === null ? '–' : `${Math.round(s.latencyMs)} ms`;
       this.statsBox.textContent =
         `${s.fps(now).toFixed(0)} fps · ${latency}\n` +
-        `${this.canvas.width}×${this.canvas.height} · drops ${this.decoder.dropped}`;
+        `${this.canvas.width}×${this.canvas.height} · drops ${this.decoder.dropped + this.presenter.dropped}`;
     }
   }
 
@@ -128,7 +134,7 @@ export class Tile {
       lastDrawnAt: s.lastDrawnAt,
       latencyMs: s.latencyMs,
       fps: s.fps(now),
-      drops: this.decoder.dropped,
+      drops: this.decoder.dropped + this.presenter.dropped,
       decodeErrors: this.decoder.decodeErrors,
       stalled: this.stalled,
       layer: this.drawnLayer,
@@ -140,6 +146,7 @@ export class Tile {
   /** Idempotent. */
   close(): void {
     this.decoder.close();
+    this.presenter.close();
     this.root.remove();
   }
 

@@ -4,8 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { Browser, Page } from 'playwright-core';
-import { encodeEnvelope, encodeLevelsEnvelope, mixAudioSubject, mixLevelsSubject } from '@vidchat/protocol';
+import type { Browser } from 'playwright-core';
 import {
   launchChromium,
   makeOpusTonePackets,
@@ -16,6 +15,8 @@ import {
   type NatsFixture,
   type RunningProcess,
 } from '@vidchat/test-support';
+import { hooks, watchConsole } from './support/page-hooks.js';
+import { publishMix } from './mix-publisher.js';
 
 /*
  * The browser viewer in real headless Chromium, against the real gateway
@@ -25,31 +26,6 @@ import {
 
 const ROOM = 'e2e';
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
-
-interface TileView {
-  name: string;
-  framesDrawn: number;
-  lastCaptureTimeUs: number;
-  latencyMs: number | null;
-  fps: number;
-  drops: number;
-  stalled: boolean;
-}
-interface Hooks {
-  state: string;
-  room: string | null;
-  tiles: Record<string, TileView>;
-  audio: { enabled: boolean; packetsReceived: number; packetsDecoded: number; underruns: number } | null;
-  lastError: { code: string; message: string } | null;
-}
-
-/** Reads `window.vidchat` from the page (a snapshot, JSON-cloned). */
-function hooks(page: Page): Promise<Hooks | null> {
-  return page.evaluate(() => {
-    const w = window as unknown as { vidchat?: unknown };
-    return (w.vidchat ? JSON.parse(JSON.stringify(w.vidchat)) : null) as Hooks | null;
-  });
-}
 
 /** A real capture agent publishing ffmpeg's test pattern (no audio) into the room. */
 function startAgent(natsUrl: string, source: string, name: string): RunningProcess {
@@ -94,18 +70,6 @@ function ffmpegDescendants(pid: number): number[] {
     }
   }
   return found;
-}
-
-/** Collects console errors, page errors and CSP violations of a page. */
-function watchConsole(page: Page, expected: RegExp | null = null): string[] {
-  const problems: string[] = [];
-  page.on('console', (msg) => {
-    const text = msg.text();
-    if (expected?.test(text) && !/Content Security Policy/i.test(text)) return;
-    if (msg.type() === 'error' || /Content Security Policy/i.test(text)) problems.push(text);
-  });
-  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-  return problems;
 }
 
 describe('viewer (Chromium, real gateway, real NATS)', { timeout: 180_000 }, () => {
@@ -223,31 +187,7 @@ describe('viewer (Chromium, real gateway, real NATS)', { timeout: 180_000 }, () 
     await page.goto(`${baseUrl}/?room=${ROOM}`);
     await waitFor(async () => (await hooks(page))?.state === 'live', { what: 'live' });
 
-    let seq = 0;
-    const timer = setInterval(() => {
-      const payload = packets[seq % packets.length];
-      if (!payload) return;
-      const now = Date.now() * 1000;
-      nc.publish(
-        mixAudioSubject(ROOM),
-        encodeEnvelope({
-          kind: 'mixedAudio',
-          source: '',
-          seq,
-          captureTimeUs: now,
-          codec: 'opus',
-          sampleRate: 48_000,
-          channels: 1,
-          durationUs: 20_000,
-          payload,
-        }),
-      );
-      if (seq % 5 === 0) {
-        const levels = { room: ROOM, sources: [{ source: 'cam1', dbfs: -12, peakDbfs: -6 }], active: 'cam1' };
-        nc.publish(mixLevelsSubject(ROOM), encodeLevelsEnvelope(levels, seq / 5, now));
-      }
-      seq++;
-    }, 20);
+    const stopMix = publishMix(nc, ROOM, packets, { speaker: 'cam1' });
     try {
       await page.getByRole('button', { name: 'Enable audio' }).click();
       const start = await waitFor(
@@ -265,7 +205,7 @@ describe('viewer (Chromium, real gateway, real NATS)', { timeout: 180_000 }, () 
         what: 'the active speaker highlight',
       });
     } finally {
-      clearInterval(timer);
+      stopMix();
     }
     assert.deepEqual(problems, []);
     await page.close();

@@ -11,12 +11,17 @@ import { assertValidId, isValidId } from './ids.js';
  *   │   ├── .video1     capture agent → JPEG envelopes, layer 1 (half width)
  *   │   ├── .audio      capture agent → Opus envelopes (20 ms)
  *   │   └── .presence   capture agent → join / heartbeat (1 s) / leave (JSON)
- *   └── mix.<room>
- *       ├── .audio            mixer → mixed Opus envelopes
- *       ├── .levels           mixer → levels envelopes (~10 Hz)
- *       └── .minus.<source>   mixer → the mix without <source>'s own audio
- *                             (mixedAudio envelopes), only for a source
- *                             whose presence says it listens
+ *   ├── mix.<room>
+ *   │   ├── .audio            mixer → mixed Opus envelopes
+ *   │   ├── .levels           mixer → levels envelopes (~10 Hz)
+ *   │   └── .minus.<source>   mixer → the mix without <source>'s own audio
+ *   │                         (mixedAudio envelopes), only for a source
+ *   │                         whose presence says it listens
+ *   └── rec.<room>            the recorder's request/reply API (JSON, see recording.ts)
+ *       ├── .start            gateway → recorder: start recording the room
+ *       ├── .stop             gateway → recorder: stop one recording
+ *       ├── .list             gateway → recorder: the room's recordings
+ *       └── .events           recorder → gateways: a recording started, stopped, failed
  *
  * Ids are validated before they become a token, so `.`, `*`, `>` and
  * whitespace can never reach the broker from user input.
@@ -88,6 +93,11 @@ export const wildcards = {
     `${SUBJECT_ROOT}.src.${assertValidId('room', room)}.*.${track}`,
   /** Everything the mixer publishes for `room`, every listener's mix-minus included. */
   roomMix: (room: string): string => `${SUBJECT_ROOT}.mix.${assertValidId('room', room)}.>`,
+  /**
+   * The room's own mix tracks (`audio`, `levels`): one token after the room,
+   * so no listener's mix-minus (`minus.<source>`) matches. What viewers get.
+   */
+  roomSharedMix: (room: string): string => `${SUBJECT_ROOT}.mix.${assertValidId('room', room)}.*`,
   /** The mix-minus streams of every listener of `room`. */
   roomMinus: (room: string): string => `${SUBJECT_ROOT}.mix.${assertValidId('room', room)}.${MINUS_TOKEN}.*`,
   /** Presence of every source of every room. */
@@ -136,4 +146,34 @@ export function parseSubject(subject: string): ParsedSubject {
   const parsed = tryParseSubject(subject);
   if (!parsed) throw new InvalidSubjectError(subject);
   return parsed;
+}
+
+/*
+ * The recorder's subjects. Requests go to one recorder of the queue group
+ * `RECORDER_QUEUE`; `events` is plain publish/subscribe so that every gateway
+ * can relay state changes to its viewers.
+ */
+export type RecAction = 'start' | 'stop' | 'list' | 'events';
+const REC_ACTIONS: ReadonlySet<string> = new Set(['start', 'stop', 'list', 'events']);
+
+/** Queue group of the recorders: each request is answered by exactly one of them. */
+export const RECORDER_QUEUE = 'vidchat-recorder';
+
+export function recSubject(room: string, action: RecAction): string {
+  return `${SUBJECT_ROOT}.rec.${assertValidId('room', room)}.${action}`;
+}
+
+/** Wildcards the recorder and the gateway subscribe to. */
+export const recWildcards = {
+  /** One request kind (or the events) of every room. */
+  allRooms: (action: RecAction): string => `${SUBJECT_ROOT}.rec.*.${action}`,
+} as const;
+
+/** Parses a recorder subject; null for anything else (so a bad room id never becomes a request). */
+export function tryParseRecSubject(subject: string): { room: string; action: RecAction } | null {
+  const parts = subject.split('.');
+  if (parts.length !== 4 || parts[0] !== SUBJECT_ROOT || parts[1] !== 'rec') return null;
+  const [, , room, action] = parts;
+  if (!isValidId(room) || action === undefined || !REC_ACTIONS.has(action)) return null;
+  return { room, action: action as RecAction };
 }

@@ -1,4 +1,5 @@
-import { arr, asObject, id, num, oneOf, optStr, parseJsonText, str, type JsonObject } from './json.js';
+import { InvalidMessageError } from './errors.js';
+import { arr, asObject, id, num, oneOf, optBool, optStr, parseJsonText, str, type JsonObject } from './json.js';
 import { parseAudioInfo, parseVideoInfo, parseVideoLayers } from './media-info.js';
 import {
   type AudioInfo,
@@ -12,8 +13,9 @@ import {
 
 /*
  * Viewer WebSocket control messages (JSON text frames on `GET /ws`).
- * Binary frames from the server are media envelopes; binary frames from a
- * viewer are a protocol violation.
+ * Binary frames from the server are media envelopes. Binary frames from a
+ * viewer are media envelopes too when it joined as a participant
+ * (`publish: true`), and a protocol violation otherwise.
  */
 
 /** Largest text message a viewer may send. */
@@ -40,12 +42,37 @@ export const VIEWER_ERROR_CODES = [
   'unauthorized',
   'rate-limited',
   'too-many-viewers',
+  'too-many-rooms',
+  'message-too-big',
   'binary-not-allowed',
+  /** A participant sent an envelope of another kind than video or audio, or naming another source. */
+  'bad-media',
 ] as const;
 export type ViewerErrorCode = (typeof VIEWER_ERROR_CODES)[number];
 
-export type ClientMessage =
-  { type: 'join'; room: string; token?: string } | { type: 'leave' } | { type: 'ping'; id?: string } | LayerRequest;
+/** What a participant says it sends, for its presence (the gateway fills in what it omits). */
+export interface JoinMedia {
+  video?: VideoInfo;
+  audio?: AudioInfo;
+}
+
+export interface JoinMessage extends JoinMedia {
+  type: 'join';
+  room: string;
+  token?: string;
+  /** Join as a participant: the gateway assigns a source id (`self` in the roster) and publishes its media. */
+  publish?: true;
+  /** The participant's display name (text only); a token's `name` grant overrides it. */
+  name?: string;
+  /**
+   * Hear `as`'s mix-minus instead of the room's mix: a person at a capture
+   * agent that listens (`--listen`) watching in a browser. Not with `publish`,
+   * whose own mix-minus a participant gets anyway.
+   */
+  as?: string;
+}
+
+export type ClientMessage = JoinMessage | { type: 'leave' } | { type: 'ping'; id?: string } | LayerRequest;
 
 /**
  * Which video layer of `source` this viewer wants; null pauses that
@@ -72,7 +99,8 @@ export interface SourceInfo {
 }
 
 export type ServerMessage =
-  | { type: 'roster'; room: string; sources: SourceInfo[] }
+  /** `self`: the participant's own source id, only after a join with `publish`. */
+  | { type: 'roster'; room: string; sources: SourceInfo[]; self?: string }
   | { type: 'source-joined'; room: string; source: SourceInfo }
   | { type: 'source-left'; room: string; source: string }
   | { type: 'error'; code: ViewerErrorCode; message: string }
@@ -85,10 +113,8 @@ export function parseClientMessage(text: string): ClientMessage {
   const o = asObject(parseJsonText(text, MAX_CLIENT_MESSAGE_BYTES, 'message'), 'message');
   const type = oneOf(o, 'type', 'message', CLIENT_MESSAGE_TYPES);
   switch (type) {
-    case 'join': {
-      const token = optStr(o, 'token', 'join', MAX_TOKEN_LENGTH);
-      return { type, room: id(o, 'room', 'join'), ...(token === undefined ? {} : { token }) };
-    }
+    case 'join':
+      return parseJoin(o);
     case 'leave':
       return { type };
     case 'ping': {
@@ -102,6 +128,25 @@ export function parseClientMessage(text: string): ClientMessage {
         layer: o['layer'] === null ? null : num(o, 'layer', 'layer', 0, MAX_VIDEO_LAYERS - 1, true),
       };
   }
+}
+
+function parseJoin(o: JsonObject): JoinMessage {
+  const msg: JoinMessage = { type: 'join', room: id(o, 'room', 'join') };
+  const token = optStr(o, 'token', 'join', MAX_TOKEN_LENGTH);
+  if (token !== undefined) msg.token = token;
+  // `publish: false` is the same as no `publish`: a plain viewer.
+  if (optBool(o, 'publish', 'join') === true) msg.publish = true;
+  const name = optStr(o, 'name', 'join', MAX_NAME_LENGTH);
+  if (name !== undefined) msg.name = name;
+  const video = parseVideoInfo(o['video'], 'join.video');
+  if (video) msg.video = video;
+  const audio = parseAudioInfo(o['audio'], 'join.audio');
+  if (audio) msg.audio = audio;
+  if (o['as'] !== undefined) {
+    msg.as = id(o, 'as', 'join');
+    if (msg.publish) throw new InvalidMessageError('join.as and join.publish exclude each other');
+  }
+  return msg;
 }
 
 /** Parses one source info (roster entry), as sent on the WebSocket and in the HTTP API. */
@@ -132,8 +177,14 @@ export function parseServerMessage(text: string): ServerMessage {
   const o = asObject(parseJsonText(text, 1 << 20, 'message'), 'message');
   const type = oneOf(o, 'type', 'message', ['roster', 'source-joined', 'source-left', 'error', 'pong'] as const);
   switch (type) {
-    case 'roster':
-      return { type, room: id(o, 'room', type), sources: arr(o, 'sources', type, 10_000).map(parseSourceInfo) };
+    case 'roster': {
+      const msg: ServerMessage = {
+        type,
+        room: id(o, 'room', type),
+        sources: arr(o, 'sources', type, 10_000).map(parseSourceInfo),
+      };
+      return o['self'] === undefined ? msg : { ...msg, self: id(o, 'self', type) };
+    }
     case 'source-joined':
       return { type, room: id(o, 'room', type), source: parseSourceInfo(o['source']) };
     case 'source-left':

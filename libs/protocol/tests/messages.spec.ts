@@ -9,6 +9,7 @@ import {
   encodeLevelsEnvelope,
   encodePresence,
   ENVELOPE_LIMITS,
+  InvalidMessageError,
   parseClientMessage,
   parseServerMessage,
   PRESENCE_INTERVAL_MS,
@@ -104,6 +105,48 @@ describe('JSON messages round trip (property)', () => {
   test('client messages: unknown fields are ignored, so later clients can add some', () => {
     assert.deepEqual(parseClientMessage('{"type":"join","room":"demo","layer":1}'), { type: 'join', room: 'demo' });
     assert.deepEqual(parseClientMessage('{"type":"leave","why":"tab closed"}'), { type: 'leave' });
+  });
+
+  test('join: publish makes a participant; publish:false is a plain viewer; as and publish exclude each other', () => {
+    const video = { codec: 'jpeg', width: 640, height: 360, fps: 15 };
+    assert.deepEqual(
+      parseClientMessage(JSON.stringify({ type: 'join', room: 'r', publish: true, name: 'Ada', video })),
+      {
+        type: 'join',
+        room: 'r',
+        publish: true,
+        name: 'Ada',
+        video,
+      },
+    );
+    assert.deepEqual(parseClientMessage('{"type":"join","room":"r","publish":false}'), { type: 'join', room: 'r' });
+    assert.deepEqual(parseClientMessage('{"type":"join","room":"r","as":"cam-1"}'), {
+      type: 'join',
+      room: 'r',
+      as: 'cam-1',
+    });
+    for (const bad of [
+      '{"type":"join","room":"r","publish":"yes"}',
+      '{"type":"join","room":"r","publish":true,"as":"cam-1"}',
+      '{"type":"join","room":"r","as":"a.b"}',
+      `{"type":"join","room":"r","publish":true,"name":"${'x'.repeat(65)}"}`,
+      '{"type":"join","room":"r","publish":true,"video":{"codec":"png","width":1,"height":1,"fps":1}}',
+    ]) {
+      assert.throws(() => parseClientMessage(bad), InvalidMessageError, bad);
+    }
+  });
+
+  test('roster: self is a source id when present', () => {
+    assert.deepEqual(parseServerMessage('{"type":"roster","room":"r","sources":[],"self":"p-1"}'), {
+      type: 'roster',
+      room: 'r',
+      sources: [],
+      self: 'p-1',
+    });
+    assert.throws(
+      () => parseServerMessage('{"type":"roster","room":"r","sources":[],"self":"a b"}'),
+      InvalidMessageError,
+    );
   });
 
   test('server messages: parseServerMessage(serverMessage(m)) equals m', () => {

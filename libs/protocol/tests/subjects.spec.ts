@@ -119,6 +119,7 @@ test('named builders and wildcards draw the documented tree', () => {
   assert.equal(wildcards.roomSources('demo'), 'vidchat.src.demo.>');
   assert.equal(wildcards.roomTrack('demo', 'video'), 'vidchat.src.demo.*.video');
   assert.equal(wildcards.roomMix('demo'), 'vidchat.mix.demo.>');
+  assert.equal(wildcards.roomSharedMix('demo'), 'vidchat.mix.demo.*');
   assert.equal(wildcards.allPresence(), 'vidchat.src.*.*.presence');
   assert.equal(wildcards.allTrack('audio'), 'vidchat.src.*.*.audio');
   // Wildcards are for subscribing; a message subject never contains one.

@@ -40,7 +40,7 @@ export class NatsConnectError extends Error {
 /** Connection state as the services report it in /healthz, /metrics and status lines. */
 export type NatsState =
   | { state: 'connecting' }
-  | { state: 'connected'; server: string }
+  | { state: 'connected'; server: string; serverName?: string }
   | { state: 'reconnecting'; since: number }
   | { state: 'closed' };
 
@@ -93,14 +93,26 @@ function isAuthError(err: unknown): boolean {
   return cause instanceof AuthorizationError;
 }
 
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+/**
+ * Waits `ms`, or less when `signal` aborts. The abort listener is removed
+ * when the wait ends: a retry loop calls this once per attempt with the same
+ * signal, and listeners left behind would pile up on it (Node warns with
+ * MaxListenersExceededWarning after ten).
+ */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const onAbort = (): void => {
       clearTimeout(t);
       resolve();
-    });
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
 
 /**
  * Connects, retrying while the broker is unreachable (logged at warn with
@@ -130,8 +142,8 @@ export async function connectNats(o: NatsConnectOptions): Promise<ServiceConnect
         pingInterval: 10_000,
         ...(auth ? { authenticator: auth } : {}),
       });
-      setState({ state: 'connected', server: nc.getServer() });
-      log.info('connected to NATS', { server: nc.getServer(), attempts: attempt });
+      setState(connectedState(nc, nc.getServer()));
+      log.info('connected to NATS', { server: nc.getServer(), name: nc.info?.server_name, attempts: attempt });
       void watch(nc, log, setState);
       return { nc, state: () => current };
     } catch (err) {
@@ -155,10 +167,15 @@ export async function connectNats(o: NatsConnectOptions): Promise<ServiceConnect
         error: (err as Error).message,
         retryMs: delay,
       });
-      await sleep(delay, o.signal);
+      await abortableSleep(delay, o.signal);
       delay = Math.min(delay * 2, NATS_RETRY_MAX_MS);
     }
   }
+}
+
+function connectedState(nc: NatsConnection, server: string): NatsState {
+  const name = nc.info?.server_name;
+  return name ? { state: 'connected', server, serverName: name } : { state: 'connected', server };
 }
 
 async function watch(nc: NatsConnection, log: Logger, setState: (s: NatsState) => void): Promise<void> {
@@ -169,8 +186,9 @@ async function watch(nc: NatsConnection, log: Logger, setState: (s: NatsState) =
         log.warn('NATS connection lost, reconnecting', { server: s.server });
         break;
       case 'reconnect':
-        setState({ state: 'connected', server: s.server });
-        log.info('NATS reconnected', { server: s.server });
+        // With several --nats URLs (a cluster) this may be another node: say which.
+        setState(connectedState(nc, s.server));
+        log.info('NATS reconnected', { server: s.server, name: nc.info?.server_name });
         break;
       case 'error':
         log.warn('NATS error', { error: s.error.message });

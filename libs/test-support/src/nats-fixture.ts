@@ -17,7 +17,12 @@ export interface NatsFixture {
   stop(): Promise<void>;
 }
 
-export async function startNatsFixture(): Promise<NatsFixture> {
+export interface NatsFixtureOptions {
+  /** Start the broker with JetStream (object store, key-value); a broker from the environment must have it on. */
+  jetstream?: boolean;
+}
+
+export async function startNatsFixture(opts: NatsFixtureOptions = {}): Promise<NatsFixture> {
   const fromEnv = process.env['VIDCHAT_TEST_NATS_URL'];
   if (fromEnv) return { url: fromEnv, via: 'env', server: null, stop: async () => undefined };
 
@@ -28,14 +33,15 @@ export async function startNatsFixture(): Promise<NatsFixture> {
     localServer = false;
   }
   if (localServer) {
-    const server = await NatsServer.start();
+    const server = await NatsServer.start({ jetstream: opts.jetstream ?? false });
     return { url: server.url, via: 'nats-server', server, stop: () => server.stop() };
   }
 
   let containerError: unknown;
   try {
     const { NatsContainer } = await import('@testcontainers/nats');
-    const container = await new NatsContainer('nats:2.10-alpine').start();
+    const image = new NatsContainer('nats:2.10-alpine');
+    const container = await (opts.jetstream ? image.withJetStream() : image).start();
     const url = `nats://${container.getHost()}:${container.getMappedPort(4222)}`;
     return {
       url,

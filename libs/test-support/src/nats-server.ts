@@ -14,6 +14,12 @@ export interface NatsServerOptions {
   cluster?: { name: string; port?: number; routes: string[] };
   /** Ready timeout in ms. */
   timeoutMs?: number;
+  /**
+   * Enables JetStream (key-value and object store buckets) with its store in
+   * this server's temporary folder, removed by `stop()`. Off by default so
+   * that suites which do not need it start a plain broker.
+   */
+  jetstream?: boolean;
 }
 
 /**
@@ -59,6 +65,7 @@ export class NatsServer {
         `cluster { name: ${c.name}, listen: 127.0.0.1:${clusterPort}, routes: [${c.routes.map((r) => `"${r}"`).join(', ')}] }`,
       );
     }
+    if (this.opts.jetstream) lines.push(`jetstream { store_dir: ${JSON.stringify(join(this.dir, 'jetstream'))} }`);
     if (this.opts.extraConfig) lines.push(this.opts.extraConfig);
     const conf = join(this.dir, 'nats.conf');
     writeFileSync(conf, lines.join('\n') + '\n');

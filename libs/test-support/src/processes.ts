@@ -81,7 +81,7 @@ export function startProcess(command: string, args: string[], opts: SpawnOptions
 
 /** Runs one of the workspace CLIs (`node apps/<app>/dist/src/main.js …`). */
 export function startApp(
-  app: 'capture-agent' | 'gateway' | 'mixer',
+  app: 'capture-agent' | 'gateway' | 'mixer' | 'recorder',
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): RunningProcess {

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { decodeEnvelope, encodeEnvelope, videoSubject, type VideoEnvelope } from '@vidchat/protocol';
-import { startNatsFixture, type NatsFixture } from '../src/index.js';
+import { NatsServer, startNatsFixture, type NatsFixture } from '../src/index.js';
 
 let nats: NatsFixture;
 let nc: NatsConnection;
@@ -53,5 +53,27 @@ test('the fixture started a server on a random loopback port (not 4222)', () => 
     assert.match(nats.url, /^nats:\/\/127\.0\.0\.1:\d+$/);
   } else {
     assert.ok(nats.url.length > 0);
+  }
+});
+
+test('a server started with jetstream answers the JetStream API; the default one does not', async () => {
+  const js = await NatsServer.start({ jetstream: true });
+  const plain = await NatsServer.start();
+  const jsNc = await connect({ servers: js.url });
+  const plainNc = await connect({ servers: plain.url });
+  try {
+    // `$JS.API.INFO` is the account-info request every JetStream client starts with.
+    const info = JSON.parse(
+      new TextDecoder().decode((await jsNc.request('$JS.API.INFO', '', { timeout: 5_000 })).data),
+    ) as {
+      type?: string;
+    };
+    assert.equal(info.type, 'io.nats.jetstream.api.v1.account_info_response');
+    await assert.rejects(plainNc.request('$JS.API.INFO', '', { timeout: 1_000 }));
+  } finally {
+    await jsNc.close();
+    await plainNc.close();
+    await js.stop();
+    await plain.stop();
   }
 });

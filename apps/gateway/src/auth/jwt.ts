@@ -1,12 +1,18 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+
+export { assertStrongSecret, MIN_SECRET_BYTES, WeakSecretError } from './secret.js';
 
 /*
- * A deliberately small JWT implementation: HS256 only, compact form only.
- * Accepting a single algorithm means the header can never talk us into
- * `none` or an asymmetric key, which is the classic JWT pitfall.
+ * HS256 JWTs through `jose`: signing, and verification pinned to HS256 (the
+ * header can never talk us into `none`, another HMAC or an asymmetric
+ * algorithm), with `exp` required, `nbf` and `iat` checked, and a small
+ * clock tolerance for hosts whose clocks disagree a little. jose's errors
+ * become our own stable codes, so that callers and logs never depend on a
+ * library's messages.
  */
 
-export type JwtErrorCode = 'ERR_JWT_MALFORMED' | 'ERR_JWT_ALGORITHM' | 'ERR_JWT_SIGNATURE' | 'ERR_JWT_EXPIRED';
+export type JwtErrorCode =
+  'ERR_JWT_MALFORMED' | 'ERR_JWT_ALGORITHM' | 'ERR_JWT_SIGNATURE' | 'ERR_JWT_EXPIRED' | 'ERR_JWT_CLAIMS';
 
 export class JwtError extends Error {
   constructor(
@@ -18,62 +24,66 @@ export class JwtError extends Error {
   }
 }
 
-export type JwtClaims = Record<string, unknown> & { exp?: number };
+export type JwtClaims = JWTPayload;
 
-const HEADER = base64url(Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })));
+/** The only algorithm accepted. */
+export const JWT_ALGORITHM = 'HS256';
+/** Seconds of disagreement between clocks tolerated on `exp`, `nbf` and `iat`. */
+export const JWT_CLOCK_TOLERANCE_S = 30;
 /** Tokens longer than this are rejected before any work (the join message caps them too). */
 export const MAX_JWT_LENGTH = 4_096;
+/** The oldest `iat` accepted: the longest token lifetime `vidchat-gateway token` mints. */
+export const MAX_TOKEN_AGE_S = 366 * 86_400;
 
-function base64url(bytes: Buffer): string {
-  return bytes.toString('base64url');
+const keyOf = (secret: string | Uint8Array): Uint8Array =>
+  typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
+
+/** Signs `claims` with HS256; `iat` is `nowMs` unless the claims set one. */
+export async function signJwt(claims: JwtClaims, secret: string, nowMs: number = Date.now()): Promise<string> {
+  return new SignJWT({ iat: Math.floor(nowMs / 1000), ...claims })
+    .setProtectedHeader({ alg: JWT_ALGORITHM, typ: 'JWT' })
+    .sign(keyOf(secret));
 }
 
-function sign(input: string, secret: string): Buffer {
-  return createHmac('sha256', secret).update(input).digest();
-}
-
-export function signJwt(claims: JwtClaims, secret: string): string {
-  const body = `${HEADER}.${base64url(Buffer.from(JSON.stringify(claims)))}`;
-  return `${body}.${base64url(sign(body, secret))}`;
-}
-
-function decodePart(part: string, what: string): Record<string, unknown> {
-  if (!/^[A-Za-z0-9_-]*$/.test(part)) throw new JwtError('ERR_JWT_MALFORMED', `token ${what} is not base64url`);
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-  } catch {
-    throw new JwtError('ERR_JWT_MALFORMED', `token ${what} is not JSON`);
+function translate(err: unknown): JwtError {
+  if (err instanceof errors.JWTExpired) return new JwtError('ERR_JWT_EXPIRED', 'token expired');
+  if (err instanceof errors.JWSSignatureVerificationFailed) {
+    return new JwtError('ERR_JWT_SIGNATURE', 'token signature does not match');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new JwtError('ERR_JWT_MALFORMED', `token ${what} is not an object`);
+  if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported) {
+    return new JwtError('ERR_JWT_ALGORITHM', `token algorithm must be ${JWT_ALGORITHM}`);
   }
-  return value as Record<string, unknown>;
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    return new JwtError('ERR_JWT_CLAIMS', `token claim ${err.claim} is not valid now: ${err.reason}`);
+  }
+  if (err instanceof errors.JOSEError || err instanceof TypeError) {
+    return new JwtError('ERR_JWT_MALFORMED', 'token is not a well-formed JWT');
+  }
+  throw err;
 }
 
 /**
- * Verifies signature (constant time) then expiry; returns the claims.
- * Throws only `JwtError`.
+ * Verifies an HS256 token (signature in constant time, then `exp`, `nbf`,
+ * `iat` with `JWT_CLOCK_TOLERANCE_S`) and returns its claims. `exp` and
+ * `iat` are required. Throws only `JwtError`.
  */
-export function verifyJwt(token: string, secret: string, nowMs: number = Date.now()): JwtClaims {
+export async function verifyJwt(
+  token: string,
+  secret: string | Uint8Array,
+  nowMs: number = Date.now(),
+): Promise<JwtClaims> {
   if (token.length > MAX_JWT_LENGTH) throw new JwtError('ERR_JWT_MALFORMED', 'token too long');
-  const parts = token.split('.');
-  if (parts.length !== 3) throw new JwtError('ERR_JWT_MALFORMED', 'token is not three dot-separated parts');
-  const [h, p, s] = parts as [string, string, string];
-  const header = decodePart(h, 'header');
-  if (header['alg'] !== 'HS256') throw new JwtError('ERR_JWT_ALGORITHM', 'token algorithm must be HS256');
-  if (!/^[A-Za-z0-9_-]+$/.test(s)) throw new JwtError('ERR_JWT_MALFORMED', 'token signature is not base64url');
-  const expected = sign(`${h}.${p}`, secret);
-  const given = Buffer.from(s, 'base64url');
-  // timingSafeEqual needs equal lengths; the length of an HMAC is public.
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw new JwtError('ERR_JWT_SIGNATURE', 'token signature does not match');
+  try {
+    const { payload } = await jwtVerify(token, keyOf(secret), {
+      algorithms: [JWT_ALGORITHM],
+      clockTolerance: JWT_CLOCK_TOLERANCE_S,
+      currentDate: new Date(nowMs),
+      requiredClaims: ['exp'],
+      // Makes `iat` required and rejects one in the future (beyond the tolerance).
+      maxTokenAge: MAX_TOKEN_AGE_S,
+    });
+    return payload;
+  } catch (err) {
+    throw translate(err);
   }
-  const claims = decodePart(p, 'payload') as JwtClaims;
-  const exp = claims['exp'];
-  if (exp !== undefined && (typeof exp !== 'number' || !Number.isFinite(exp))) {
-    throw new JwtError('ERR_JWT_MALFORMED', 'token exp is not a number');
-  }
-  if (typeof exp === 'number' && nowMs >= exp * 1000) throw new JwtError('ERR_JWT_EXPIRED', 'token expired');
-  return claims;
 }

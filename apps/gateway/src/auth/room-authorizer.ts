@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
-import { checkViewerToken, TokenError } from './viewer-token.js';
+import { checkViewerToken, OPEN_GRANTS, TokenError, type ViewerGrants } from './viewer-token.js';
 
 /**
  * The access check of every room entry point (join, snapshot, MJPEG, room
@@ -18,15 +18,15 @@ export class RoomAuthorizer {
     return this.secret !== undefined;
   }
 
-  /** Throws `TokenError` when `token` does not open `room`. */
-  check(token: string | undefined, room: string): void {
-    if (this.secret !== undefined) checkViewerToken(this.secret, token, room);
+  /** Throws `TokenError` when `token` does not open `room`; returns what it grants (everything when open). */
+  async check(token: string | undefined, room: string): Promise<ViewerGrants> {
+    return this.secret === undefined ? OPEN_GRANTS : checkViewerToken(this.secret, token, room);
   }
 
   /** Whether `token` opens `room`, for filtering lists. */
-  allows(token: string | undefined, room: string): boolean {
+  async allows(token: string | undefined, room: string): Promise<boolean> {
     try {
-      this.check(token, room);
+      await this.check(token, room);
       return true;
     } catch (err) {
       if (err instanceof TokenError) return false;

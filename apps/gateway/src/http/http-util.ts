@@ -9,6 +9,9 @@ import type { Request } from 'express';
 import { assertValidId, ProtocolError } from '@vidchat/protocol';
 import type { RoomAuthorizer } from '../auth/room-authorizer.js';
 import { TokenError } from '../auth/viewer-token.js';
+import { RoomCapError, type RoomRegistry, type WatchOptions } from '../rooms/room-registry.js';
+import type { Room } from '../rooms/room.js';
+import type { RoomWatcher } from '../rooms/room-watcher.js';
 import { ApiError } from './api-error.js';
 
 /** The token of an HTTP request: `?token=` or `Authorization: Bearer …`. */
@@ -42,13 +45,28 @@ export class ValidIdPipe implements PipeTransform<string, string> {
 }
 
 /** Throws 401 `unauthorized` unless `token` opens `room`. */
-export function authorize(auth: RoomAuthorizer, token: string | undefined, room: string): void {
+export async function authorize(auth: RoomAuthorizer, token: string | undefined, room: string): Promise<void> {
   try {
-    auth.check(token, room);
+    await auth.check(token, room);
   } catch (err) {
     if (!(err instanceof TokenError)) throw err;
     throw new ApiError(401, 'unauthorized', `not allowed to watch ${room}: ${err.message}`, {
       'WWW-Authenticate': 'Bearer',
     });
+  }
+}
+
+/** `registry.watch` for an HTTP route: over `--max-rooms` it is 503 `too-many-rooms`. */
+export function watchOrRefuse(
+  registry: RoomRegistry,
+  room: string,
+  watcher: RoomWatcher,
+  opts?: WatchOptions,
+): { room: Room; release: () => void } {
+  try {
+    return registry.watch(room, watcher, opts);
+  } catch (err) {
+    if (!(err instanceof RoomCapError)) throw err;
+    throw new ApiError(503, 'too-many-rooms', `cannot watch ${room}: ${err.message}`, { 'Retry-After': '5' });
   }
 }

@@ -6,7 +6,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { RoomRegistry } from '../rooms/room-registry.js';
 import type { MediaFrame, RoomWatcher } from '../rooms/room-watcher.js';
 import { ApiError } from './api-error.js';
-import { authorize, RequestToken, ValidIdPipe } from './http-util.js';
+import { authorize, RequestToken, ValidIdPipe, watchOrRefuse } from './http-util.js';
 import { MjpegClients } from './mjpeg-clients.js';
 
 /** `?layer=`: absent is layer 0; otherwise 0 .. MAX_VIDEO_LAYER. */
@@ -41,7 +41,7 @@ export class MediaController {
     @Query('layer') layerRaw: unknown,
   ): Promise<StreamableFile> {
     const layer = parseLayerQuery(layerRaw);
-    authorize(this.auth, token, room);
+    await authorize(this.auth, token, room);
     const jpeg = await this.latestJpeg(room, source, layer);
     if (!jpeg) throw new ApiError(404, 'no-frame', `no frame from source ${source} in room ${room}`);
     return new StreamableFile(jpeg, { type: 'image/jpeg', length: jpeg.length });
@@ -49,15 +49,15 @@ export class MediaController {
 
   /** `@Res()` here: the response stays open, written frame by frame, until the client leaves. */
   @Get('stream.mjpeg')
-  stream(
+  async stream(
     @Param('room', ValidIdPipe) room: string,
     @Param('source', ValidIdPipe) source: string,
     @RequestToken() token: string | undefined,
     @Query('layer') layerRaw: unknown,
     @Res() res: Response,
-  ): void {
+  ): Promise<void> {
     const layer = parseLayerQuery(layerRaw);
-    authorize(this.auth, token, room);
+    await authorize(this.auth, token, room);
     this.mjpeg.open(res, room, source, layer);
   }
 
@@ -73,7 +73,8 @@ export class MediaController {
           if (frame.kind === 'video' && frame.source === source && frame.layer === layer) done(frame.payload);
         },
       };
-      const { release } = this.registry.watch(room, watcher);
+      // Transient: one snapshot's subscribe and unsubscribe are debug lines.
+      const { release } = watchOrRefuse(this.registry, room, watcher, { transient: true });
       const releaseLayer = this.registry.wantLayer(room, source, layer);
       const done = (jpeg: Uint8Array | null): void => {
         if (settled) return;

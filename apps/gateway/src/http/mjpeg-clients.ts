@@ -4,6 +4,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { RoomRegistry } from '../rooms/room-registry.js';
 import { ApiError } from './api-error.js';
+import { watchOrRefuse } from './http-util.js';
 import { MjpegClient } from './mjpeg-client.js';
 
 /**
@@ -31,12 +32,13 @@ export class MjpegClients implements OnModuleDestroy {
    */
   open(res: Response, room: string, source: string, layer = 0): void {
     if (this.clients.size >= this.config.maxMjpegClients) {
+      this.metrics.refuse('too-many-streams');
       throw new ApiError(503, 'too-many-streams', `at most ${this.config.maxMjpegClients} MJPEG streams at once`, {
         'Retry-After': '5',
       });
     }
     const client = new MjpegClient(res, source, layer, this.metrics);
-    const { release } = this.registry.watch(room, client);
+    const { release } = watchOrRefuse(this.registry, room, client);
     const releaseLayer = this.registry.wantLayer(room, source, layer);
     this.clients.add(client);
     this.metrics.mjpegClients.set(this.clients.size);

@@ -17,14 +17,19 @@ export class RoomsController {
   ) {}
 
   @Get()
-  rooms(@RequestToken() token: string | undefined): RoomsResponse {
-    const visible = this.registry.list().filter((r) => this.auth.allows(token, r.id));
+  async rooms(@RequestToken() token: string | undefined): Promise<RoomsResponse> {
+    const rooms = this.registry.list();
+    const allowed = await Promise.all(rooms.map((r) => this.auth.allows(token, r.id)));
+    const visible = rooms.filter((_r, i) => allowed[i]);
     return { rooms: visible.map((r) => ({ room: r.id, sources: r.roster(), watchers: r.watchers.size })) };
   }
 
   @Get(':room/sources')
-  sources(@Param('room', ValidIdPipe) room: string, @RequestToken() token: string | undefined): RoomSourcesResponse {
-    authorize(this.auth, token, room);
+  async sources(
+    @Param('room', ValidIdPipe) room: string,
+    @RequestToken() token: string | undefined,
+  ): Promise<RoomSourcesResponse> {
+    await authorize(this.auth, token, room);
     return { room, sources: this.registry.get(room)?.roster() ?? [] };
   }
 }

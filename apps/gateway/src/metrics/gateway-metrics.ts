@@ -7,7 +7,20 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
  * gateways in one process (tests) never collide on prom-client's global one.
  */
 
-export type DropReason = 'video-superseded' | 'audio-overflow' | 'mjpeg-superseded' | 'not-open' | 'source-cap';
+export type DropReason =
+  | 'video-superseded'
+  | 'audio-overflow'
+  | 'audio-stale'
+  | 'mjpeg-superseded'
+  | 'not-open'
+  | 'source-cap'
+  | 'participant-oversize'
+  | 'participant-frame-rate'
+  | 'participant-byte-rate'
+  | 'participant-nats-down';
+
+/** Why a viewer, a stream or a room watch was refused: a limit, not bad input. */
+export type RefusalReason = 'too-many-viewers' | 'too-many-rooms' | 'too-many-streams';
 
 export type InvalidReason =
   | 'presence-garbage'
@@ -20,7 +33,9 @@ export type InvalidReason =
   | 'client-binary'
   | 'client-unauthorized'
   | 'client-rate-limited'
-  | 'client-layer-cap';
+  | 'client-layer-cap'
+  | 'participant-garbage'
+  | 'participant-bad-media';
 
 @Injectable()
 export class GatewayMetrics implements OnApplicationShutdown {
@@ -88,6 +103,28 @@ export class GatewayMetrics implements OnApplicationShutdown {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly refused = new Counter({
+    name: 'vidchat_gateway_refused_total',
+    help: 'viewers, MJPEG streams and room watches refused by a limit, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly participants = new Gauge({
+    name: 'vidchat_gateway_participants',
+    help: 'viewers joined as participants (publishing their camera and microphone)',
+    registers: [this.registry],
+  });
+  readonly participantFrames = new Counter({
+    name: 'vidchat_gateway_participant_frames_total',
+    help: 'media envelopes from participants published on NATS, by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly participantBytes = new Counter({
+    name: 'vidchat_gateway_participant_bytes_total',
+    help: 'media bytes from participants published on NATS',
+    registers: [this.registry],
+  });
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
 
   constructor() {
@@ -111,6 +148,10 @@ export class GatewayMetrics implements OnApplicationShutdown {
 
   reject(reason: InvalidReason): void {
     this.invalid.inc({ reason });
+  }
+
+  refuse(reason: RefusalReason): void {
+    this.refused.inc({ reason });
   }
 
   sent(bytes: number): void {

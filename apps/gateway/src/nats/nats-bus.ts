@@ -100,6 +100,18 @@ export class NatsBus implements OnApplicationShutdown {
     return s;
   }
 
+  /**
+   * Publishes `data` as is (nats.js keeps a reference until it flushes, so
+   * the caller must not reuse it). False when there is no connection yet or
+   * any more: participants' media is live, so it is dropped, not queued.
+   */
+  publish(subject: string, data: Uint8Array): boolean {
+    const nc = this.conn?.nc;
+    if (!nc || nc.isClosed()) return false;
+    nc.publish(subject, data);
+    return true;
+  }
+
   /** Called by a subscription when it is dropped. */
   forget(s: PendingSubscription): void {
     this.subs.delete(s);

@@ -4,6 +4,7 @@ import {
   decodeEnvelope,
   decodeLevelsPayload,
   decodePresence,
+  mixMinusSubject,
   PRESENCE_TIMEOUT_MS,
   presenceKind,
   ProtocolError,
@@ -26,8 +27,33 @@ import type { MediaFrame, RoomWatcher } from './room-watcher.js';
  * Rooms, their rosters and interest-based subscriptions. One global presence
  * subscription (1 Hz per source, cheap) feeds every roster, so /api/rooms
  * knows all rooms; a room's media subjects are subscribed only while at least
- * one watcher (viewer, MJPEG client, snapshot request) holds interest in it.
+ * one watcher (viewer, MJPEG client, snapshot request) holds interest in it,
+ * and for at most `--max-rooms` rooms at once.
+ *
+ * Of a source's tracks only video is subscribed (layer 0 always, a smaller
+ * layer while a watcher wants it), and of the mixer's output
+ * only the room's mix and levels: viewers hear the mix, so per-source audio
+ * and every listener's mix-minus (50 packets/s each) would be received and
+ * decoded only to be dropped. Sources stay alive through their presence
+ * heartbeats (or, without presence, through their video frames).
  */
+
+/** A watch that would subscribe one room more than `--max-rooms`. */
+export class RoomCapError extends Error {
+  readonly code = 'ERR_TOO_MANY_ROOMS';
+  constructor(readonly maxRooms: number) {
+    super(`the gateway watches ${maxRooms} rooms already (--max-rooms)`);
+    this.name = 'RoomCapError';
+  }
+}
+
+export interface WatchOptions {
+  /**
+   * A short-lived watch (one snapshot): its subscribe and unsubscribe are
+   * debug lines, so that polling snapshots does not fill the info log.
+   */
+  transient?: boolean;
+}
 
 /** How often sources are checked for a missed heartbeat. */
 export const SWEEP_MS = 250;
@@ -39,10 +65,10 @@ function layersOf(p: PresenceMessage): Pick<SourceInfo, 'layers'> {
   return p.layers ? { layers: p.layers } : {};
 }
 
-/** Which envelope kind each subject track must carry. */
+/** Which envelope kind each subscribed subject track must carry. */
 function expectedKind(scope: 'src' | 'mix', track: string): EnvelopeKindName | null {
-  if (scope === 'src') return track === 'video' ? 'video' : track === 'audio' ? 'audio' : null;
-  return track === 'audio' ? 'mixedAudio' : track === 'levels' ? 'levels' : null;
+  if (scope === 'src') return track === 'video' ? 'video' : null;
+  return track === 'audio' || track === 'minus' ? 'mixedAudio' : track === 'levels' ? 'levels' : null;
 }
 
 /**
@@ -59,6 +85,8 @@ export class RoomRegistry implements BeforeApplicationShutdown {
   /** While NATS is down nobody can be heard, so nobody is expired. */
   private natsDown = false;
   private readonly layers: LayerSubscriptions;
+  /** Rooms with subscriptions, counted rather than scanned: every watch checks the cap. */
+  private watchedRooms = 0;
 
   constructor(
     @Inject(NatsBus) private readonly bus: NatsBus,
@@ -94,7 +122,11 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     this.presenceSub?.unsubscribe();
     this.presenceSub = null;
     this.layers.clear();
-    for (const room of this.rooms.values()) this.unsubscribeRoom(room);
+    for (const room of this.rooms.values()) {
+      this.unsubscribeRoom(room);
+      for (const m of room.minus.values()) m.subscription.unsubscribe();
+      room.minus.clear();
+    }
     this.rooms.clear();
   }
 
@@ -107,30 +139,40 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     return this.rooms.get(room);
   }
 
+  /** Rooms whose media are subscribed (someone watches them). */
   get watchedRoomCount(): number {
-    let n = 0;
-    for (const r of this.rooms.values()) if (r.subscriptions) n++;
-    return n;
+    return this.watchedRooms;
   }
 
   /**
    * Registers interest in `room` (`room` must be a valid id). The first
    * watcher subscribes the room's media; the returned function releases the
-   * interest, and the last release unsubscribes.
+   * interest, and the last release unsubscribes. Throws `RoomCapError` when
+   * the room is not subscribed yet and `--max-rooms` rooms already are.
    */
-  watch(roomId: string, watcher: RoomWatcher): { room: Room; release: () => void } {
-    const room = this.room(roomId);
+  watch(roomId: string, watcher: RoomWatcher, opts: WatchOptions = {}): { room: Room; release: () => void } {
+    const existing = this.rooms.get(roomId);
+    if (!existing?.subscriptions && this.watchedRoomCount >= this.config.maxRooms) {
+      this.metrics.refuse('too-many-rooms');
+      log.debug('room not watched: too many rooms', { room: roomId, maxRooms: this.config.maxRooms });
+      throw new RoomCapError(this.config.maxRooms);
+    }
+    const logLifecycle = opts.transient ? log.debug.bind(log) : log.info.bind(log);
+    const room = existing ?? this.room(roomId);
     room.watchers.add(watcher);
     if (!room.subscriptions) {
       const onMedia = (msg: Msg): void => this.onMedia(room, msg);
-      // Layer 0 video and audio of every source; the other layers follow
-      // interest (wantLayer), and presence has its own global subscription.
+      // Layer 0 video of every source and the room's shared mix; the other
+      // video layers follow interest (wantLayer), each listener's mix-minus
+      // follows `listen`, and presence has its own global subscription.
       room.subscriptions = [
         this.bus.subscribe(wildcards.roomTrack(roomId, 'video'), onMedia),
-        this.bus.subscribe(wildcards.roomTrack(roomId, 'audio'), onMedia),
-        this.bus.subscribe(wildcards.roomMix(roomId), onMedia),
+        // Not `roomMix`: every listener's mix-minus would reach every gateway
+        // that has a viewer in the room. Each is subscribed by `listen`.
+        this.bus.subscribe(wildcards.roomSharedMix(roomId), onMedia),
       ];
-      log.info('room watched: subscribed', { room: roomId });
+      this.watchedRooms++;
+      logLifecycle('room watched: subscribed', { room: roomId });
       this.updateGauges();
     }
     let released = false;
@@ -142,7 +184,7 @@ export class RoomRegistry implements BeforeApplicationShutdown {
         room.watchers.delete(watcher);
         if (room.watchers.size === 0) {
           this.unsubscribeRoom(room);
-          log.info('room unwatched: unsubscribed', { room: roomId });
+          logLifecycle('room unwatched: unsubscribed', { room: roomId });
           if (room.idle) this.rooms.delete(roomId);
           this.updateGauges();
         }
@@ -174,6 +216,33 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     return latestFrame(this.rooms.get(roomId)?.sources.get(source), layer);
   }
 
+  /**
+   * Makes `watcher` hear `source`'s mix-minus (the watcher must be watching
+   * the room). The first listener of a source subscribes to its mix-minus,
+   * the last release unsubscribes.
+   */
+  listen(room: Room, source: string, watcher: RoomWatcher): () => void {
+    let entry = room.minus.get(source);
+    if (!entry) {
+      const subscription = this.bus.subscribe(mixMinusSubject(room.id, source), (msg) => this.onMedia(room, msg));
+      entry = { watchers: new Set(), subscription };
+      room.minus.set(source, entry);
+      this.updateGauges();
+    }
+    const listeners = entry;
+    listeners.watchers.add(watcher);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      listeners.watchers.delete(watcher);
+      if (listeners.watchers.size === 0 && room.minus.get(source) === listeners) {
+        listeners.subscription.unsubscribe();
+        room.minus.delete(source);
+        this.updateGauges();
+      }
+    };
+  }
   private room(id: string): Room {
     let room = this.rooms.get(id);
     if (!room) {
@@ -185,8 +254,10 @@ export class RoomRegistry implements BeforeApplicationShutdown {
   }
 
   private unsubscribeRoom(room: Room): void {
-    for (const s of room.subscriptions ?? []) s.unsubscribe();
+    if (!room.subscriptions) return;
+    for (const s of room.subscriptions) s.unsubscribe();
     room.subscriptions = null;
+    this.watchedRooms--;
     // Frames are kept only while someone watches: memory follows interest.
     for (const s of room.sources.values()) {
       s.latestVideo = null;
@@ -311,11 +382,6 @@ export class RoomRegistry implements BeforeApplicationShutdown {
       this.metrics.reject('bad-subject');
       return;
     }
-    // Presence also matches the room's wildcard; the global subscription owns it.
-    if (subject.scope === 'src' && subject.track === 'presence') return;
-    // A listener's mix-minus also matches the room's mix wildcard; it is for
-    // that listener alone, never for every viewer of the room.
-    if (subject.scope === 'mix' && subject.track === 'minus') return;
     const kind = expectedKind(subject.scope, subject.track);
     const data = msg.data;
     let env: Envelope;
@@ -333,6 +399,7 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     const subjectSource = subject.scope === 'src' ? subject.source : '';
     // The subject says the layer (`.video` 0, `.video1` 1); the envelope's layer byte must agree.
     const layer = subject.scope === 'src' ? (subject.layer ?? 0) : 0;
+    const minusOf = subject.scope === 'mix' && subject.track === 'minus' ? subject.source : undefined;
     if (env.kind !== kind || env.source !== subjectSource || (env.kind === 'video' && env.layer !== layer)) {
       this.metrics.reject('envelope-mismatch');
       log.debug('dropped envelope that does not match its subject', { subject: msg.subject, kind: env.kind });
@@ -359,12 +426,6 @@ export class RoomRegistry implements BeforeApplicationShutdown {
       }
       if (!entry.viaPresence) entry.lastSeen = this.now();
     }
-    // Viewers hear the mixer's mix; per-source audio only proves the source
-    // is alive (per-tile audio is planned, not built), so it is not copied.
-    if (env.kind === 'audio') {
-      this.metrics.framesIn.inc({ kind: env.kind });
-      return;
-    }
     // The one copy: msg.data is a view into nats.js's read buffer, and a
     // socket may hold what it is given past this callback.
     const bytes = Buffer.from(data);
@@ -376,6 +437,12 @@ export class RoomRegistry implements BeforeApplicationShutdown {
       payload: bytes.subarray(payloadOffset, payloadOffset + payloadLength),
     };
     this.metrics.framesIn.inc({ kind: env.kind });
+    if (minusOf !== undefined) {
+      frame.minusOf = minusOf;
+      // A mix-minus is for its listeners only, never for the room's other watchers.
+      for (const w of room.minus.get(minusOf)?.watchers ?? []) w.onMedia(frame);
+      return;
+    }
     if (frame.kind === 'video') {
       const entry = room.sources.get(subjectSource);
       if (entry && layer === 0) entry.latestVideo = frame;

@@ -11,6 +11,8 @@ export interface MediaFrame {
   source: string;
   /** The video layer (the envelope's layer byte, checked against the subject); 0 for the rest. */
   layer: number;
+  /** For a mix-minus packet: the listening source it was mixed for. */
+  minusOf?: string;
   bytes: Uint8Array;
   /** The JPEG or Opus payload: a view into `bytes`. */
   payload: Uint8Array;

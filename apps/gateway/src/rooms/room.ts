@@ -25,11 +25,19 @@ export function latestFrame(entry: SourceEntry | undefined, layer: number): Medi
   return layer === 0 ? entry.latestVideo : (entry.latestLayers.get(layer) ?? null);
 }
 
+/** The watchers that hear one source's mix-minus, and the subscription that feeds them. */
+export interface MinusListeners {
+  watchers: Set<RoomWatcher>;
+  subscription: BusSubscription;
+}
+
 /** One room: its roster, its watchers and, while watched, its media subscriptions. */
 export class Room {
   readonly sources = new Map<string, SourceEntry>();
   readonly watchers = new Set<RoomWatcher>();
   subscriptions: BusSubscription[] | null = null;
+  /** Mix-minus streams heard here, by listening source id: subscribed while someone hears them. */
+  readonly minus = new Map<string, MinusListeners>();
 
   constructor(readonly id: string) {}
 

@@ -19,6 +19,7 @@ import {
 
 export const INVALID_EVENT = '#invalid';
 export const BINARY_EVENT = '#binary';
+export const TOO_BIG_EVENT = '#too-big';
 
 /** A text frame that is not a valid client message, with the error code it earns. */
 export interface InvalidFrame {
@@ -29,7 +30,8 @@ export interface InvalidFrame {
 export type ViewerFrame =
   | { [T in ClientMessage['type']]: { event: T; data: Extract<ClientMessage, { type: T }> } }[ClientMessage['type']]
   | { event: typeof INVALID_EVENT; data: InvalidFrame }
-  | { event: typeof BINARY_EVENT; data: Buffer };
+  | { event: typeof BINARY_EVENT; data: Buffer }
+  | { event: typeof TOO_BIG_EVENT; data: number };
 
 /** What `ws` hands the adapter's parser: a string for text, bytes for binary. */
 export type WsFrameData = string | Buffer | ArrayBuffer | Buffer[];
@@ -50,14 +52,19 @@ function isBadRoomJoin(text: string): boolean {
   return o['type'] === 'join' && 'room' in o && !isValidId(o['room']);
 }
 
-/** The adapter's `messageParser`: never throws for client input. */
-export function parseViewerFrame(data: WsFrameData): ViewerFrame {
+/**
+ * The adapter's `messageParser`: never throws for client input. The socket
+ * reads frames up to the media cap (participants send JPEGs), so a text
+ * frame over `maxTextBytes` is refused here, by length, before any parsing.
+ */
+export function parseViewerFrame(data: WsFrameData, maxTextBytes: number): ViewerFrame {
   // ws's event-target interface (which Nest listens on) gives text frames as
   // strings and binary frames as bytes.
   if (typeof data !== 'string') {
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     return { event: BINARY_EVENT, data: bytes };
   }
+  if (Buffer.byteLength(data) > maxTextBytes) return { event: TOO_BIG_EVENT, data: data.length };
   let msg: ClientMessage;
   try {
     msg = parseClientMessage(data);

@@ -1,18 +1,28 @@
 import type { WebSocket } from 'ws';
-import { CloseCode, serverMessage, type ServerMessage, type SourceInfo, type ViewerErrorCode } from '@vidchat/protocol';
+import {
+  CloseCode,
+  PRESENCE_INTERVAL_MS,
+  serverMessage,
+  type JoinMessage,
+  type ServerMessage,
+  type SourceInfo,
+  type ViewerErrorCode,
+} from '@vidchat/protocol';
 import { createLogger } from '@vidchat/service-kit';
 import type { RoomAuthorizer } from '../auth/room-authorizer.js';
 import { TokenError } from '../auth/viewer-token.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
-import type { RoomRegistry } from '../rooms/room-registry.js';
+import type { NatsBus } from '../nats/nats-bus.js';
+import { RoomCapError, type RoomRegistry } from '../rooms/room-registry.js';
 import type { Room } from '../rooms/room.js';
 import type { MediaFrame, RoomWatcher } from '../rooms/room-watcher.js';
 import { MediaSender, type SenderLimits } from './media-sender.js';
+import { Participant, type ParticipantLimits } from './participant.js';
 import type { InvalidFrame } from './viewer-frames.js';
 import { ViewerLayers } from './viewer-layers.js';
 
-export interface SessionLimits extends SenderLimits {
+export interface SessionLimits extends SenderLimits, ParticipantLimits {
   /** Also the most sources one viewer may choose a layer for. */
   maxSourcesPerRoom: number;
   messagesPerSecond: number;
@@ -20,14 +30,24 @@ export interface SessionLimits extends SenderLimits {
   layerMessagesPerSecond: number;
   layerMessageBurst: number;
   rateLimitStrikes: number;
+  rateLimitStrikeDecayMs: number;
 }
 
 export interface SessionDeps {
   registry: RoomRegistry;
   metrics: GatewayMetrics;
   auth: RoomAuthorizer;
+  bus: NatsBus;
   limits: SessionLimits;
 }
+
+/**
+ * A participant's socket that has not answered a ping for this long is
+ * terminated (and its source leaves). Pings go out with every presence
+ * heartbeat, once a second, so a dead socket is gone within about three
+ * seconds, like a capture agent whose heartbeats stop.
+ */
+export const PARTICIPANT_PONG_TIMEOUT_MS = 2 * PRESENCE_INTERVAL_MS;
 
 const log = createLogger('gateway.viewer');
 let nextId = 1;
@@ -41,13 +61,25 @@ export class ViewerSession implements RoomWatcher {
   readonly id = nextId++;
   /** Cleared on every ping, set by the pong: false at the next ping means dead. */
   alive = true;
-  private joined: { room: string; roster: Room; release: () => void } | null = null;
+  private lastPong = performance.now();
+  private joined: { room: string; roster: Room; release: () => void; participant: Participant | null } | null = null;
   /** The video layer wanted of each source (`layer` messages). */
   private readonly layers: ViewerLayers;
+  /** The source whose mix-minus this viewer hears instead of the room's mix, if any. */
+  private hearsMinusOf: string | null = null;
+  /** Counts joins and leaves, so that a join whose token check finishes late knows it was overtaken. */
+  private joinSeq = 0;
   private readonly bucket: TokenBucket;
   /** `layer` messages have their own budget: a re-laid-out grid sends one per tile at once. */
   private readonly layerBucket: TokenBucket;
-  private strikes = 0;
+  /**
+   * Strikes (messages over the rate) as a leaky bucket: a strike spends one
+   * of `rateLimitStrikes - 1` allowances, which come back at one per
+   * `rateLimitStrikeDecayMs`; a strike with none left closes the viewer. So
+   * `rateLimitStrikes` strikes close it only when they come within about
+   * that many decay periods, never for slips spread over hours.
+   */
+  private readonly strikeAllowance: TokenBucket;
   private sender: MediaSender;
   private closed = false;
 
@@ -56,12 +88,15 @@ export class ViewerSession implements RoomWatcher {
     private readonly deps: SessionDeps,
     private readonly onClosed: (s: ViewerSession) => void,
   ) {
-    this.bucket = new TokenBucket(deps.limits.messagesPerSecond, deps.limits.messageBurst);
-    this.layerBucket = new TokenBucket(deps.limits.layerMessagesPerSecond, deps.limits.layerMessageBurst);
+    const l = deps.limits;
+    this.bucket = new TokenBucket(l.messagesPerSecond, l.messageBurst);
+    this.layerBucket = new TokenBucket(l.layerMessagesPerSecond, l.layerMessageBurst);
+    this.strikeAllowance = new TokenBucket(1000 / l.rateLimitStrikeDecayMs, l.rateLimitStrikes - 1);
     this.sender = new MediaSender(ws, deps.limits, deps.metrics);
     this.layers = new ViewerLayers(deps.registry, deps.limits.maxSourcesPerRoom);
     ws.on('pong', () => {
       this.alive = true;
+      this.lastPong = performance.now();
     });
   }
 
@@ -92,9 +127,16 @@ export class ViewerSession implements RoomWatcher {
 
   onMedia(frame: MediaFrame): void {
     if (frame.kind === 'video') {
-      // Latest-frame-wins per source in the sender; here only the layer this viewer wants passes.
+      // Latest-frame-wins per source in the sender; here only the layer this
+      // viewer wants passes, and never a participant's own video: it sees
+      // itself in the page's local preview, never a round trip (layerOf).
       if (frame.layer === this.layerOf(frame.source)) this.sender.video(frame.source, frame.bytes);
-    } else this.sender.audio(frame.bytes);
+    } else if (frame.kind === 'mixedAudio') {
+      // One mix per viewer: its mix-minus when it hears one, the room's mix otherwise.
+      if ((frame.minusOf ?? null) === this.hearsMinusOf) this.sender.audio(frame.bytes);
+    } else {
+      this.sender.audio(frame.bytes);
+    }
   }
 
   /**
@@ -119,8 +161,12 @@ export class ViewerSession implements RoomWatcher {
     if (latest) this.sender.video(source, latest.bytes);
   }
 
-  /** The layer this viewer gets of `source` now (null: paused). */
+  /**
+   * The layer this viewer gets of `source` now; null while paused, and
+   * always for a participant's own source, whose video never comes back to it.
+   */
   private layerOf(source: string): number | null {
+    if (source === this.joined?.participant?.id) return null;
     return this.layers.layerOf(source, this.joined?.roster.sources.get(source)?.info);
   }
 
@@ -133,11 +179,10 @@ export class ViewerSession implements RoomWatcher {
     if (this.closed) return false;
     if ((kind === 'layer' ? this.layerBucket : this.bucket).take()) return true;
     this.deps.metrics.reject('client-rate-limited');
-    this.strikes++;
-    if (this.strikes >= this.deps.limits.rateLimitStrikes) {
-      this.fail('rate-limited', 'too many messages: closing');
-    } else {
+    if (this.strikeAllowance.take()) {
       this.sendJson({ type: 'error', code: 'rate-limited', message: 'too many messages: this one was ignored' });
+    } else {
+      this.fail('rate-limited', 'too many messages: closing');
     }
     return false;
   }
@@ -148,28 +193,95 @@ export class ViewerSession implements RoomWatcher {
     this.fail(frame.code, frame.message);
   }
 
-  /** Viewers send text only: a binary frame is counted and closed with 1003. */
-  rejectBinary(): void {
+  /** A text frame over the message cap: counted, answered, closed (1009). */
+  rejectTooBig(): void {
     if (this.closed) return;
-    this.deps.metrics.reject('client-binary');
-    this.fail('binary-not-allowed', 'viewers send JSON text messages only', CloseCode.unsupportedData);
+    this.deps.metrics.reject('client-bad-message');
+    this.fail('message-too-big', 'text messages are limited in size', CloseCode.messageTooBig);
   }
 
-  join(room: string, token: string | undefined): void {
+  /**
+   * A binary frame: a participant's media envelope, checked and published
+   * (or dropped and counted); from anyone else, counted and closed with 1003.
+   */
+  onBinary(data: Buffer): void {
+    if (this.closed) return;
+    const participant = this.joined?.participant;
+    if (!participant) {
+      this.deps.metrics.reject('client-binary');
+      this.fail(
+        'binary-not-allowed',
+        'only participants send media: join with publish first',
+        CloseCode.unsupportedData,
+      );
+      return;
+    }
+    if (participant.accept(data) === 'bad-media') {
+      this.fail('bad-media', `participants send video and audio envelopes of their own source ${participant.id} only`);
+    }
+  }
+
+  /**
+   * Joins a room (leaving the previous one). Token verification is
+   * asynchronous: a later join or leave, or the socket closing, while it
+   * runs makes this one moot (`joinSeq`).
+   */
+  async join(msg: JoinMessage): Promise<void> {
+    const { room } = msg;
+    const seq = ++this.joinSeq;
+    let grants;
     try {
-      this.deps.auth.check(token, room);
+      grants = await this.deps.auth.check(msg.token, room);
     } catch (err) {
       if (!(err instanceof TokenError)) throw err;
+      if (this.closed || seq !== this.joinSeq) return;
       this.deps.metrics.reject('client-unauthorized');
       this.fail('unauthorized', `not allowed to watch ${room}: ${err.message}`);
       return;
     }
+    if (this.closed || seq !== this.joinSeq) return;
+    if (msg.publish && !grants.publish) {
+      this.deps.metrics.reject('client-unauthorized');
+      this.fail('unauthorized', `the token does not allow joining ${room} with camera and microphone`);
+      return;
+    }
     this.leave();
-    const { room: r, release } = this.deps.registry.watch(room, this);
-    this.joined = { room, roster: r, release };
+    let watched;
+    try {
+      watched = this.deps.registry.watch(room, this);
+    } catch (err) {
+      if (!(err instanceof RoomCapError)) throw err;
+      this.fail('too-many-rooms', `cannot watch ${room}: ${err.message}`, CloseCode.tryAgainLater);
+      return;
+    }
+    const { room: r, release } = watched;
+    let participant: Participant | null = null;
+    const releases = [release];
+    if (msg.publish) {
+      const name = grants.name ?? (msg.name?.trim() || 'Guest');
+      participant = new Participant(
+        { room, name, video: msg.video ?? null, audio: msg.audio ?? null },
+        this.deps.bus,
+        this.deps.metrics,
+        this.deps.limits,
+        () => this.pingParticipant(),
+      );
+    }
+    this.hearsMinusOf = participant?.id ?? msg.as ?? null;
+    if (this.hearsMinusOf !== null) releases.push(this.deps.registry.listen(r, this.hearsMinusOf, this));
+    participant?.start();
+    this.joined = {
+      room,
+      roster: r,
+      participant,
+      release: () => {
+        participant?.stop();
+        for (const f of releases) f();
+      },
+    };
     this.layers.attach(room);
-    log.debug('viewer joined', { viewer: this.id, room });
-    this.sendJson({ type: 'roster', room, sources: r.roster() });
+    log.debug('viewer joined', { viewer: this.id, room, participant: participant?.id, as: msg.as });
+    this.sendJson({ type: 'roster', room, sources: r.roster(), ...(participant ? { self: participant.id } : {}) });
     // A late joiner gets each source's latest picture at once instead of
     // waiting for the next frame.
     for (const s of r.sources.values()) {
@@ -180,10 +292,12 @@ export class ViewerSession implements RoomWatcher {
   }
 
   leave(): void {
+    this.joinSeq++;
     if (!this.joined) return;
     this.layers.detach();
     this.joined.release();
     this.joined = null;
+    this.hearsMinusOf = null;
     this.sender.close();
     // A fresh sender for the next room: nothing of the old room may leak in.
     this.sender = new MediaSender(this.ws, this.deps.limits, this.deps.metrics);
@@ -198,6 +312,21 @@ export class ViewerSession implements RoomWatcher {
     this.joined = null;
     this.sender.close();
     this.onClosed(this);
+  }
+
+  /**
+   * Runs with each participant heartbeat: a socket silent past the pong
+   * timeout is terminated (its source leaves); otherwise it is pinged.
+   */
+  private pingParticipant(): boolean {
+    if (performance.now() - this.lastPong > PARTICIPANT_PONG_TIMEOUT_MS) {
+      log.debug('participant missed its pongs: terminated', { viewer: this.id });
+      this.ws.terminate();
+      this.dispose();
+      return false;
+    }
+    if (this.ws.readyState === this.ws.OPEN) this.ws.ping();
+    return true;
   }
 
   private sendJson(msg: ServerMessage): void {

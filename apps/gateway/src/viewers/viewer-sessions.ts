@@ -5,6 +5,7 @@ import { createLogger } from '@vidchat/service-kit';
 import { RoomAuthorizer } from '../auth/room-authorizer.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import { NatsBus } from '../nats/nats-bus.js';
 import { RoomRegistry } from '../rooms/room-registry.js';
 import { ViewerSession, type SessionDeps } from './viewer-session.js';
 
@@ -32,8 +33,9 @@ export class ViewerSessions implements OnModuleInit, OnModuleDestroy {
     @Inject(RoomRegistry) registry: RoomRegistry,
     @Inject(GatewayMetrics) private readonly metrics: GatewayMetrics,
     @Inject(RoomAuthorizer) auth: RoomAuthorizer,
+    @Inject(NatsBus) bus: NatsBus,
   ) {
-    this.deps = { registry, metrics, auth, limits: config };
+    this.deps = { registry, metrics, auth, bus, limits: config };
   }
 
   get count(): number {
@@ -57,6 +59,7 @@ export class ViewerSessions implements OnModuleInit, OnModuleDestroy {
     }
     if (this.sessions.size >= this.config.maxViewers) {
       log.warn('viewer refused: gateway full', { maxViewers: this.config.maxViewers });
+      this.metrics.refuse('too-many-viewers');
       session.fail(
         'too-many-viewers',
         `the gateway is full (${this.config.maxViewers} viewers)`,

@@ -3,7 +3,7 @@ import { WsAdapter } from '@nestjs/platform-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { createLogger } from '@vidchat/service-kit';
 import type { GatewayConfig } from '../config.js';
-import { parseViewerFrame } from './viewer-frames.js';
+import { parseViewerFrame, type WsFrameData } from './viewer-frames.js';
 
 const log = createLogger('gateway.ws');
 
@@ -16,9 +16,9 @@ const log = createLogger('gateway.ws');
 export class ViewerWsAdapter extends WsAdapter {
   constructor(
     app: INestApplicationContext,
-    private readonly config: Pick<GatewayConfig, 'maxMessageBytes'>,
+    private readonly config: Pick<GatewayConfig, 'maxMessageBytes' | 'participantMaxFrameBytes'>,
   ) {
-    super(app, { messageParser: parseViewerFrame });
+    super(app, { messageParser: (data: WsFrameData) => parseViewerFrame(data, config.maxMessageBytes) });
   }
 
   override create(
@@ -28,7 +28,10 @@ export class ViewerWsAdapter extends WsAdapter {
     return super.create(port, {
       ...options,
       // ws closes with 1009 by itself when a message exceeds maxPayload.
-      maxPayload: this.config.maxMessageBytes,
+      // Participants send JPEGs: frames up to twice the media cap are read,
+      // so that a frame just over it is dropped and counted rather than
+      // fatal; text frames are held to maxMessageBytes by the parser.
+      maxPayload: Math.max(this.config.maxMessageBytes, 2 * this.config.participantMaxFrameBytes),
       // Frames are JPEG and Opus: compression would cost CPU per viewer for nothing.
       perMessageDeflate: false,
     }) as WebSocketServer;

@@ -9,11 +9,14 @@ import {
 } from '@nestjs/websockets';
 import type { WebSocket } from 'ws';
 import type { ClientMessage, ServerMessage } from '@vidchat/protocol';
-import { BINARY_EVENT, INVALID_EVENT, type InvalidFrame } from './viewer-frames.js';
+import { createLogger } from '@vidchat/service-kit';
+import { BINARY_EVENT, INVALID_EVENT, TOO_BIG_EVENT, type InvalidFrame } from './viewer-frames.js';
 import type { ViewerSession } from './viewer-session.js';
 import { ViewerSessions } from './viewer-sessions.js';
 
 export const VIEWER_WS_PATH = '/ws';
+
+const log = createLogger('gateway.ws');
 
 type Msg<T extends ClientMessage['type']> = Extract<ClientMessage, { type: T }>;
 
@@ -42,7 +45,10 @@ export class ViewerGateway implements OnGatewayConnection<WebSocket>, OnGatewayD
 
   @SubscribeMessage('join')
   join(@ConnectedSocket() ws: WebSocket, @MessageBody() msg: Msg<'join'>): void {
-    this.admitted(ws)?.join(msg.room, msg.token);
+    // Token verification is asynchronous; the session answers the client itself.
+    this.admitted(ws)
+      ?.join(msg)
+      .catch((err: unknown) => log.error('join failed', { error: (err as Error).message }));
   }
 
   @SubscribeMessage('leave')
@@ -67,10 +73,19 @@ export class ViewerGateway implements OnGatewayConnection<WebSocket>, OnGatewayD
     this.admitted(ws)?.rejectInvalid(frame);
   }
 
-  /** Binary frames reach a handler (participants will send media); a viewer may not send any. */
+  /** A text frame over the message cap: closed with 1009, as ws would. */
+  @SubscribeMessage(TOO_BIG_EVENT)
+  tooBig(@ConnectedSocket() ws: WebSocket): void {
+    this.sessions.of(ws)?.rejectTooBig();
+  }
+
+  /**
+   * Binary frames: a participant's media (capped by its own frame and byte
+   * rates, not the control-message rate); from a viewer, a violation.
+   */
   @SubscribeMessage(BINARY_EVENT)
-  binary(@ConnectedSocket() ws: WebSocket): void {
-    this.sessions.of(ws)?.rejectBinary();
+  binary(@ConnectedSocket() ws: WebSocket, @MessageBody() data: Buffer): void {
+    this.sessions.of(ws)?.onBinary(data);
   }
 
   private admitted(ws: WebSocket, kind: 'control' | 'layer' = 'control'): ViewerSession | undefined {

@@ -83,6 +83,16 @@ export class RoomMix {
     this.encoder = createMixEncoder(opts.bitrate);
   }
 
+  /** Sequence number of the next room-mix packet (stored with the room's lease). */
+  get nextSeq(): number {
+    return this.audioSeq;
+  }
+
+  /** Continues the room mix's sequence numbers from another mixer's (a lease takeover). */
+  continueFrom(seq: number): void {
+    this.audioSeq = seq >>> 0;
+  }
+
   /** Sources currently mixed (including ones ramping out). */
   get sources(): string[] {
     return [...this.channels.keys()];

@@ -187,8 +187,21 @@ export const levelsArb: fc.Arbitrary<LevelsMessage> = fc.record(
 
 export const clientMessageArb: fc.Arbitrary<ClientMessage> = fc.oneof(
   fc.record(
-    { type: fc.constant('join' as const), room: idArb, token: textArb(200) },
+    { type: fc.constant('join' as const), room: idArb, token: textArb(200), as: idArb },
     { requiredKeys: ['type', 'room'], noNullPrototype: true },
+  ),
+  // A participant's join: `publish` with a name and what it sends.
+  fc.record(
+    {
+      type: fc.constant('join' as const),
+      room: idArb,
+      token: textArb(200),
+      publish: fc.constant(true as const),
+      name: textArb(64),
+      video: videoInfoArb,
+      audio: audioInfoArb,
+    },
+    { requiredKeys: ['type', 'room', 'publish'], noNullPrototype: true },
   ),
   fc.constant({ type: 'leave' as const }),
   fc.record({ type: fc.constant('ping' as const), id: textArb(64) }, { requiredKeys: ['type'], noNullPrototype: true }),
@@ -213,8 +226,13 @@ export const sourceInfoArb: fc.Arbitrary<SourceInfo> = fc.record(
 
 export const serverMessageArb: fc.Arbitrary<ServerMessage> = fc.oneof(
   fc.record(
-    { type: fc.constant('roster' as const), room: idArb, sources: fc.array(sourceInfoArb, { maxLength: 8 }) },
-    plain,
+    {
+      type: fc.constant('roster' as const),
+      room: idArb,
+      sources: fc.array(sourceInfoArb, { maxLength: 8 }),
+      self: idArb,
+    },
+    { requiredKeys: ['type', 'room', 'sources'], noNullPrototype: true },
   ),
   fc.record({ type: fc.constant('source-joined' as const), room: idArb, source: sourceInfoArb }, plain),
   fc.record({ type: fc.constant('source-left' as const), room: idArb, source: idArb }, plain),

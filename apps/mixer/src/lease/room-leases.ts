@@ -1,0 +1,364 @@
+import { randomBytes } from 'node:crypto';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
+import type { QueuedIterator } from '@nats-io/nats-core';
+import { createLogger, type Logger } from '@vidchat/service-kit';
+import {
+  decodeAnnounce,
+  decodeLease,
+  encodeAnnounce,
+  encodeLease,
+  MIXER_KEY_PREFIX,
+  mixerKey,
+  ROOM_KEY_PREFIX,
+  roomKey,
+  type LeaseValue,
+  type MixerAnnounce,
+} from './lease-value.js';
+import { rankMixers } from './rendezvous.js';
+
+/*
+ * Room leases in a JetStream key-value bucket: each room is mixed by exactly
+ * one live mixer.
+ *
+ * Why the lapse is decided by each mixer's own clock, not by the server
+ * expiring keys: per-key TTLs need nats-server 2.11 (Debian ships 2.9), and a
+ * bucket-wide max_age would throw away the lapsed lease's value, which the
+ * next owner needs to continue the mix's sequence numbers. So:
+ *
+ *  - The holder renews its lease every ttl/4 with `update(key, value,
+ *    revision)`. It may publish only until `sent + ttl - margin`, where
+ *    `sent` is when it sent its last successful renewal (margin = ttl/4). A
+ *    renewal that fails (someone else's revision, timeout, broker gone)
+ *    ends the lease at once: the room stops publishing on that tick.
+ *  - Every mixer watches the bucket and notes, on its own monotonic clock,
+ *    when it first saw each revision. A lease whose revision has not changed
+ *    for a whole ttl has lapsed: its holder's last renewal was sent before
+ *    that revision was seen, so the holder stopped publishing at least
+ *    `margin` earlier. Only then does a mixer try `update(key, value,
+ *    revision)` with the revision it saw; the revision check lets exactly
+ *    one contender win, and the same check makes a late renewal of the old
+ *    holder fail.
+ *  - A mixer that stops gives its rooms up by writing `released: true`
+ *    (with its revision), keeping seq and time for the next owner, who may
+ *    take the room at once.
+ *  - Rendezvous hashing over the live, not-full mixers (announced under
+ *    `mixer.<id>`, renewed with the leases) says who tries first; the mixer
+ *    ranked k-th waits k × takeover delay more, so that rooms spread and
+ *    contenders rarely collide. A mixer at `--max-rooms` takes no more.
+ * The bucket's max_age only collects keys of rooms and mixers long gone.
+ * Safety rests on revisions and on elapsed time measured by one process; a
+ * stale watch only delays a takeover (its attempt fails on the revision).
+ */
+
+export const LEASE_BUCKET = 'vidchat-mixer-leases';
+/** Renewals per TTL. */
+export const RENEWALS_PER_TTL = 4;
+/** The holder stops publishing this fraction of the TTL before a lapse could be declared. */
+export const SAFETY_MARGIN_FRACTION = 0.25;
+/** Keys untouched this many TTLs (and at least GC_MIN_MS) are removed by the server. */
+export const GC_TTLS = 30;
+export const GC_MIN_MS = 60_000;
+
+export interface RoomLeaseOptions {
+  ttlMs: number;
+  takeoverDelayMs: number;
+  replicas: number;
+  maxRooms: number;
+  /** Instance id (random when not given). */
+  instanceId?: string;
+}
+
+export interface LeaseHooks {
+  /** The lease on `room` was won; `prev` is the last holder's value (null for a new room). */
+  acquired(room: string, prev: LeaseValue | null): void;
+  /** The lease on `room` ended without a release: stop publishing now. */
+  lost(room: string): void;
+  /** The next mix sequence number of `room`, stored with each renewal. */
+  nextSeq(room: string): number;
+}
+
+interface Seen {
+  revision: number;
+  operation: KvWatchEntry['operation'];
+  lease: LeaseValue | null;
+  announce: MixerAnnounce | null;
+  /** performance.now() when this revision was first seen. */
+  seenAt: number;
+}
+
+interface Held {
+  revision: number;
+  /** performance.now() after which the holder must not publish. */
+  validUntil: number;
+}
+
+export type LeaseOpenResult = { leases: RoomLeases } | { leases: null; reason: string };
+
+export class RoomLeases {
+  readonly id: string;
+  private readonly log: Logger = createLogger('lease');
+  private readonly seen = new Map<string, Seen>();
+  private readonly held = new Map<string, Held>();
+  /** Rooms with microphones, and since when this mixer knows it (performance.now()). */
+  private readonly wanted = new Map<string, number>();
+  private readonly busy = new Set<string>();
+  private readonly retryAt = new Map<string, number>();
+  private watcher: QueuedIterator<KvWatchEntry> | null = null;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private lastRenew = -Infinity;
+  private renewing = false;
+  private closed = false;
+  takeovers = 0;
+
+  private constructor(
+    private readonly kv: KV,
+    private readonly opts: RoomLeaseOptions,
+    private readonly hooks: LeaseHooks,
+  ) {
+    this.id = opts.instanceId ?? `mixer-${randomBytes(4).toString('hex')}`;
+    mixerKey(this.id);
+  }
+
+  /**
+   * Opens (or creates) the bucket and starts watching it. Resolves with no
+   * leases, and the reason, when the broker has no JetStream.
+   */
+  static async open(nc: NatsConnection, opts: RoomLeaseOptions, hooks: LeaseHooks): Promise<LeaseOpenResult> {
+    const timeout = Math.max(500, Math.round(opts.ttlMs / 2));
+    try {
+      // Any JetStream API answers "no responders" at once on a plain broker.
+      await (await jetstreamManager(nc, { timeout: 5_000 })).getAccountInfo();
+    } catch (err) {
+      return { leases: null, reason: (err as Error).message };
+    }
+    // Requests time out well inside the TTL, so that a renewal stuck on a
+    // dead node ends the lease instead of outliving it.
+    const kvm = new Kvm(jetstream(nc, { timeout }));
+    let kv: KV;
+    try {
+      kv = await kvm.create(LEASE_BUCKET, {
+        history: 1,
+        ttl: Math.max(GC_MIN_MS, GC_TTLS * opts.ttlMs),
+        replicas: opts.replicas,
+        storage: StorageType.Memory,
+      });
+    } catch (err) {
+      // Another mixer made it with other options (another --lease-replicas): use it as it is.
+      createLogger('lease').warn('lease bucket exists with other options, using it', {
+        error: (err as Error).message,
+      });
+      kv = await kvm.open(LEASE_BUCKET);
+    }
+    const leases = new RoomLeases(kv, opts, hooks);
+    await leases.start();
+    return { leases };
+  }
+
+  private async start(): Promise<void> {
+    this.watcher = await this.kv.watch({ key: '>' });
+    void this.consume(this.watcher);
+    await this.announce();
+    const evalMs = Math.max(10, Math.round(this.opts.ttlMs / (2 * RENEWALS_PER_TTL)));
+    this.timer = setInterval(() => this.step(), evalMs);
+    this.log.info('leases on', {
+      id: this.id,
+      bucket: LEASE_BUCKET,
+      ttlMs: this.opts.ttlMs,
+      takeoverDelayMs: this.opts.takeoverDelayMs,
+      replicas: this.opts.replicas,
+    });
+  }
+
+  private async consume(w: QueuedIterator<KvWatchEntry>): Promise<void> {
+    try {
+      for await (const e of w) this.onEntry(e);
+    } catch (err) {
+      if (!this.closed) this.log.warn('lease watch ended', { error: (err as Error).message });
+    }
+  }
+
+  private onEntry(e: KvWatchEntry): void {
+    const prev = this.seen.get(e.key);
+    if (prev && prev.revision === e.revision) return;
+    const isRoom = e.key.startsWith(ROOM_KEY_PREFIX);
+    const put = e.operation === 'PUT';
+    const s: Seen = {
+      revision: e.revision,
+      operation: e.operation,
+      lease: put && isRoom ? decodeLease(e.value) : null,
+      announce: put && e.key.startsWith(MIXER_KEY_PREFIX) ? decodeAnnounce(e.value) : null,
+      seenAt: performance.now(),
+    };
+    this.seen.set(e.key, s);
+    if (!isRoom) return;
+    const room = e.key.slice(ROOM_KEY_PREFIX.length);
+    // Someone else wrote our room's key: our lease is over, whatever our timer says.
+    if (this.held.has(room) && s.lease?.owner !== this.id) this.lose(room, 'another mixer wrote the lease');
+  }
+
+  /** Rooms this mixer holds a lease on. */
+  heldRooms(): string[] {
+    return [...this.held.keys()];
+  }
+
+  /** True while this mixer may publish `room`: it holds a lease renewed within TTL minus the margin. */
+  mayPublish(room: string): boolean {
+    const h = this.held.get(room);
+    return h !== undefined && performance.now() < h.validUntil;
+  }
+
+  /** The room has microphones: try to get its lease. */
+  want(room: string): void {
+    if (!this.wanted.has(room)) this.wanted.set(room, performance.now());
+  }
+
+  /** The room has no more microphones: give its lease up. */
+  unwant(room: string): void {
+    this.wanted.delete(room);
+    this.retryAt.delete(room);
+    if (this.held.has(room)) void this.release(room);
+  }
+
+  private step(): void {
+    if (this.closed) return;
+    const now = performance.now();
+    for (const [room, h] of this.held) {
+      if (now >= h.validUntil) this.lose(room, 'lease not renewed in time');
+    }
+    if (now - this.lastRenew >= this.opts.ttlMs / RENEWALS_PER_TTL && !this.renewing) {
+      this.lastRenew = now;
+      this.renewing = true;
+      void this.renewAll().finally(() => {
+        this.renewing = false;
+      });
+    }
+    for (const room of this.wanted.keys()) {
+      if (!this.held.has(room) && !this.busy.has(room)) this.consider(room, now);
+    }
+  }
+
+  private liveMixers(now: number): string[] {
+    const live = [this.id];
+    for (const [key, s] of this.seen) {
+      if (!key.startsWith(MIXER_KEY_PREFIX) || !s.announce || s.announce.id === this.id) continue;
+      if (s.announce.full || now - s.seenAt >= this.opts.ttlMs) continue;
+      live.push(s.announce.id);
+    }
+    return live;
+  }
+
+  private consider(room: string, now: number): void {
+    const key = roomKey(room);
+    if (key === null) return;
+    if ((this.retryAt.get(room) ?? 0) > now) return;
+    if (this.held.size >= this.opts.maxRooms) return;
+    const s = this.seen.get(key);
+    const since = this.wanted.get(room) ?? now;
+    let freeSince: number;
+    if (!s || s.operation !== 'PUT') freeSince = Math.max(since, s?.seenAt ?? 0);
+    else if (s.lease?.released) freeSince = s.seenAt;
+    else freeSince = s.seenAt + this.opts.ttlMs;
+    const rank = rankMixers(room, this.liveMixers(now)).indexOf(this.id);
+    if (now < freeSince + rank * this.opts.takeoverDelayMs) return;
+    this.busy.add(room);
+    void this.acquire(room, key, s).finally(() => this.busy.delete(room));
+  }
+
+  private async acquire(room: string, key: string, s: Seen | undefined): Promise<void> {
+    const prev = s?.operation === 'PUT' ? s.lease : null;
+    const value = encodeLease({ owner: this.id, seq: 0, atMs: Date.now(), released: false });
+    const sent = performance.now();
+    let revision: number;
+    try {
+      revision =
+        s?.operation === 'PUT' ? await this.kv.update(key, value, s.revision) : await this.kv.create(key, value);
+    } catch (err) {
+      this.retryAt.set(room, performance.now() + this.opts.ttlMs / RENEWALS_PER_TTL);
+      this.log.debug('lease not won', { room, error: (err as Error).message });
+      return;
+    }
+    if (this.closed || !this.wanted.has(room)) {
+      this.held.set(room, { revision, validUntil: 0 });
+      await this.release(room);
+      return;
+    }
+    this.held.set(room, { revision, validUntil: this.validUntil(sent) });
+    if (prev && !prev.released) this.takeovers++;
+    this.log.info('lease won', {
+      room,
+      from: prev?.owner ?? null,
+      takeover: prev !== null && !prev.released,
+      revision,
+    });
+    this.hooks.acquired(room, prev);
+  }
+
+  private validUntil(sent: number): number {
+    return sent + this.opts.ttlMs * (1 - SAFETY_MARGIN_FRACTION);
+  }
+
+  private lose(room: string, reason: string): void {
+    if (!this.held.delete(room)) return;
+    this.log.warn('lease lost: room no longer mixed here', { room, reason });
+    this.hooks.lost(room);
+  }
+
+  private async renewAll(): Promise<void> {
+    const jobs: Promise<void>[] = [this.announce()];
+    for (const room of this.held.keys()) jobs.push(this.renew(room));
+    await Promise.all(jobs);
+  }
+
+  private async renew(room: string): Promise<void> {
+    const h = this.held.get(room);
+    const key = roomKey(room);
+    if (!h || key === null) return;
+    const value: LeaseValue = { owner: this.id, seq: this.hooks.nextSeq(room), atMs: Date.now(), released: false };
+    const sent = performance.now();
+    try {
+      const revision = await this.kv.update(key, encodeLease(value), h.revision);
+      if (this.held.get(room) === h) {
+        h.revision = revision;
+        h.validUntil = this.validUntil(sent);
+      }
+    } catch (err) {
+      if (this.held.get(room) === h) this.lose(room, `renewal failed: ${(err as Error).message}`);
+    }
+  }
+
+  private async announce(): Promise<void> {
+    const a: MixerAnnounce = { id: this.id, rooms: this.held.size, full: this.held.size >= this.opts.maxRooms };
+    try {
+      await this.kv.put(mixerKey(this.id), encodeAnnounce(a));
+    } catch (err) {
+      this.log.debug('announce failed', { error: (err as Error).message });
+    }
+  }
+
+  /** Gives a held lease up, keeping the mix's position for the next owner. */
+  private async release(room: string): Promise<void> {
+    const h = this.held.get(room);
+    const key = roomKey(room);
+    if (!h || key === null) return;
+    this.held.delete(room);
+    const value: LeaseValue = { owner: this.id, seq: this.hooks.nextSeq(room), atMs: Date.now(), released: true };
+    try {
+      await this.kv.update(key, encodeLease(value), h.revision);
+      this.log.info('lease released', { room });
+    } catch (err) {
+      this.log.debug('release failed (the lease lapses instead)', { room, error: (err as Error).message });
+    }
+  }
+
+  /** Releases every lease and withdraws the announcement; the caller stops publishing first. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.all([...this.held.keys()].map((room) => this.release(room)));
+    await this.kv.delete(mixerKey(this.id)).catch(() => undefined);
+    this.watcher?.stop();
+  }
+}

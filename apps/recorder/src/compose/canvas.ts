@@ -1,0 +1,37 @@
+import type { Rect } from './grid-layout.js';
+import type { RgbImage } from './tile-images.js';
+
+/** A packed RGB frame the size of the recording, drawn into row by row. */
+export class RgbCanvas {
+  readonly data: Buffer;
+
+  constructor(
+    readonly width: number,
+    readonly height: number,
+  ) {
+    this.data = Buffer.alloc(width * height * 3);
+  }
+
+  clear(): void {
+    this.data.fill(0);
+  }
+
+  /** Copies `img` to `rect`'s corner, clipped to the canvas and to the rect. */
+  draw(img: RgbImage, rect: Rect): void {
+    const w = Math.min(img.width, rect.width, this.width - rect.x);
+    const h = Math.min(img.height, rect.height, this.height - rect.y);
+    if (w <= 0 || h <= 0 || rect.x < 0 || rect.y < 0) return;
+    for (let row = 0; row < h; row++) {
+      const src = row * img.width * 3;
+      img.data.copy(this.data, ((rect.y + row) * this.width + rect.x) * 3, src, src + w * 3);
+    }
+  }
+
+  /** Fills `rect` with black (a tile whose first frame has not been decoded yet). */
+  fill(rect: Rect): void {
+    for (let row = 0; row < rect.height && rect.y + row < this.height; row++) {
+      const start = ((rect.y + row) * this.width + rect.x) * 3;
+      this.data.fill(0, start, start + Math.min(rect.width, this.width - rect.x) * 3);
+    }
+  }
+}

@@ -1,0 +1,278 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import {
+  decodeRecordingEvent,
+  decodeRecordingReply,
+  DEFAULT_RECORDINGS_BUCKET,
+  encodeRecordingRequest,
+  recSubject,
+  type RecordingEvent,
+  type RecordingInfo,
+  type RecordingReply,
+  type RecordingRequest,
+} from '@vidchat/protocol';
+import {
+  goertzel,
+  requireBinary,
+  sleep,
+  startApp,
+  startNatsFixture,
+  waitFor,
+  type NatsFixture,
+  type RunningProcess,
+} from '@vidchat/test-support';
+import { gridLayout } from '../src/index.js';
+import { audioPcm, frameAt, probe, regionStats } from './helpers/media-check.js';
+import { downloadRecording, expectRecording, recorderRequest } from './helpers/recorder-client.js';
+
+/*
+ * The recorder on a real nats-server with JetStream, two real capture agents
+ * (test pattern, tones 440 and 660 Hz), the real mixer and the real
+ * recorder with its ffmpeg. Recordings are fetched back from the object
+ * store and checked with ffprobe/ffmpeg: streams, length, both tiles in the
+ * picture, both tones in the sound.
+ */
+const ROOM = 'rectest';
+const W = 640;
+const H = 360;
+const STARTUP_MS = 60_000;
+const REQUEST_MS = 60_000;
+
+let fixture: NatsFixture;
+let nc: NatsConnection;
+let workDir: string;
+let outDir: string;
+let recorder: RunningProcess;
+let mixer: RunningProcess;
+const agents = new Map<string, RunningProcess>();
+const events: RecordingEvent[] = [];
+
+function startRecorder(): RunningProcess {
+  return startApp('recorder', [
+    '--nats',
+    fixture.url,
+    '--work-dir',
+    workDir,
+    '--size',
+    `${W}x${H}`,
+    '--max-recordings',
+    '2',
+    '--status-interval-ms',
+    '2000',
+  ]);
+}
+
+function startAgent(source: string, name: string, tone: number): RunningProcess {
+  const agent = startApp('capture-agent', [
+    '--nats',
+    fixture.url,
+    '--room',
+    ROOM,
+    '--source',
+    source,
+    '--name',
+    name,
+    '--video',
+    'test',
+    '--audio',
+    'test',
+    '--tone',
+    String(tone),
+    '--size',
+    '320x180',
+    '--fps',
+    '15',
+  ]);
+  agents.set(source, agent);
+  return agent;
+}
+
+const request = (room: string, req: RecordingRequest): Promise<RecordingReply> => recorderRequest(nc, room, req);
+const ok = expectRecording;
+const download = (info: RecordingInfo): Promise<string> => downloadRecording(nc, info, outDir);
+
+async function list(room: string): Promise<RecordingInfo[]> {
+  const reply = await request(room, { action: 'list' });
+  assert.ok(reply.ok && 'recordings' in reply, JSON.stringify(reply));
+  assert.equal(reply.bucket, DEFAULT_RECORDINGS_BUCKET);
+  return reply.recordings;
+}
+
+before(async () => {
+  requireBinary('ffmpeg');
+  requireBinary('ffprobe');
+  fixture = await startNatsFixture({ jetstream: true });
+  nc = await connect({ servers: fixture.url });
+  nc.subscribe(recSubject(ROOM, 'events'), {
+    callback: (err, msg) => {
+      if (!err) events.push(decodeRecordingEvent(msg.data));
+    },
+  });
+  workDir = mkdtempSync(join(tmpdir(), 'vidchat-rec-work-'));
+  outDir = mkdtempSync(join(tmpdir(), 'vidchat-rec-out-'));
+  mixer = startApp('mixer', ['--nats', fixture.url]);
+  recorder = startRecorder();
+  const a = startAgent('cam-a', 'Alice', 440);
+  const b = startAgent('cam-b', 'Bob', 660);
+  await Promise.all([
+    mixer.waitForOutput(/\[main\] ready/, STARTUP_MS),
+    recorder.waitForOutput(/\[main\] ready/, STARTUP_MS),
+    a.waitForOutput(/\] joined /, STARTUP_MS),
+    b.waitForOutput(/\] joined /, STARTUP_MS),
+  ]);
+});
+
+after(async () => {
+  await Promise.allSettled([recorder?.stop(), mixer?.stop(), ...[...agents.values()].map((a) => a.stop())]);
+  await nc?.close();
+  await fixture?.stop();
+  rmSync(workDir, { recursive: true, force: true });
+  rmSync(outDir, { recursive: true, force: true });
+});
+
+test(
+  'a 12 s recording of two agents is an H.264 + AAC MP4 of 12 s with both tiles and both tones',
+  { timeout: 180_000 },
+  async () => {
+    const started = ok(await request(ROOM, { action: 'start' }));
+    assert.equal(started.state, 'recording');
+    assert.equal(started.room, ROOM);
+    const listed = await list(ROOM);
+    assert.equal(listed.find((r) => r.id === started.id)?.state, 'recording');
+    await sleep(12_000);
+    const stopped = ok(await request(ROOM, { action: 'stop', id: started.id }));
+    assert.equal(stopped.state, 'done', JSON.stringify(stopped));
+    assert.ok(Math.abs(stopped.durationMs - 12_000) <= 1_000, `durationMs ${stopped.durationMs}`);
+
+    const stored = (await list(ROOM)).find((r) => r.id === started.id);
+    assert.equal(stored?.state, 'done');
+    assert.equal(stored?.bytes, stopped.bytes);
+    const file = await download(stopped);
+
+    const p = probe(file);
+    assert.deepEqual(p.codecs.sort(), ['aac', 'h264']);
+    assert.ok(Math.abs(p.durationS - 12) <= 1, `duration ${p.durationS} s`);
+    assert.deepEqual([p.width, p.height], [W, H]);
+
+    // The middle frame: both grid cells show a picture (the test pattern is colourful: high variance), not black.
+    const frame = frameAt(file, p.durationS / 2, W, H);
+    for (const [i, tile] of gridLayout(2, W, H).entries()) {
+      const s = regionStats(frame, W, tile.picture);
+      assert.ok(
+        s.variance > 500 && s.mean > 20,
+        `tile ${i}: mean ${s.mean.toFixed(1)} variance ${s.variance.toFixed(0)}`,
+      );
+    }
+
+    // The sound: both tones, well above a frequency nobody plays.
+    const pcm = audioPcm(file, 3, 6);
+    const [t440, t660, t1000] = [goertzel(pcm, 440), goertzel(pcm, 660), goertzel(pcm, 1000)];
+    assert.ok(t440 > 50 * t1000 && t660 > 50 * t1000, `440: ${t440} 660: ${t660} 1000: ${t1000}`);
+
+    // Viewers hear about it: the events subject carried the start and the end.
+    await waitFor(() => events.some((e) => e.recording.id === started.id && e.recording.state === 'done') || null, {
+      timeoutMs: 10_000,
+      what: 'the done event',
+    });
+    assert.ok(events.some((e) => e.recording.id === started.id && e.recording.state === 'recording'));
+  },
+);
+
+test(
+  'a source that leaves mid-recording leaves the grid: two tiles, then one filling the canvas',
+  { timeout: 180_000 },
+  async () => {
+    const started = ok(await request(ROOM, { action: 'start' }));
+    await sleep(5_000);
+    await agents.get('cam-b')!.stop();
+    await sleep(6_000);
+    const stopped = ok(await request(ROOM, { action: 'stop', id: started.id }));
+    assert.equal(stopped.state, 'done');
+    const file = await download(stopped);
+    const p = probe(file);
+    // With two tiles side by side the top band of the canvas is empty; with one tile its picture covers it.
+    const topBand = { x: W / 4, y: 10, width: W / 2, height: 30 };
+    const early = regionStats(frameAt(file, 2.5, W, H), W, topBand);
+    const late = regionStats(frameAt(file, p.durationS - 1, W, H), W, topBand);
+    assert.ok(early.mean < 10, `two tiles: top band should be black, mean ${early.mean}`);
+    assert.ok(late.variance > 500, `one tile: top band should show the picture, variance ${late.variance}`);
+    // Bob's 660 Hz is gone from the end of the sound, Alice's 440 Hz is still there.
+    const tail = audioPcm(file, p.durationS - 3, 2.5);
+    assert.ok(goertzel(tail, 440) > 20 * goertzel(tail, 660), 'only 440 Hz at the end');
+    const b = startAgent('cam-b', 'Bob', 660);
+    await b.waitForOutput(/\] joined /, STARTUP_MS);
+  },
+);
+
+test('bad rooms, bad bodies, unknown ids and limits give typed errors', { timeout: 120_000 }, async () => {
+  // A room token that is not a valid id: the recorder's wildcard catches it and refuses it.
+  const bad = await nc.request('vidchat.rec.bad$room.start', encodeRecordingRequest({ action: 'start' }), {
+    timeout: REQUEST_MS,
+  });
+  assert.deepEqual(decodeRecordingReply(bad.data), {
+    ok: false,
+    error: { code: 'bad-room', message: 'not a recorder request subject: "vidchat.rec.bad$room.start"' },
+  });
+  const unknown = await request(ROOM, { action: 'stop', id: 'no-such-recording' });
+  assert.equal(!unknown.ok && unknown.error.code, 'not-found');
+  const garbage = await nc.request(recSubject(ROOM, 'stop'), new TextEncoder().encode('{"v":1,"id":"../x"}'), {
+    timeout: REQUEST_MS,
+  });
+  const g = decodeRecordingReply(garbage.data);
+  assert.equal(!g.ok && g.error.code, 'bad-request');
+
+  const first = ok(await request(ROOM, { action: 'start' }));
+  const again = await request(ROOM, { action: 'start' });
+  assert.equal(!again.ok && again.error.code, 'already-recording');
+  const other = ok(await request('other-room', { action: 'start' }));
+  const third = await request('third-room', { action: 'start' });
+  assert.equal(!third.ok && third.error.code, 'too-many-recordings');
+  // A recording that already ended cannot be stopped twice; one of another room is not found here.
+  await sleep(2_000);
+  ok(await request(ROOM, { action: 'stop', id: first.id }));
+  const twice = await request(ROOM, { action: 'stop', id: first.id });
+  assert.equal(!twice.ok && twice.error.code, 'not-recording');
+  const wrongRoom = await request(ROOM, { action: 'stop', id: other.id });
+  assert.equal(!wrongRoom.ok && wrongRoom.error.code, 'not-found');
+  ok(await request('other-room', { action: 'stop', id: other.id }));
+});
+
+test(
+  'a recorder killed mid-recording leaves a playable file, stored by the next recorder',
+  { timeout: 180_000 },
+  async () => {
+    const started = ok(await request(ROOM, { action: 'start' }));
+    await sleep(6_000);
+    recorder.child.kill('SIGKILL');
+    await recorder.exited;
+    // ffmpeg sees its inputs close and finishes the fragmented file by itself.
+    const part = join(workDir, `${started.id}.part.mp4`);
+    const partProbe = await waitFor(
+      () => {
+        try {
+          const p = probe(part);
+          return p.durationS >= 3 ? p : null;
+        } catch {
+          return null;
+        }
+      },
+      { timeoutMs: 30_000, what: 'a playable fragmented file in the work folder' },
+    );
+    assert.ok(partProbe.codecs.includes('h264'), JSON.stringify(partProbe));
+
+    recorder = startRecorder();
+    await recorder.waitForOutput(/\[main\] ready/, STARTUP_MS);
+    const recovered = await waitFor(
+      async () => (await list(ROOM)).find((r) => r.id === started.id && r.object !== null) ?? null,
+      { timeoutMs: 60_000, what: 'the orphaned recording to be stored' },
+    );
+    assert.equal(recovered.state, 'failed');
+    const p = probe(await download(recovered));
+    assert.ok(p.durationS >= 3 && p.durationS <= 8, `recovered duration ${p.durationS}`);
+    assert.deepEqual(readdirSync(workDir), [], 'the work folder is empty once the file is stored');
+  },
+);

@@ -1,0 +1,16 @@
+/**
+ * Power of `hz` in `x` (the Goertzel algorithm), normalised by the length:
+ * how tests tell which tones a decoded stream holds.
+ */
+export function goertzel(x: Float32Array, hz: number, sampleRate = 48_000): number {
+  const w = (2 * Math.PI * hz) / sampleRate;
+  const c = 2 * Math.cos(w);
+  let s1 = 0;
+  let s2 = 0;
+  for (let i = 0; i < x.length; i++) {
+    const s0 = x[i]! + c * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  return (s1 * s1 + s2 * s2 - c * s1 * s2) / (x.length * x.length);
+}
