@@ -7,7 +7,7 @@
 //   node bench/run.mjs --only fanout [--quick] [--profile]
 //
 // Benches: fanout, slow-viewers, latency (this folder's lib/) and protocol,
-// capture-agent, mixer, audio-loss, recorder, participants, browser-participant, playout, chat
+// capture-agent, video-layers, mixer, audio-loss, recorder, participants, glass-to-glass, browser-participant, playout, chat
 // (standalone files exporting run({ quick })). A bench
 // file that does not exist yet is skipped with a note; one that fails is
 // reported as failed and the others still run. Everything a bench starts is
@@ -28,6 +28,7 @@ const DOC = join(ROOT, 'docs/BENCHMARKS.md');
 const BENCHES = [
   { name: 'protocol', file: 'protocol.bench.mjs', title: 'Protocol encode/decode' },
   { name: 'capture-agent', file: 'capture-agent.bench.mjs', title: 'Capture agent' },
+  { name: 'video-layers', file: 'video-layers.bench.mjs', title: 'Video layers' },
   { name: 'mixer', file: 'mixer.bench.mjs', title: 'Mixer' },
   { name: 'audio-loss', file: 'audio-loss.bench.mjs', title: 'Audio under packet loss' },
   { name: 'recorder', file: 'recorder.bench.mjs', title: 'Recorder' },
@@ -36,6 +37,7 @@ const BENCHES = [
   { name: 'slow-viewers', file: 'slow-viewers.bench.mjs', title: 'Slow-viewer isolation' },
   { name: 'latency', file: 'latency.bench.mjs', title: 'Latency end to end' },
   { name: 'chat', file: 'chat.bench.mjs', title: 'Room chat across gateways' },
+  { name: 'glass-to-glass', file: 'glass-to-glass.bench.mjs', title: 'Glass to glass' },
   {
     name: 'browser-participant',
     file: 'browser-participant.bench.mjs',

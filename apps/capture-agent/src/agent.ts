@@ -49,6 +49,7 @@ export class CaptureAgent {
       audio: describeAudio(audioSource),
       size: `${size.width}x${size.height}`,
       fps: c.fps,
+      layers: c.layers,
     });
 
     if (videoSource.kind !== 'none' || audioSource.kind !== 'none') await assertFfmpegRuns(c.ffmpeg);
@@ -62,7 +63,7 @@ export class CaptureAgent {
       log: createLogger('nats'),
       onState: (s) => {
         if (s.state === 'connected') {
-          this.video?.publisher.flushHeld();
+          this.video?.flushHeld();
           this.audio?.publisher.flushHeld();
         }
       },
@@ -91,7 +92,7 @@ export class CaptureAgent {
       const fontFile = videoSource.kind === 'test' ? await findClockFont(c.ffmpeg) : null;
       this.video = new VideoTrack({
         source: videoSource,
-        settings: { ...size, fps: c.fps, quality: c.quality, fontFile, passthrough },
+        settings: { ...size, fps: c.fps, quality: c.quality, fontFile, passthrough, layers: c.layers === 1 ? 1 : 2 },
         room: c.room,
         sourceId: c.source,
         ffmpegPath: c.ffmpeg,
@@ -122,6 +123,7 @@ export class CaptureAgent {
       source: c.source,
       name,
       video: this.video ? { codec: 'jpeg', width: size.width, height: size.height, fps: c.fps } : null,
+      layers: this.video?.layers ?? null,
       audio: this.audio
         ? { codec: 'opus', sampleRate: AUDIO_SAMPLE_RATE, channels: AUDIO_CHANNELS, frameDurationMs: AUDIO_FRAME_MS }
         : null,

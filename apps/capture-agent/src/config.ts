@@ -16,6 +16,7 @@ export const DEFAULT_SIZE = { width: 640, height: 360 };
 export const DEFAULT_FPS = 15;
 export const DEFAULT_QUALITY = 5;
 export const DEFAULT_TONE_HZ = 440;
+export const DEFAULT_LAYERS = 2;
 
 /**
  * The default source id: this host's name made into a valid id (characters
@@ -143,6 +144,14 @@ export const agentOptions = {
     DEFAULT_QUALITY,
     2,
     31,
+  ),
+  layers: opt.int(
+    'layers',
+    'VIDCHAT_LAYERS',
+    'video layers: 2 also publishes a half-width layer 1 (at most 15 fps) from the same ffmpeg when --size is at least 480 px wide; 1 publishes layer 0 only',
+    DEFAULT_LAYERS,
+    1,
+    2,
   ),
   tone: opt.number('tone', 'VIDCHAT_TONE', 'frequency of the --audio test tone, Hz', DEFAULT_TONE_HZ, 20, 20_000),
   audioPacketLoss: opt.int(

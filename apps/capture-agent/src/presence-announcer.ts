@@ -7,6 +7,7 @@ import {
   type AudioInfo,
   type PresenceType,
   type VideoInfo,
+  type VideoLayerInfo,
 } from '@vidchat/protocol';
 import type { Logger } from '@vidchat/service-kit';
 
@@ -23,6 +24,8 @@ export interface PresenceAnnouncerOptions {
   source: string;
   name: string;
   video: VideoInfo | null;
+  /** The video layers published (null without video). */
+  layers: VideoLayerInfo[] | null;
   audio: AudioInfo | null;
   /** A person at this host hears the room through this source's mix-minus. */
   listens: boolean;
@@ -69,6 +72,7 @@ export class PresenceAnnouncer {
       name: this.o.name,
       ts: Date.now(),
       video: this.o.video,
+      ...(this.o.layers ? { layers: this.o.layers } : {}),
       audio: this.o.audio,
       kind: 'agent',
       listens: this.o.listens,

@@ -2,11 +2,20 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultSourceId, parseAudioSource, parseSize, parseVideoSource } from '../src/config.js';
 import { offersMjpeg, parseV4l2Formats } from '../src/devices.js';
-import { audioSpec, videoSpec } from '../src/ffmpeg/track-args.js';
+import { audioSpec, smallLayer, videoSpec } from '../src/ffmpeg/track-args.js';
+import { ffmpegArgs } from '../src/ffmpeg/ffmpeg-command.js';
 import { classifyFfmpegExit } from '../src/ffmpeg/ffmpeg-errors.js';
 import { parseFfmpegInput, splitArgs } from '../src/sources.js';
 
-const settings = { width: 640, height: 360, fps: 15, quality: 5, fontFile: null, passthrough: false };
+const settings = {
+  width: 640,
+  height: 360,
+  fps: 15,
+  quality: 5,
+  fontFile: null,
+  passthrough: false,
+  layers: 1 as const,
+};
 
 describe('agent configuration', () => {
   it('makes a valid source id from any host name', () => {
@@ -81,6 +90,48 @@ describe('ffmpeg arguments', () => {
     );
     const noFec = audioSpec({ kind: 'test' }, { toneHz: 440, packetLossPercent: 0 }).outputOptions.join(' ');
     assert.match(noFec, /-fec 0 -packet_loss 0 /);
+  });
+
+  it('makes layer 1 at half the size and at most 15 fps, for a layer 0 at least 480 px wide', () => {
+    assert.deepEqual(smallLayer({ ...settings, layers: 2 }), { width: 320, height: 180, fps: 15, every: 1 });
+    assert.deepEqual(smallLayer({ ...settings, layers: 2, fps: 30 }), { width: 320, height: 180, fps: 15, every: 2 });
+    assert.deepEqual(smallLayer({ ...settings, layers: 2, fps: 25 }), { width: 320, height: 180, fps: 12.5, every: 2 });
+    assert.deepEqual(smallLayer({ ...settings, layers: 2, width: 1280, height: 720 }), {
+      width: 640,
+      height: 360,
+      fps: 15,
+      every: 1,
+    });
+    // Half of 900x506 is 450x253: rounded to even sides.
+    assert.deepEqual(smallLayer({ ...settings, layers: 2, width: 900, height: 506 })?.height, 254);
+    assert.equal(smallLayer({ ...settings, layers: 1 }), null);
+    assert.equal(smallLayer({ ...settings, layers: 2, width: 478, height: 360 }), null);
+  });
+
+  it('makes both layers in one ffmpeg: one capture, split, scale, two pipes', () => {
+    const two = { ...settings, layers: 2 as const, fps: 30 };
+    const test = videoSpec({ kind: 'test' }, two);
+    const args = ffmpegArgs(test).join(' ');
+    assert.match(
+      args,
+      /-filter_complex \[0:v\]settb=1\/1000000,setpts=RTCTIME,drawbox=.*,split=2\[l0\]\[l1in\];\[l1in\]scale=320:180,select='not\(mod\(n,2\)\)'\[l1\] -map \[l0\] .*-f smjpeg pipe:1 -map \[l1\] .*-f smjpeg pipe:3$/,
+    );
+    assert.equal(args.split(' -i ').length, 2, 'one input');
+    // A camera's own MJPEG: layer 0 copied untouched, layer 1 decoded and scaled.
+    const pass = ffmpegArgs(videoSpec({ kind: 'v4l2', device: '/dev/video0' }, { ...two, passthrough: true })).join(
+      ' ',
+    );
+    assert.match(
+      pass,
+      /-map 0:v -c:v copy .*-f mjpeg pipe:1 -map 0:v -vf scale=320:180,select='not\(mod\(n,2\)\)' .*-c:v mjpeg .*-f mjpeg pipe:3$/,
+    );
+    const enc = ffmpegArgs(videoSpec({ kind: 'v4l2', device: '/dev/video0' }, two)).join(' ');
+    assert.match(
+      enc,
+      /-filter_complex \[0:v\]split=2\[l0\]\[l1in\];.* -map \[l0\] .*-c:v mjpeg .*pipe:1 -map \[l1\] .*pipe:3$/,
+    );
+    // One layer: one output, as before.
+    assert.doesNotMatch(ffmpegArgs(videoSpec({ kind: 'test' }, settings)).join(' '), /pipe:3|split/);
   });
 
   it('reads V4L2 formats as ffmpeg lists them', () => {

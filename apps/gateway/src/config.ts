@@ -41,6 +41,13 @@ export const DEFAULTS = {
   messagesPerSecond: 5,
   /** Burst of control messages per connection. */
   messageBurst: 10,
+  /**
+   * `layer` messages per second per connection, sustained: they have their
+   * own budget, since a grid re-laid out sends one per tile at once.
+   */
+  layerMessagesPerSecond: 20,
+  /** Burst of `layer` messages per connection: two choices for each of 64 sources. */
+  layerMessageBurst: 128,
   /** Messages over the rate limit before the connection is closed (1008)... */
   rateLimitStrikes: 5,
   /**
@@ -203,6 +210,22 @@ export const serveSpec = {
     DEFAULTS.messageBurst,
     1,
     10_000,
+  ),
+  layerMessagesPerSecond: opt.number(
+    'layer-messages-per-second',
+    'VIDCHAT_LAYER_MESSAGES_PER_SECOND',
+    'layer messages per second per viewer (their own budget: a grid sends one per tile at once)',
+    DEFAULTS.layerMessagesPerSecond,
+    0.1,
+    10_000,
+  ),
+  layerMessageBurst: opt.int(
+    'layer-message-burst',
+    'VIDCHAT_LAYER_MESSAGE_BURST',
+    'burst of layer messages per viewer',
+    DEFAULTS.layerMessageBurst,
+    1,
+    100_000,
   ),
   rateLimitStrikes: opt.int(
     'rate-limit-strikes',

@@ -198,6 +198,34 @@ describe('participants (in-process gateway, real NATS, ws clients)', { timeout: 
     }
   });
 
+  it('serves a participant layer 0 whatever layer is asked, and never its own video at any layer', async () => {
+    const watcher = await viewer();
+    // Asked before joining: a participant announces no layers, so layer 1 is served as layer 0.
+    const p = await participant();
+    await p.joinAsParticipant('r8', 'Di', { video: { codec: 'jpeg', width: 64, height: 48, fps: 15 } });
+    watcher.send({ type: 'layer', source: p.self, layer: 1 });
+    await watcher.join('r8');
+    // The participant asks for its own layers too: still nothing of its own comes back.
+    p.send({ type: 'layer', source: p.self, layer: 1 });
+    p.send({ type: 'layer', source: p.self, layer: 0 });
+    for (let i = 0; i < 5; i++) {
+      p.sendVideo(jpeg);
+      await sleep(50);
+    }
+    await waitFor(() => binariesOf(watcher, 'video', p.self).length >= 5, {
+      what: "the participant's video (layer 0) at a viewer that asked for layer 1",
+    });
+    assert.ok(
+      binariesOf(watcher, 'video', p.self).every((b) => {
+        const e = decodeEnvelope(b);
+        return e.kind === 'video' && e.layer === 0;
+      }),
+      'layer 0 only',
+    );
+    await sleep(300);
+    assert.equal(binariesOf(p, 'video', p.self).length, 0, 'its own video never comes back');
+  });
+
   it('gives a participant its mix-minus and not the room mix; `as` gets a source its mix-minus; a viewer the room mix', async () => {
     const watcher = await viewer();
     await watcher.join('r3');

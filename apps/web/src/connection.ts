@@ -97,7 +97,10 @@ export class ViewerConnection {
     this.open();
   }
 
-  /** Sends a control message (chat, hand) on the open socket; false when there is none. */
+  /**
+   * Sends a control message (chat, hand, layer) on the open socket; false
+   * when there is none (a lost layer choice is sent again after the next join).
+   */
   send(msg: ClientMessage): boolean {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return false;

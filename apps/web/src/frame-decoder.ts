@@ -2,6 +2,8 @@
 export interface PendingFrame {
   payload: Uint8Array;
   captureTimeUs: number;
+  /** The video layer it belongs to (0 when unknown). */
+  layer?: number;
 }
 
 export type DrawFrame = (bitmap: ImageBitmap, frame: PendingFrame) => void;

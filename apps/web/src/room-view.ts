@@ -18,6 +18,7 @@ import type { MediaSink } from './publish/media-sink.js';
 import { DEFAULT_PUBLISH_OPTIONS } from './publish/publish-options.js';
 import { captureSupport } from './publish/secure-origin.js';
 import { StatusIndicator } from './status-indicator.js';
+import { LayerChooser } from './layer-chooser.js';
 import { installHooks } from './test-hooks.js';
 import { TileGrid } from './tile-grid.js';
 
@@ -42,7 +43,10 @@ export function showRoom(room: string, params: PageParams): void {
   const hand = wireHandButton((raised) => conn.send({ type: 'hand', raised }));
   const people = new PeopleList(byId('people'), byId('grid'));
   const audio = new AudioPlayer();
-  const grid = new TileGrid(byId('grid'), room, () => audio.lipSyncDelayMs());
+  // Each tile's layer choice goes to the gateway as a `layer` message on the
+  // current connection (`conn` exists by the time one is sent: tiles come with a roster).
+  const layers = new LayerChooser((source, layer) => conn.send({ type: 'layer', source, layer }));
+  const grid = new TileGrid(byId('grid'), room, () => audio.lipSyncDelayMs(), layers);
   const status = new StatusIndicator(byId('status'), byId('banner'));
   const count = byId('source-count');
   let state: ConnectionStatus['state'] = 'connecting';
@@ -57,7 +61,8 @@ export function showRoom(room: string, params: PageParams): void {
   const onMessage = (msg: ServerMessage): void => {
     switch (msg.type) {
       case 'roster': {
-        // A participant sees itself in the local preview, never as a remote tile.
+        // A participant sees itself in the local preview, never as a remote tile
+        // (so it never asks for a layer of its own source either).
         const self = msg.self ?? null;
         join.onRoster(self);
         grid.setRoster(msg.sources.filter((src) => src.id !== self));
@@ -66,6 +71,8 @@ export function showRoom(room: string, params: PageParams): void {
         hand.reset();
         // The people list shows everyone, the participant itself too.
         people.setRoster(msg.sources);
+        // A roster answers a (re)join: a new socket, on which the gateway knows no layer choice yet.
+        layers.resync();
         break;
       }
       case 'source-joined':
@@ -99,7 +106,7 @@ export function showRoom(room: string, params: PageParams): void {
     }
     switch (env.kind) {
       case 'video':
-        grid.pushFrame(env.source, { payload: env.payload, captureTimeUs: env.captureTimeUs });
+        grid.pushFrame(env.source, { payload: env.payload, captureTimeUs: env.captureTimeUs, layer: env.layer });
         break;
       case 'mixedAudio':
         audio.push(env);

@@ -1,6 +1,7 @@
 import type { LevelsMessage, SourceInfo } from '@vidchat/protocol';
 import { el } from './dom.js';
 import type { PendingFrame } from './frame-decoder.js';
+import type { LayerChooser } from './layer-chooser.js';
 import { Tile, type TileSnapshot } from './tile.js';
 
 /** How often stall detection and the stats overlay refresh, ms. */
@@ -28,6 +29,8 @@ export class TileGrid {
     room: string,
     /** How far behind capture time the audio is heard (lip sync); null: show frames at once. */
     private readonly audioDelayMs: () => number | null = () => null,
+    /** Asks the gateway for each tile's video layer, when given. */
+    private readonly layers: LayerChooser | null = null,
   ) {
     this.empty = el('div', 'grid-empty');
     this.empty.append(
@@ -59,12 +62,14 @@ export class TileGrid {
     const tile = this.tiles.get(info.id);
     if (tile) {
       tile.update(info);
+      this.layers?.updateInfo(info);
       return;
     }
     const t = new Tile(info, this.audioDelayMs);
     this.tiles.set(info.id, t);
     this.root.append(t.root);
     this.layout();
+    this.layers?.add(info, t.root);
   }
 
   remove(id: string): void {
@@ -72,6 +77,7 @@ export class TileGrid {
     if (!tile) return;
     tile.close();
     this.tiles.delete(id);
+    this.layers?.remove(id);
     if (this.focused === id) this.setFocus(null);
     this.layout();
   }
@@ -108,10 +114,11 @@ export class TileGrid {
     return this.tiles.size;
   }
 
-  snapshot(): Record<string, TileSnapshot> {
+  snapshot(): Record<string, TileSnapshot & { layerAsked: number | null }> {
     const now = Date.now();
-    const out: Record<string, TileSnapshot> = {};
-    for (const [id, tile] of this.tiles) out[id] = tile.snapshot(now);
+    const out: Record<string, TileSnapshot & { layerAsked: number | null }> = {};
+    for (const [id, tile] of this.tiles)
+      out[id] = { ...tile.snapshot(now), layerAsked: this.layers ? this.layers.asked(id) : 0 };
     return out;
   }
 
@@ -142,6 +149,7 @@ export class TileGrid {
       tile.root.setAttribute('aria-pressed', String(on));
       if (on) tile.root.focus();
     }
+    this.layers?.setFocus(id);
   }
 
   /** Picks a column count that keeps tiles close to 16:9 for the count shown. */

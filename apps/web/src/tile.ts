@@ -21,6 +21,11 @@ export interface TileSnapshot {
   drops: number;
   decodeErrors: number;
   stalled: boolean;
+  /** The layer of the frame drawn last (null before the first). */
+  layer: number | null;
+  /** The size of the frame drawn last. */
+  width: number;
+  height: number;
 }
 
 /**
@@ -40,6 +45,7 @@ export class Tile {
   readonly stats = new TileStats();
   private info: SourceInfo;
   private stalled = false;
+  private drawnLayer: number | null = null;
 
   constructor(info: SourceInfo, audioDelayMs: () => number | null = () => null) {
     this.info = info;
@@ -131,6 +137,9 @@ export class Tile {
       drops: this.decoder.dropped + this.presenter.dropped,
       decodeErrors: this.decoder.decodeErrors,
       stalled: this.stalled,
+      layer: this.drawnLayer,
+      width: this.canvas.width,
+      height: this.canvas.height,
     };
   }
 
@@ -142,6 +151,9 @@ export class Tile {
   }
 
   private draw(bitmap: ImageBitmap, frame: PendingFrame): void {
+    this.drawnLayer = frame.layer ?? 0;
+    // Another layer's size: resizing clears the canvas, and the new frame is
+    // drawn in the same task, so the tile never shows blank.
     if (this.canvas.width !== bitmap.width || this.canvas.height !== bitmap.height) {
       this.canvas.width = bitmap.width;
       this.canvas.height = bitmap.height;

@@ -79,7 +79,7 @@ export interface VideoEnvelope extends EnvelopeBase {
   width: number;
   height: number;
   codec: 'jpeg';
-  /** Simulcast layer; 0 is the only layer today (two layers are planned). */
+  /** Video layer: 0 is the configured size, 1 half the width (see `videoLayerSubject`). */
   layer: number;
 }
 

@@ -47,7 +47,8 @@ export interface HealthResponse {
 }
 
 /** Stable `error` codes of the gateway's JSON error bodies. */
-export type HttpErrorCode = 'bad-id' | 'unauthorized' | 'no-frame' | 'too-many-streams' | 'too-many-rooms';
+export type HttpErrorCode =
+  'bad-id' | 'bad-layer' | 'unauthorized' | 'no-frame' | 'too-many-streams' | 'too-many-rooms';
 
 /** The body of every JSON error answer (4xx, 5xx). */
 export interface HttpErrorBody {

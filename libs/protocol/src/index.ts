@@ -13,3 +13,4 @@ export * from './chat.js';
 export * from './recording.js';
 export * from './http-api.js';
 export { utf8Decode, utf8Encode } from './json.js';
+export * from './timecode.js';

@@ -1,5 +1,5 @@
 import { InvalidMessageError } from './errors.js';
-import { parseAudioInfo, parseVideoInfo } from './media-info.js';
+import { parseAudioInfo, parseVideoInfo, parseVideoLayers } from './media-info.js';
 import {
   asObject,
   id,
@@ -45,6 +45,17 @@ export interface VideoInfo {
   fps: number;
 }
 
+/** One video layer a source publishes (layer 0 is the `video` size; layer 1 is smaller). */
+export interface VideoLayerInfo {
+  layer: number;
+  width: number;
+  height: number;
+  fps: number;
+}
+
+/** The most layers one source may announce. */
+export const MAX_VIDEO_LAYERS = 2;
+
 export interface AudioInfo {
   codec: 'opus';
   sampleRate: number;
@@ -63,6 +74,11 @@ export interface PresenceMessage {
   ts: number;
   video: VideoInfo | null;
   audio: AudioInfo | null;
+  /**
+   * The video layers the source publishes, by layer number. Absent (a source
+   * older than layers) means layer 0 only, at the `video` size.
+   */
+  layers?: VideoLayerInfo[];
   /** Absent means `agent`: read it with `presenceKind`. */
   kind?: SourceKind;
   /**
@@ -88,6 +104,8 @@ export function validatePresence(value: unknown): PresenceMessage {
     video: parseVideoInfo(o['video'], 'presence.video'),
     audio: parseAudioInfo(o['audio'], 'presence.audio'),
   };
+  const layers = parseVideoLayers(o, 'presence');
+  if (layers !== undefined) msg.layers = layers;
   if (o['kind'] !== undefined) msg.kind = oneOf(o, 'kind', 'presence', SOURCE_KINDS);
   const listens = optBool(o, 'listens', 'presence');
   if (listens !== undefined) msg.listens = listens;

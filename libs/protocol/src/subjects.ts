@@ -1,4 +1,4 @@
-import { InvalidSubjectError } from './errors.js';
+import { InvalidFieldError, InvalidSubjectError } from './errors.js';
 import { assertValidId, isValidId } from './ids.js';
 
 /*
@@ -7,7 +7,8 @@ import { assertValidId, isValidId } from './ids.js';
  *
  *   vidchat
  *   ├── src.<room>.<source>
- *   │   ├── .video      capture agent → JPEG envelopes
+ *   │   ├── .video      capture agent → JPEG envelopes, layer 0 (full size)
+ *   │   ├── .video1     capture agent → JPEG envelopes, layer 1 (half width)
  *   │   ├── .audio      capture agent → Opus envelopes (20 ms)
  *   │   └── .presence   capture agent → join / heartbeat (1 s) / leave (JSON)
  *   ├── mix.<room>
@@ -35,7 +36,14 @@ export type SourceTrack = 'video' | 'audio' | 'presence';
 export type MixTrack = 'audio' | 'levels';
 
 export type ParsedSubject =
-  | { scope: 'src'; room: string; source: string; track: SourceTrack }
+  | {
+      scope: 'src';
+      room: string;
+      source: string;
+      track: SourceTrack;
+      /** Set for a layer above 0 only (`.video1` gives 1); absent on `.video` means layer 0. */
+      layer?: number;
+    }
   | { scope: 'mix'; room: string; track: MixTrack }
   | { scope: 'mix'; room: string; track: 'minus'; source: string };
 
@@ -47,6 +55,24 @@ export function sourceSubject(room: string, source: string, track: SourceTrack):
 }
 
 export const videoSubject = (room: string, source: string): string => sourceSubject(room, source, 'video');
+/** Video layers a source may publish: 0 (its configured size) and 1 (half the width). */
+export const MAX_VIDEO_LAYER = 1;
+
+/**
+ * The subject of one video layer. Layer 0 keeps the plain `.video` subject,
+ * so that everything that subscribes to `.video` (or `*.video`) still gets
+ * full-size frames and never the small ones; layer N > 0 is `.videoN`, which
+ * no `.video` wildcard matches, so that a consumer subscribes to a layer
+ * only while it wants it.
+ */
+export function videoLayerSubject(room: string, source: string, layer: number): string {
+  if (layer === 0) return videoSubject(room, source);
+  if (!Number.isInteger(layer) || layer < 0 || layer > MAX_VIDEO_LAYER) {
+    throw new InvalidFieldError('layer', `${layer}`);
+  }
+  return `${sourceSubject(room, source, 'video')}${layer}`;
+}
+
 export const audioSubject = (room: string, source: string): string => sourceSubject(room, source, 'audio');
 export const presenceSubject = (room: string, source: string): string => sourceSubject(room, source, 'presence');
 
@@ -96,6 +122,10 @@ export function tryParseSubject(subject: string): ParsedSubject | null {
     if (isValidId(room) && isValidId(source) && track !== undefined && SOURCE_TRACKS.has(track)) {
       return { scope: 'src', room, source, track: track as SourceTrack };
     }
+    const layer = track === undefined ? null : videoLayerOfTrack(track);
+    if (isValidId(room) && isValidId(source) && layer !== null) {
+      return { scope: 'src', room, source, track: 'video', layer };
+    }
   } else if (parts[1] === 'mix' && parts.length === 4) {
     const [, , room, track] = parts;
     if (isValidId(room) && track !== undefined && MIX_TRACKS.has(track)) {
@@ -106,6 +136,13 @@ export function tryParseSubject(subject: string): ParsedSubject | null {
     if (isValidId(room) && isValidId(source)) return { scope: 'mix', room, track: MINUS_TOKEN, source };
   }
   return null;
+}
+
+/** The layer of a `videoN` track token (N from 1 to MAX_VIDEO_LAYER), else null. */
+function videoLayerOfTrack(track: string): number | null {
+  const m = /^video([1-9])$/.exec(track);
+  const layer = Number(m?.[1]);
+  return m && layer <= MAX_VIDEO_LAYER ? layer : null;
 }
 
 /** Like `tryParseSubject` but throws `InvalidSubjectError`. */

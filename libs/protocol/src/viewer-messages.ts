@@ -1,8 +1,16 @@
 import { MAX_CHAT_TEXT_LENGTH } from './chat.js';
 import { InvalidMessageError } from './errors.js';
 import { arr, asObject, id, num, oneOf, optBool, optStr, parseJsonText, str, type JsonObject } from './json.js';
-import { parseAudioInfo, parseVideoInfo } from './media-info.js';
-import { type AudioInfo, type SourceKind, type VideoInfo, MAX_NAME_LENGTH, SOURCE_KINDS } from './presence.js';
+import { parseAudioInfo, parseVideoInfo, parseVideoLayers } from './media-info.js';
+import {
+  type AudioInfo,
+  type SourceKind,
+  type VideoInfo,
+  type VideoLayerInfo,
+  MAX_NAME_LENGTH,
+  MAX_VIDEO_LAYERS,
+  SOURCE_KINDS,
+} from './presence.js';
 
 /*
  * Viewer WebSocket control messages (JSON text frames on `GET /ws`).
@@ -79,6 +87,7 @@ export type ClientMessage =
   | JoinMessage
   | { type: 'leave' }
   | { type: 'ping'; id?: string }
+  | LayerRequest
   /** Checked by the gateway (trimmed, 1–2,000 characters); a bad text is an `error`, not a close. */
   | { type: 'chat'; text: string }
   | { type: 'hand'; raised: boolean };
@@ -101,12 +110,24 @@ export interface HandMessage {
   raised: boolean;
 }
 
+/**
+ * Which video layer of `source` this viewer wants; null pauses that
+ * source's video for this viewer. A source nobody asked about gets layer 0.
+ */
+export interface LayerRequest {
+  type: 'layer';
+  source: string;
+  layer: number | null;
+}
+
 export interface SourceInfo {
   id: string;
   /** Shown as text only. */
   name: string;
   video: VideoInfo | null;
   audio: AudioInfo | null;
+  /** The video layers the source publishes (from presence); absent means layer 0 only. */
+  layers?: VideoLayerInfo[];
   /** When the gateway first saw this source, ms since the Unix epoch. */
   since: number;
   /** A capture agent or a browser participant (from presence; `agent` when presence did not say). */
@@ -123,7 +144,7 @@ export type ServerMessage =
   | ChatMessage
   | HandMessage;
 
-export const CLIENT_MESSAGE_TYPES = ['join', 'leave', 'ping', 'chat', 'hand'] as const;
+export const CLIENT_MESSAGE_TYPES = ['join', 'leave', 'ping', 'chat', 'hand', 'layer'] as const;
 
 /** Parses one text frame from a viewer; throws `InvalidMessageError` / `ProtocolError`. */
 export function parseClientMessage(text: string): ClientMessage {
@@ -147,6 +168,12 @@ export function parseClientMessage(text: string): ClientMessage {
       if (raised === undefined) throw new InvalidMessageError('hand.raised must be true or false');
       return { type, raised };
     }
+    case 'layer':
+      return {
+        type,
+        source: id(o, 'source', 'layer'),
+        layer: o['layer'] === null ? null : num(o, 'layer', 'layer', 0, MAX_VIDEO_LAYERS - 1, true),
+      };
   }
 }
 
@@ -181,10 +208,17 @@ export function parseSourceInfo(v: unknown): SourceInfo {
     // the presence message it was built from.
     video: parseVideoInfo(o['video'], 'source.video'),
     audio: parseAudioInfo(o['audio'], 'source.audio'),
+    ...optionalLayers(o),
     since: num(o, 'since', 'source', 0, Number.MAX_SAFE_INTEGER),
     // Absent from a gateway older than participants: those only had agents.
     kind: o['kind'] === undefined ? 'agent' : oneOf(o, 'kind', 'source', SOURCE_KINDS),
   };
+}
+
+/** `{layers}` when the entry lists layers, else nothing (an older gateway: layer 0 only). */
+function optionalLayers(o: JsonObject): { layers?: VideoLayerInfo[] } {
+  const layers = parseVideoLayers(o, 'source');
+  return layers === undefined ? {} : { layers };
 }
 
 /** Parses one text frame from the gateway (used by the viewer and by tests). */

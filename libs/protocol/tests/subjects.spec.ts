@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   videoSubject,
+  videoLayerSubject,
+  InvalidFieldError,
   audioSubject,
   presenceSubject,
   sourceSubject,
@@ -25,6 +27,24 @@ test('source subjects round-trip through the parser', () => {
   assert.equal(s, 'vidchat.src.demo.cam-1.video');
   assert.deepEqual(parseSubject(s), { scope: 'src', room: 'demo', source: 'cam-1', track: 'video' });
   assert.deepEqual(parseSubject(mixLevelsSubject('demo')), { scope: 'mix', room: 'demo', track: 'levels' });
+});
+
+test('video layers: layer 0 keeps `.video`, layer 1 is `.video1`, which no `.video` wildcard matches', () => {
+  assert.equal(videoLayerSubject('demo', 'cam-1', 0), 'vidchat.src.demo.cam-1.video');
+  assert.equal(videoLayerSubject('demo', 'cam-1', 1), 'vidchat.src.demo.cam-1.video1');
+  assert.deepEqual(parseSubject('vidchat.src.demo.cam-1.video1'), {
+    scope: 'src',
+    room: 'demo',
+    source: 'cam-1',
+    track: 'video',
+    layer: 1,
+  });
+  assert.equal(tryParseSubject('vidchat.src.demo.cam-1.video2'), null);
+  assert.equal(tryParseSubject('vidchat.src.demo.cam-1.video0'), null);
+  assert.equal(tryParseSubject('vidchat.src.demo.cam-1.video01'), null);
+  assert.throws(() => videoLayerSubject('demo', 'cam-1', 2), InvalidFieldError);
+  assert.throws(() => videoLayerSubject('demo', 'cam-1', 0.5), InvalidFieldError);
+  assert.ok(!wildcards.roomTrack('demo', 'video').endsWith('video1'));
 });
 
 test('ids that would escape a subject token are rejected before they become a subject', () => {

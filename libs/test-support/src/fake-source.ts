@@ -1,5 +1,11 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { encodeEnvelope, encodePresence, presenceSubject, videoSubject } from '@vidchat/protocol';
+import {
+  encodeEnvelope,
+  encodePresence,
+  presenceSubject,
+  videoLayerSubject,
+  type VideoLayerInfo,
+} from '@vidchat/protocol';
 
 export interface FakeSourceOptions {
   /** Label in presence; default `cam <id>`. */
@@ -9,6 +15,8 @@ export interface FakeSourceOptions {
   height?: number;
   /** Frame rate announced in presence; default 10. */
   fps?: number;
+  /** Video layers announced in presence; default none (layer 0 only). */
+  layers?: VideoLayerInfo[];
 }
 
 /*
@@ -26,6 +34,8 @@ export class FakeSource {
   private readonly width: number;
   private readonly height: number;
   private readonly fps: number;
+  private readonly layers: VideoLayerInfo[] | undefined;
+  private readonly layerSeq = new Map<number, number>();
   /** Video envelopes published so far. */
   sent = 0;
 
@@ -39,6 +49,7 @@ export class FakeSource {
     this.width = opts.width ?? 64;
     this.height = opts.height ?? 48;
     this.fps = opts.fps ?? 10;
+    this.layers = opts.layers;
   }
 
   presence(type: 'join' | 'heartbeat' | 'leave'): void {
@@ -53,6 +64,7 @@ export class FakeSource {
         ts: Date.now(),
         video: { codec: 'jpeg', width: this.width, height: this.height, fps: this.fps },
         audio: null,
+        ...(this.layers ? { layers: this.layers } : {}),
       }),
     );
   }
@@ -70,18 +82,25 @@ export class FakeSource {
 
   /** Publishes one video envelope; returns the bytes it published. */
   video(payload: Uint8Array, width = this.width, height = this.height): Uint8Array {
+    return this.videoLayer(0, payload, width, height);
+  }
+
+  /** Publishes one video envelope of `layer` on that layer's subject; returns its bytes. */
+  videoLayer(layer: number, payload: Uint8Array, width = this.width, height = this.height): Uint8Array {
+    const seq = layer === 0 ? this.seq++ : (this.layerSeq.get(layer) ?? 0);
+    if (layer !== 0) this.layerSeq.set(layer, seq + 1);
     const bytes = encodeEnvelope({
       kind: 'video',
       source: this.id,
-      seq: this.seq++ >>> 0,
+      seq: seq >>> 0,
       captureTimeUs: Date.now() * 1_000,
       width,
       height,
       codec: 'jpeg',
-      layer: 0,
+      layer,
       payload,
     });
-    this.nc.publish(videoSubject(this.room, this.id), bytes);
+    this.nc.publish(videoLayerSubject(this.room, this.id, layer), bytes);
     this.sent++;
     return bytes;
   }

@@ -28,6 +28,11 @@ export interface SupervisorOptions {
   log: Logger;
   /** Called with every chunk of ffmpeg's stdout. */
   onData(chunk: Uint8Array): void;
+  /**
+   * Called with every chunk of the spec's extra output `index` (fd 3 + index).
+   * An extra output is always read, so that ffmpeg never blocks on a full pipe.
+   */
+  onExtraData?(index: number, chunk: Uint8Array): void;
   /** Called before each new ffmpeg run starts writing (parsers reset here). */
   onLaunch?(): void;
   /** Called once when restarting cannot help (ffmpeg missing). */
@@ -115,6 +120,9 @@ export class FfmpegSupervisor {
         log.info('ffmpeg producing media', { track, pid: this.pid, afterMs: Date.now() - launchedAt });
       }
       this.o.onData(chunk);
+    });
+    proc.extraOutputs.forEach((out, index) => {
+      out.on('data', (chunk: Buffer) => this.o.onExtraData?.(index, chunk));
     });
     this.lastDataAt = Date.now();
     this.stallTimer = setInterval(

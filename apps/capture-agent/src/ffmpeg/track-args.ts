@@ -1,3 +1,4 @@
+import { TIMECODE_BITS, timecodeBlockHeight, timecodeBlockWidth } from '@vidchat/protocol';
 import type { AudioSource, VideoSource } from '../sources.js';
 import type { FfmpegSpec } from './ffmpeg-command.js';
 
@@ -17,6 +18,36 @@ export interface VideoTrackSettings {
   fontFile: string | null;
   /** The V4L2 device offers MJPEG at this size: pass its JPEGs through untouched. */
   passthrough: boolean;
+  /** 2: also publish the half-width layer 1 (when the size allows it, see `smallLayer`); 1: layer 0 only. */
+  layers: 1 | 2;
+}
+
+/** Layer 1 exists only for a layer 0 at least this wide: below it, half the width is too small to help. */
+export const MIN_WIDTH_FOR_SMALL_LAYER = 480;
+/** Layer 1 runs at most at this rate: small tiles do not need more. */
+export const SMALL_LAYER_MAX_FPS = 15;
+
+/** The half-width layer 1 of a video track, from the same ffmpeg run. */
+export interface SmallLayer {
+  width: number;
+  height: number;
+  fps: number;
+  /** Layer 1 keeps one frame in `every` of layer 0, so that it stays at most SMALL_LAYER_MAX_FPS. */
+  every: number;
+}
+
+/** Layer 1 of these settings, or null when there is none (`--layers 1`, or a layer 0 narrower than 480 px). */
+export function smallLayer(s: Pick<VideoTrackSettings, 'width' | 'height' | 'fps' | 'layers'>): SmallLayer | null {
+  if (s.layers < 2 || s.width < MIN_WIDTH_FOR_SMALL_LAYER) return null;
+  const every = Math.ceil(s.fps / SMALL_LAYER_MAX_FPS);
+  // Half of each side, rounded to an even number: 4:2:0 JPEG wants even sizes.
+  return { width: 2 * Math.round(s.width / 4), height: 2 * Math.round(s.height / 4), fps: s.fps / every, every };
+}
+
+/** The filter that makes layer 1 out of a layer-0 frame: scale, then drop frames above its rate. */
+function smallLayerFilter(l: SmallLayer): string {
+  const scale = `scale=${l.width}:${l.height}`;
+  return l.every > 1 ? `${scale},select='not(mod(n,${l.every}))'` : scale;
 }
 
 export interface AudioTrackSettings {
@@ -49,6 +80,35 @@ function clockText(): string {
   return '%{localtime\\:%H\\\\\\:%M\\\\\\:%S} #%{n}';
 }
 
+/**
+ * drawbox filters that write the frame's capture time into it as the
+ * protocol's timecode (libs/protocol timecode.ts): a black row, then one
+ * white block per set bit of the wall-clock ms. `t` is the frame's pts in
+ * seconds, which setpts=RTCTIME made the epoch time it was generated.
+ */
+export function timecodeFilters(frameWidth: number): string[] {
+  const bw = timecodeBlockWidth(frameWidth);
+  const bh = timecodeBlockHeight(frameWidth);
+  const boxes = [`drawbox=x=0:y=0:w=${TIMECODE_BITS * bw}:h=${bh}:color=black:t=fill`];
+  for (let bit = 0; bit < TIMECODE_BITS; bit++) {
+    boxes.push(
+      // t*1000 rounded to the ms, as the muxer rounds the pts it writes.
+      `drawbox=x=${bit * bw}:y=0:w=${bw}:h=${bh}:color=white:t=fill:enable='mod(floor(floor(t*1000+0.5)/${2 ** bit}),2)'`,
+    );
+  }
+  return boxes;
+}
+
+/**
+ * The encoder's time base: ms for SMJPEG. ffmpeg's default for a video
+ * encoder is 1/frame rate, which rounds each frame's capture time (its pts)
+ * to the frame grid: up to half a frame (33 ms at 15 fps) off, measured with
+ * the timecode. Bare MJPEG carries no timestamps at all.
+ */
+function timeBaseOptions(muxer: string): string[] {
+  return muxer === 'smjpeg' ? ['-enc_time_base:v', '1:1000'] : [];
+}
+
 function encodeOptions(s: VideoTrackSettings): string[] {
   return ['-c:v', 'mjpeg', '-q:v', String(s.quality), '-pix_fmt', 'yuvj420p'];
 }
@@ -65,9 +125,54 @@ export function videoTimestamped(source: Exclude<VideoSource, { kind: 'none' }>)
   return source.kind === 'test';
 }
 
+/**
+ * Both layers from one filter graph: `base` (filters every frame gets) runs
+ * once, `split` hands each frame to layer 0 as is and to layer 1 through a
+ * scale, so that the camera is captured and decoded once.
+ */
+function twoLayerGraph(input: string, base: string[], l: SmallLayer): string {
+  const head = base.length > 0 ? `${input}${base.join(',')},split=2` : `${input}split=2`;
+  return `${head}[l0][l1in];[l1in]${smallLayerFilter(l)}[l1]`;
+}
+
+/** Options of one encoded layer output: its frames come from `map`, keep their pts, and go out in `muxer`. */
+function smallLayerOutput(map: string, extra: string[], s: VideoTrackSettings, muxer: string): string[] {
+  return [
+    '-map',
+    map,
+    ...extra,
+    '-fps_mode',
+    'passthrough',
+    ...timeBaseOptions(muxer),
+    ...encodeOptions(s),
+    '-an',
+    ...LOW_LATENCY_OUTPUT,
+    '-f',
+    muxer,
+  ];
+}
+
+/**
+ * The outputs of a two-layer run: the filter graph, layer 0 (stdout) and
+ * layer 1 (fd 3), both keeping the graph's pts and written in `muxer`.
+ */
+function twoLayerOutputs(
+  input: string,
+  base: string[],
+  small: SmallLayer,
+  s: VideoTrackSettings,
+  muxer: string,
+): Pick<FfmpegSpec, 'outputOptions' | 'extraOutputs'> {
+  return {
+    outputOptions: ['-filter_complex', twoLayerGraph(input, base, small), ...smallLayerOutput('[l0]', [], s, muxer)],
+    extraOutputs: [smallLayerOutput('[l1]', [], s, muxer)],
+  };
+}
+
 export function videoSpec(source: Exclude<VideoSource, { kind: 'none' }>, s: VideoTrackSettings): FfmpegSpec {
   const size = `${s.width}x${s.height}`;
   const out = ['-an', ...LOW_LATENCY_OUTPUT];
+  const small = smallLayer(s);
   switch (source.kind) {
     case 'test': {
       // The clock goes top right: the viewer labels each tile at its bottom left.
@@ -76,6 +181,8 @@ export function videoSpec(source: Exclude<VideoSource, { kind: 'none' }>, s: Vid
         // carried to the agent by the SMJPEG muxer (see videoTimestamped).
         'settb=1/1000000',
         'setpts=RTCTIME',
+        // The capture time, machine-readable, for glass-to-glass measurements.
+        ...timecodeFilters(s.width),
         ...(s.fontFile
           ? [
               `drawtext=fontfile=${s.fontFile}:text='${clockText()}':x=w-tw-8:y=8:fontsize=${Math.max(12, Math.round(s.height / 14))}` +
@@ -83,16 +190,18 @@ export function videoSpec(source: Exclude<VideoSource, { kind: 'none' }>, s: Vid
             ]
           : []),
       ];
+      // -re paces lavfi at real time: without it testsrc2 runs as fast as the CPU allows.
+      const input = { inputOptions: ['-re', '-f', 'lavfi'], input: `testsrc2=size=${size}:rate=${s.fps}` };
+      if (small) return { ...input, ...twoLayerOutputs('[0:v]', filters, small, s, 'smjpeg') };
       return {
-        // -re paces lavfi at real time: without it testsrc2 runs as fast as the CPU allows.
-        inputOptions: ['-re', '-f', 'lavfi'],
-        input: `testsrc2=size=${size}:rate=${s.fps}`,
+        ...input,
         outputOptions: [
           '-vf',
           filters.join(','),
           // Keep the pts as they are: no frame dropped or duplicated to fit a grid.
           '-fps_mode',
           'passthrough',
+          ...timeBaseOptions('smjpeg'),
           ...encodeOptions(s),
           ...out,
           '-f',
@@ -100,22 +209,42 @@ export function videoSpec(source: Exclude<VideoSource, { kind: 'none' }>, s: Vid
         ],
       };
     }
-    case 'v4l2':
+    case 'v4l2': {
+      const inputOptions = [
+        ...LOW_LATENCY_INPUT,
+        '-f',
+        'v4l2',
+        ...(s.passthrough ? ['-input_format', 'mjpeg'] : []),
+        '-video_size',
+        size,
+        '-framerate',
+        String(s.fps),
+      ];
+      if (small && s.passthrough) {
+        // Layer 0 is the camera's own JPEGs, copied; only layer 1 decodes them, to scale.
+        return {
+          inputOptions,
+          input: source.device,
+          outputOptions: ['-map', '0:v', '-c:v', 'copy', ...out, '-f', 'mjpeg'],
+          extraOutputs: [smallLayerOutput('0:v', ['-vf', smallLayerFilter(small)], s, 'mjpeg')],
+        };
+      }
+      if (small) return { inputOptions, input: source.device, ...twoLayerOutputs('[0:v]', [], small, s, 'mjpeg') };
       return {
-        inputOptions: [
-          ...LOW_LATENCY_INPUT,
-          '-f',
-          'v4l2',
-          ...(s.passthrough ? ['-input_format', 'mjpeg'] : []),
-          '-video_size',
-          size,
-          '-framerate',
-          String(s.fps),
-        ],
+        inputOptions,
         input: source.device,
         outputOptions: [...(s.passthrough ? ['-c:v', 'copy'] : encodeOptions(s)), ...out, '-f', 'mjpeg'],
       };
+    }
     case 'custom':
+      if (small) {
+        const base = [`scale=${s.width}:${s.height}`, `fps=${s.fps}`];
+        return {
+          inputOptions: [...LOW_LATENCY_INPUT, ...source.inputOptions],
+          input: source.input,
+          ...twoLayerOutputs('[0:v:0]', base, small, s, 'mjpeg'),
+        };
+      }
       return {
         inputOptions: [...LOW_LATENCY_INPUT, ...source.inputOptions],
         input: source.input,

@@ -1,5 +1,12 @@
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { decodeEnvelope, decodePresence, wildcards, type Envelope, type PresenceMessage } from '@vidchat/protocol';
+import {
+  decodeEnvelope,
+  decodePresence,
+  tryParseSubject,
+  wildcards,
+  type Envelope,
+  type PresenceMessage,
+} from '@vidchat/protocol';
 import { startApp, type RunningProcess } from '@vidchat/test-support';
 
 /*
@@ -14,6 +21,8 @@ export interface Received<T> {
 
 export class RoomRecorder {
   readonly video: Received<Envelope>[] = [];
+  /** Video envelopes received on a layer-1 subject (`.video1`). */
+  readonly video1: Received<Envelope>[] = [];
   readonly audio: Received<Envelope>[] = [];
   readonly presence: Received<PresenceMessage>[] = [];
   readonly errors: string[] = [];
@@ -33,7 +42,9 @@ export class RoomRecorder {
           else {
             // Copy: msg.data is a view into the client's read buffer.
             const env = decodeEnvelope(new Uint8Array(m.data));
-            (env.kind === 'video' ? r.video : r.audio).push({ at, msg: env });
+            const parsed = tryParseSubject(m.subject);
+            const layer = parsed?.scope === 'src' ? (parsed.layer ?? 0) : 0;
+            (env.kind === 'video' ? (layer === 1 ? r.video1 : r.video) : r.audio).push({ at, msg: env });
           }
         } catch (err) {
           r.errors.push(`${m.subject}: ${(err as Error).message}`);

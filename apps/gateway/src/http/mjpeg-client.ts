@@ -18,6 +18,7 @@ export class MjpegClient implements RoomWatcher {
   constructor(
     private readonly res: Response,
     private readonly source: string,
+    private readonly layer: number,
     private readonly metrics: GatewayMetrics,
   ) {
     res.on('drain', () => {
@@ -43,7 +44,7 @@ export class MjpegClient implements RoomWatcher {
   onSourceLeft(_room: string, _source: string): void {}
 
   onMedia(frame: MediaFrame): void {
-    if (frame.kind !== 'video' || frame.source !== this.source) return;
+    if (frame.kind !== 'video' || frame.source !== this.source || frame.layer !== this.layer) return;
     this.jpeg(frame.payload);
   }
 

@@ -27,27 +27,29 @@ export class MjpegClients implements OnModuleDestroy {
   }
 
   /**
-   * Starts streaming `source` of `room` on `res` until the client goes away.
+   * Starts streaming `layer` of `source` of `room` on `res` until the client goes away.
    * Throws `ApiError` 503 over the cap, before anything is written.
    */
-  open(res: Response, room: string, source: string): void {
+  open(res: Response, room: string, source: string, layer = 0): void {
     if (this.clients.size >= this.config.maxMjpegClients) {
       this.metrics.refuse('too-many-streams');
       throw new ApiError(503, 'too-many-streams', `at most ${this.config.maxMjpegClients} MJPEG streams at once`, {
         'Retry-After': '5',
       });
     }
-    const client = new MjpegClient(res, source, this.metrics);
-    const { room: r, release } = watchOrRefuse(this.registry, room, client);
+    const client = new MjpegClient(res, source, layer, this.metrics);
+    const { release } = watchOrRefuse(this.registry, room, client);
+    const releaseLayer = this.registry.wantLayer(room, source, layer);
     this.clients.add(client);
     this.metrics.mjpegClients.set(this.clients.size);
     res.on('close', () => {
+      releaseLayer();
       release();
       this.clients.delete(client);
       this.metrics.mjpegClients.set(this.clients.size);
     });
     client.start();
-    const latest = r.sources.get(source)?.latestVideo;
+    const latest = this.registry.latestVideo(room, source, layer);
     if (latest) client.jpeg(latest.payload);
   }
 

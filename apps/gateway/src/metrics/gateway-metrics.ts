@@ -33,6 +33,7 @@ export type InvalidReason =
   | 'client-binary'
   | 'client-unauthorized'
   | 'client-rate-limited'
+  | 'client-layer-cap'
   | 'participant-garbage'
   | 'participant-bad-media'
   | 'chat-empty'
@@ -63,6 +64,11 @@ export class GatewayMetrics implements OnApplicationShutdown {
   readonly roomSubscriptions = new Gauge({
     name: 'vidchat_gateway_room_subscriptions',
     help: 'rooms whose media the gateway is subscribed to (someone watches them)',
+    registers: [this.registry],
+  });
+  readonly layerSubscriptions = new Gauge({
+    name: 'vidchat_gateway_layer_subscriptions',
+    help: 'video layers above 0 the gateway is subscribed to, one per room, source and layer someone wants',
     registers: [this.registry],
   });
   readonly natsSubscriptions = new Gauge({

@@ -19,7 +19,8 @@ import { createLogger } from '@vidchat/service-kit';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { NatsBus, type BusSubscription } from '../nats/nats-bus.js';
-import { Room, type SourceEntry } from './room.js';
+import { LayerSubscriptions } from './layer-subscriptions.js';
+import { latestFrame, Room, type SourceEntry } from './room.js';
 import type { MediaFrame, RoomWatcher } from './room-watcher.js';
 
 /*
@@ -29,7 +30,8 @@ import type { MediaFrame, RoomWatcher } from './room-watcher.js';
  * one watcher (viewer, MJPEG client, snapshot request) holds interest in it,
  * and for at most `--max-rooms` rooms at once.
  *
- * Of a source's tracks only video is subscribed, and of the mixer's output
+ * Of a source's tracks only video is subscribed (layer 0 always, a smaller
+ * layer while a watcher wants it), and of the mixer's output
  * only the room's mix and levels: viewers hear the mix, so per-source audio
  * and every listener's mix-minus (50 packets/s each) would be received and
  * decoded only to be dropped. Sources stay alive through their presence
@@ -58,6 +60,11 @@ export const SWEEP_MS = 250;
 
 const log = createLogger('gateway.rooms');
 
+/** `{layers}` of a presence message, when it lists them. */
+function layersOf(p: PresenceMessage): Pick<SourceInfo, 'layers'> {
+  return p.layers ? { layers: p.layers } : {};
+}
+
 /** Which envelope kind each subscribed subject track must carry. */
 function expectedKind(scope: 'src' | 'mix', track: string): EnvelopeKindName | null {
   if (scope === 'src') return track === 'video' ? 'video' : null;
@@ -77,6 +84,7 @@ export class RoomRegistry implements BeforeApplicationShutdown {
   private readonly now: () => number = Date.now;
   /** While NATS is down nobody can be heard, so nobody is expired. */
   private natsDown = false;
+  private readonly layers: LayerSubscriptions;
   /** Rooms with subscriptions, counted rather than scanned: every watch checks the cap. */
   private watchedRooms = 0;
 
@@ -87,6 +95,14 @@ export class RoomRegistry implements BeforeApplicationShutdown {
   ) {
     // The rooms must know when NATS is down: they stop expiring sources they cannot hear.
     bus.onStateChange((s) => this.setNatsConnected(s.state === 'connected'));
+    this.layers = new LayerSubscriptions(
+      bus,
+      (roomId, msg) => {
+        const room = this.rooms.get(roomId);
+        if (room) this.onMedia(room, msg);
+      },
+      (roomId, source, layer) => this.rooms.get(roomId)?.sources.get(source)?.latestLayers.delete(layer),
+    );
   }
 
   start(): void {
@@ -105,6 +121,7 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     this.sweepTimer = null;
     this.presenceSub?.unsubscribe();
     this.presenceSub = null;
+    this.layers.clear();
     for (const room of this.rooms.values()) {
       this.unsubscribeRoom(room);
       for (const m of room.minus.values()) m.subscription.unsubscribe();
@@ -145,6 +162,9 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     room.watchers.add(watcher);
     if (!room.subscriptions) {
       const onMedia = (msg: Msg): void => this.onMedia(room, msg);
+      // Layer 0 video of every source and the room's shared mix; the other
+      // video layers follow interest (wantLayer), each listener's mix-minus
+      // follows `listen`, and presence has its own global subscription.
       room.subscriptions = [
         this.bus.subscribe(wildcards.roomTrack(roomId, 'video'), onMedia),
         // Not `roomMix`: every listener's mix-minus would reach every gateway
@@ -170,6 +190,30 @@ export class RoomRegistry implements BeforeApplicationShutdown {
         }
       },
     };
+  }
+
+  /**
+   * Registers interest in one video layer of a source of a watched room (the
+   * caller also holds a `watch`). A layer above 0 is subscribed while
+   * someone wants it. Returns the release, idempotent.
+   */
+  wantLayer(roomId: string, source: string, layer: number): () => void {
+    const release = this.layers.want(roomId, source, layer);
+    this.updateGauges();
+    return () => {
+      release();
+      this.updateGauges();
+    };
+  }
+
+  /** Whether a layer above 0 of a source is subscribed now. */
+  layerSubscribed(roomId: string, source: string, layer: number): boolean {
+    return this.layers.wanted(roomId, source, layer);
+  }
+
+  /** The latest frame of one layer of a source, while its room is watched and the layer wanted. */
+  latestVideo(roomId: string, source: string, layer: number): MediaFrame | null {
+    return latestFrame(this.rooms.get(roomId)?.sources.get(source), layer);
   }
 
   /**
@@ -199,7 +243,6 @@ export class RoomRegistry implements BeforeApplicationShutdown {
       }
     };
   }
-
   private room(id: string): Room {
     let room = this.rooms.get(id);
     if (!room) {
@@ -216,12 +259,16 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     room.subscriptions = null;
     this.watchedRooms--;
     // Frames are kept only while someone watches: memory follows interest.
-    for (const s of room.sources.values()) s.latestVideo = null;
+    for (const s of room.sources.values()) {
+      s.latestVideo = null;
+      s.latestLayers.clear();
+    }
   }
 
   private updateGauges(): void {
     this.metrics.rooms.set(this.list().length);
     this.metrics.roomSubscriptions.set(this.watchedRoomCount);
+    this.metrics.layerSubscriptions.set(this.layers.size);
     this.metrics.natsSubscriptions.set(this.bus.subscriptionCount);
   }
 
@@ -252,7 +299,14 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     if (existing) {
       existing.lastSeen = this.now();
       existing.viaPresence = true;
-      existing.info = { ...existing.info, name: p.name, video: p.video, audio: p.audio, kind: presenceKind(p) };
+      existing.info = {
+        ...existing.info,
+        name: p.name,
+        video: p.video,
+        audio: p.audio,
+        ...layersOf(p),
+        kind: presenceKind(p),
+      };
       return;
     }
     const info: SourceInfo = {
@@ -260,6 +314,7 @@ export class RoomRegistry implements BeforeApplicationShutdown {
       name: p.name,
       video: p.video,
       audio: p.audio,
+      ...layersOf(p),
       since: this.now(),
       kind: presenceKind(p),
     };
@@ -274,7 +329,7 @@ export class RoomRegistry implements BeforeApplicationShutdown {
       log.debug('room full: source ignored', { room: room.id, source: info.id });
       return null;
     }
-    const entry: SourceEntry = { info, lastSeen: this.now(), viaPresence, latestVideo: null };
+    const entry: SourceEntry = { info, lastSeen: this.now(), viaPresence, latestVideo: null, latestLayers: new Map() };
     room.sources.set(info.id, entry);
     log.info('source joined', { room: room.id, source: info.id, via: viaPresence ? 'presence' : 'frame' });
     for (const w of [...room.watchers]) w.onSourceJoined(room.id, info);
@@ -342,8 +397,10 @@ export class RoomRegistry implements BeforeApplicationShutdown {
       return;
     }
     const subjectSource = subject.scope === 'src' ? subject.source : '';
+    // The subject says the layer (`.video` 0, `.video1` 1); the envelope's layer byte must agree.
+    const layer = subject.scope === 'src' ? (subject.layer ?? 0) : 0;
     const minusOf = subject.scope === 'mix' && subject.track === 'minus' ? subject.source : undefined;
-    if (env.kind !== kind || env.source !== subjectSource) {
+    if (env.kind !== kind || env.source !== subjectSource || (env.kind === 'video' && env.layer !== layer)) {
       this.metrics.reject('envelope-mismatch');
       log.debug('dropped envelope that does not match its subject', { subject: msg.subject, kind: env.kind });
       return;
@@ -352,6 +409,8 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     const payloadLength = env.payload.length;
     if (subjectSource !== '') {
       let entry = room.sources.get(subjectSource);
+      // Only layer 0 may make a source known: a small layer is subscribed for a source already known.
+      if (!entry && layer !== 0) return;
       if (!entry) {
         // Only a capture agent can publish without presence: the gateway announces every participant.
         const info: SourceInfo = {
@@ -373,6 +432,7 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     const frame: MediaFrame = {
       kind: env.kind,
       source: subjectSource,
+      layer,
       bytes,
       payload: bytes.subarray(payloadOffset, payloadOffset + payloadLength),
     };
@@ -385,7 +445,8 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     }
     if (frame.kind === 'video') {
       const entry = room.sources.get(subjectSource);
-      if (entry) entry.latestVideo = frame;
+      if (entry && layer === 0) entry.latestVideo = frame;
+      else if (entry) entry.latestLayers.set(layer, frame);
     }
     for (const w of room.watchers) w.onMedia(frame);
   }

@@ -9,6 +9,8 @@ export interface MediaFrame {
   kind: EnvelopeKindName;
   /** Source id; empty for the room's mixed audio and levels. */
   source: string;
+  /** The video layer (the envelope's layer byte, checked against the subject); 0 for the rest. */
+  layer: number;
   /** For a mix-minus packet: the listening source it was mixed for. */
   minusOf?: string;
   bytes: Uint8Array;

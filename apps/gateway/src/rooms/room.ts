@@ -13,8 +13,16 @@ export interface SourceEntry {
    * flap in and out of the roster.
    */
   viaPresence: boolean;
-  /** Latest video frame while the room is watched (snapshots, MJPEG, late joiners). */
+  /** Latest layer-0 video frame while the room is watched (snapshots, MJPEG, late joiners). */
   latestVideo: MediaFrame | null;
+  /** Latest frame of each layer above 0, while someone wants that layer. */
+  latestLayers: Map<number, MediaFrame>;
+}
+
+/** The latest frame of `layer` of a source, or null. */
+export function latestFrame(entry: SourceEntry | undefined, layer: number): MediaFrame | null {
+  if (!entry) return null;
+  return layer === 0 ? entry.latestVideo : (entry.latestLayers.get(layer) ?? null);
 }
 
 /** The watchers that hear one source's mix-minus, and the subscription that feeds them. */

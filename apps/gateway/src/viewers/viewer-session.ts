@@ -21,14 +21,20 @@ import { TokenBucket } from '../limits/token-bucket.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { NatsBus } from '../nats/nats-bus.js';
 import { RoomCapError, type RoomRegistry } from '../rooms/room-registry.js';
+import type { Room } from '../rooms/room.js';
 import type { MediaFrame, RoomWatcher } from '../rooms/room-watcher.js';
 import { MediaSender, type SenderLimits } from './media-sender.js';
 import { Participant, type ParticipantLimits } from './participant.js';
 import type { InvalidFrame } from './viewer-frames.js';
+import { ViewerLayers } from './viewer-layers.js';
 
 export interface SessionLimits extends SenderLimits, ParticipantLimits {
+  /** Also the most sources one viewer may choose a layer for. */
+  maxSourcesPerRoom: number;
   messagesPerSecond: number;
   messageBurst: number;
+  layerMessagesPerSecond: number;
+  layerMessageBurst: number;
   rateLimitStrikes: number;
   rateLimitStrikeDecayMs: number;
   chatPerSecond: number;
@@ -72,12 +78,16 @@ export class ViewerSession implements RoomWatcher, ChatListener {
   /** Cleared on every ping, set by the pong: false at the next ping means dead. */
   alive = true;
   private lastPong = performance.now();
-  private joined: { room: string; release: () => void; participant: Participant | null } | null = null;
+  private joined: { room: string; roster: Room; release: () => void; participant: Participant | null } | null = null;
+  /** The video layer wanted of each source (`layer` messages). */
+  private readonly layers: ViewerLayers;
   /** The source whose mix-minus this viewer hears instead of the room's mix, if any. */
   private hearsMinusOf: string | null = null;
   /** Counts joins and leaves, so that a join whose token check finishes late knows it was overtaken. */
   private joinSeq = 0;
   private readonly bucket: TokenBucket;
+  /** `layer` messages have their own budget: a re-laid-out grid sends one per tile at once. */
+  private readonly layerBucket: TokenBucket;
   /**
    * Strikes (messages over the rate) as a leaky bucket: a strike spends one
    * of `rateLimitStrikes - 1` allowances, which come back at one per
@@ -96,9 +106,11 @@ export class ViewerSession implements RoomWatcher, ChatListener {
   ) {
     const l = deps.limits;
     this.bucket = new TokenBucket(l.messagesPerSecond, l.messageBurst);
+    this.layerBucket = new TokenBucket(l.layerMessagesPerSecond, l.layerMessageBurst);
     this.strikeAllowance = new TokenBucket(1000 / l.rateLimitStrikeDecayMs, l.rateLimitStrikes - 1);
     this.chatBucket = new TokenBucket(l.chatPerSecond, l.chatBurst);
     this.sender = new MediaSender(ws, deps.limits, deps.metrics);
+    this.layers = new ViewerLayers(deps.registry, deps.limits.maxSourcesPerRoom);
     ws.on('pong', () => {
       this.alive = true;
       this.lastPong = performance.now();
@@ -132,8 +144,10 @@ export class ViewerSession implements RoomWatcher, ChatListener {
 
   onMedia(frame: MediaFrame): void {
     if (frame.kind === 'video') {
-      // A participant sees itself in the page's local preview, never a round trip.
-      if (frame.source !== this.joined?.participant?.id) this.sender.video(frame.source, frame.bytes);
+      // Latest-frame-wins per source in the sender; here only the layer this
+      // viewer wants passes, and never a participant's own video: it sees
+      // itself in the page's local preview, never a round trip (layerOf).
+      if (frame.layer === this.layerOf(frame.source)) this.sender.video(frame.source, frame.bytes);
     } else if (frame.kind === 'mixedAudio') {
       // One mix per viewer: its mix-minus when it hears one, the room's mix otherwise.
       if ((frame.minusOf ?? null) === this.hearsMinusOf) this.sender.audio(frame.bytes);
@@ -143,13 +157,44 @@ export class ViewerSession implements RoomWatcher, ChatListener {
   }
 
   /**
+   * `{"type":"layer"}`: which layer of `source` this viewer gets from now
+   * on; null pauses it. A change sends the new layer's latest frame at once,
+   * so a tile shown again (or made larger) does not wait for the next one.
+   */
+  setLayer(source: string, layer: number | null): void {
+    const before = this.joined ? this.layerOf(source) : this.layers.asked(source);
+    if (!this.layers.set(source, layer)) {
+      this.deps.metrics.reject('client-layer-cap');
+      this.sendJson({ type: 'error', code: 'bad-message', message: 'layer: too many sources chosen' });
+      return;
+    }
+    if (!this.joined) return;
+    const now = this.layerOf(source);
+    if (now === before) return;
+    // A frame of the old layer still waiting for the socket must not be sent after the switch.
+    this.sender.forget(source);
+    if (now === null) return;
+    const latest = this.deps.registry.latestVideo(this.joined.room, source, now);
+    if (latest) this.sender.video(source, latest.bytes);
+  }
+
+  /**
+   * The layer this viewer gets of `source` now; null while paused, and
+   * always for a participant's own source, whose video never comes back to it.
+   */
+  private layerOf(source: string): number | null {
+    if (source === this.joined?.participant?.id) return null;
+    return this.layers.layerOf(source, this.joined?.roster.sources.get(source)?.info);
+  }
+
+  /**
    * Counts one control message against the rate limit. False means "ignore
    * it": the session is closed, or the message was over the rate (answered
    * with `rate-limited`, and after too many strikes closed with 1008).
    */
-  admit(): boolean {
+  admit(kind: 'control' | 'layer' = 'control'): boolean {
     if (this.closed) return false;
-    if (this.bucket.take()) return true;
+    if ((kind === 'layer' ? this.layerBucket : this.bucket).take()) return true;
     this.deps.metrics.reject('client-rate-limited');
     if (this.strikeAllowance.take()) {
       this.sendJson({ type: 'error', code: 'rate-limited', message: 'too many messages: this one was ignored' });
@@ -316,17 +361,23 @@ export class ViewerSession implements RoomWatcher, ChatListener {
     participant?.start();
     this.joined = {
       room,
+      roster: r,
       participant,
       release: () => {
         participant?.stop();
         for (const f of releases) f();
       },
     };
+    this.layers.attach(room);
     log.debug('viewer joined', { viewer: this.id, room, participant: participant?.id, as: msg.as });
     this.sendJson({ type: 'roster', room, sources: r.roster(), ...(participant ? { self: participant.id } : {}) });
     // A late joiner gets each source's latest picture at once instead of
     // waiting for the next frame.
-    for (const s of r.sources.values()) if (s.latestVideo) this.sender.video(s.info.id, s.latestVideo.bytes);
+    for (const s of r.sources.values()) {
+      const layer = this.layerOf(s.info.id);
+      const latest = layer === null ? null : this.deps.registry.latestVideo(room, s.info.id, layer);
+      if (latest) this.sender.video(s.info.id, latest.bytes);
+    }
     // After the roster: the room's chat history, then live chat.
     this.chatRelease = this.deps.chat.watch(room, this);
   }
@@ -335,6 +386,7 @@ export class ViewerSession implements RoomWatcher, ChatListener {
     this.joinSeq++;
     if (!this.joined) return;
     this.leaveChat();
+    this.layers.detach();
     this.joined.release();
     this.joined = null;
     this.hearsMinusOf = null;
@@ -348,6 +400,7 @@ export class ViewerSession implements RoomWatcher, ChatListener {
     if (this.closed) return;
     this.closed = true;
     this.leaveChat();
+    this.layers.detach();
     this.joined?.release();
     this.joined = null;
     this.sender.close();

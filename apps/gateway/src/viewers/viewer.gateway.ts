@@ -66,6 +66,11 @@ export class ViewerGateway implements OnGatewayConnection<WebSocket>, OnGatewayD
     this.admitted(ws)?.leave();
   }
 
+  @SubscribeMessage('layer')
+  layer(@ConnectedSocket() ws: WebSocket, @MessageBody() msg: Msg<'layer'>): void {
+    this.admitted(ws, 'layer')?.setLayer(msg.source, msg.layer);
+  }
+
   /** The return value is the reply: Nest sends it as a JSON text frame. */
   @SubscribeMessage('ping')
   ping(@ConnectedSocket() ws: WebSocket, @MessageBody() msg: Msg<'ping'>): ServerMessage | undefined {
@@ -93,8 +98,8 @@ export class ViewerGateway implements OnGatewayConnection<WebSocket>, OnGatewayD
     this.sessions.of(ws)?.onBinary(data);
   }
 
-  private admitted(ws: WebSocket): ViewerSession | undefined {
+  private admitted(ws: WebSocket, kind: 'control' | 'layer' = 'control'): ViewerSession | undefined {
     const s = this.sessions.of(ws);
-    return s?.admit() ? s : undefined;
+    return s?.admit(kind) ? s : undefined;
   }
 }

@@ -13,6 +13,7 @@ import {
   type VideoEnvelope,
   type AudioInfo,
   type VideoInfo,
+  type VideoLayerInfo,
   type ClientMessage,
   type ServerMessage,
   type SourceInfo,
@@ -133,6 +134,21 @@ export const audioInfoArb: fc.Arbitrary<AudioInfo> = fc.record(
 );
 
 /** Names and other free text: any Unicode, including characters outside the BMP (two UTF-16 units each). */
+/** One or two layers, numbered from 0, as a source announces them. */
+export const videoLayersArb: fc.Arbitrary<VideoLayerInfo[]> = fc
+  .array(
+    fc.record(
+      {
+        width: fc.integer({ min: 1, max: 8192 }),
+        height: fc.integer({ min: 1, max: 8192 }),
+        fps: fc.double({ min: 0.1, max: 240, noNaN: true }),
+      },
+      { noNullPrototype: true },
+    ),
+    { minLength: 1, maxLength: 2 },
+  )
+  .map((ls) => ls.map((l, layer) => ({ layer, ...l })));
+
 const textArb = (maxLength: number): fc.Arbitrary<string> =>
   fc.string({ unit: 'grapheme', maxLength }).filter((s) => s.length <= maxLength);
 
@@ -147,6 +163,7 @@ export const presenceArb: fc.Arbitrary<PresenceMessage> = fc
       ts: fc.oneof(fc.maxSafeNat(), fc.double({ min: 0, max: 2e15, noNaN: true }).map(noNegativeZero)),
       video: fc.option(videoInfoArb, { nil: null }),
       audio: fc.option(audioInfoArb, { nil: null }),
+      layers: videoLayersArb,
       kind: fc.constantFrom('agent' as const, 'participant' as const),
       listens: fc.boolean(),
       agent: fc.record(
@@ -197,6 +214,10 @@ export const clientMessageArb: fc.Arbitrary<ClientMessage> = fc.oneof(
   fc.record({ type: fc.constant('chat' as const), text: textArb(2_000) }, plain),
   fc.record({ type: fc.constant('hand' as const), raised: fc.boolean() }, plain),
   fc.record({ type: fc.constant('ping' as const), id: textArb(64) }, { requiredKeys: ['type'], noNullPrototype: true }),
+  fc.record(
+    { type: fc.constant('layer' as const), source: idArb, layer: fc.constantFrom(0, 1, null) },
+    { noNullPrototype: true },
+  ),
 );
 
 export const sourceInfoArb: fc.Arbitrary<SourceInfo> = fc.record(
@@ -205,10 +226,11 @@ export const sourceInfoArb: fc.Arbitrary<SourceInfo> = fc.record(
     name: textArb(64),
     video: fc.option(videoInfoArb, { nil: null }),
     audio: fc.option(audioInfoArb, { nil: null }),
+    layers: videoLayersArb,
     since: fc.maxSafeNat(),
     kind: fc.constantFrom('agent' as const, 'participant' as const),
   },
-  plain,
+  { requiredKeys: ['id', 'name', 'video', 'audio', 'since', 'kind'], noNullPrototype: true },
 );
 
 export const serverMessageArb: fc.Arbitrary<ServerMessage> = fc.oneof(

@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+// Video layers of one camera: bytes per second of layer 0 and layer 1, and
+// the CPU of the agent and its ffmpeg with one layer and with two.
+//
+//   node bench/video-layers.bench.mjs [--quick]
+//
+// Starts a real nats-server and the built agent (`npm run build` first) with
+// the synthetic camera at 640x360, 15 fps, no audio, once with `--layers 1`
+// and once with `--layers 2`, several runs each. A subscriber counts the
+// bytes of every envelope on `.video` (layer 0) and `.video1` (layer 1).
+// CPU is utime+stime from /proc/<pid>/stat over a window, in percent of one
+// core. The grid ratio is what a 3x3 grid viewer of nine such cameras
+// receives on layer 1 (what the viewer asks for at 1280x800, see the web
+// e2e test) against all layer 0: nine times each layer's bytes, so the
+// ratio of one camera's layers. Linux only (/proc).
+import { readFileSync } from 'node:fs';
+import { connect } from '@nats-io/transport-node';
+import { NatsServer, startApp, waitFor, sleep } from '../libs/test-support/dist/src/index.js';
+import { tryParseSubject, wildcards } from '../libs/protocol/dist/src/index.js';
+
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux.
+
+function cpuTicks(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime + stime
+}
+
+function parentPid(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function oneRun(url, layers, windowMs, warmupMs) {
+  const room = 'bench-layers';
+  const nc = await connect({ servers: url });
+  const bytes = [0, 0];
+  const frames = [0, 0];
+  const sub = nc.subscribe(wildcards.roomSources(room));
+  void (async () => {
+    for await (const m of sub) {
+      const p = tryParseSubject(m.subject);
+      if (p?.scope !== 'src' || p.track !== 'video') continue;
+      const layer = p.layer ?? 0;
+      bytes[layer] += m.data.length;
+      frames[layer]++;
+    }
+  })();
+  const agent = startApp('capture-agent', [
+    ...['--nats', url, '--room', room, '--source', 'bench', '--video', 'test', '--audio', 'none'],
+    ...['--size', '640x360', '--fps', '15', '--layers', String(layers), '--log-level', 'info'],
+  ]);
+  try {
+    const m = await agent.waitForOutput(/ffmpeg started track=video pid=(\d+)/, 15_000);
+    const ffmpegPid = Number(m[1]);
+    // The agent is ffmpeg's parent (the child startApp holds may be a wrapper).
+    const agentPid = parentPid(ffmpegPid);
+    await waitFor(() => frames[0] > 0, { timeoutMs: 15_000, what: 'first frame' });
+    await sleep(warmupMs);
+    const a0 = cpuTicks(agentPid);
+    const f0 = cpuTicks(ffmpegPid);
+    const b0 = [...bytes];
+    const n0 = [...frames];
+    const t0 = Date.now();
+    await sleep(windowMs);
+    const secs = (Date.now() - t0) / 1000;
+    return {
+      agentCorePct: ((cpuTicks(agentPid) - a0) / TICKS_PER_SECOND / secs) * 100,
+      ffmpegCorePct: ((cpuTicks(ffmpegPid) - f0) / TICKS_PER_SECOND / secs) * 100,
+      layer0KBps: (bytes[0] - b0[0]) / secs / 1000,
+      layer1KBps: (bytes[1] - b0[1]) / secs / 1000,
+      layer0Fps: (frames[0] - n0[0]) / secs,
+      layer1Fps: (frames[1] - n0[1]) / secs,
+    };
+  } finally {
+    await agent.stop();
+    await nc.close();
+  }
+}
+
+export async function run({ quick = false } = {}) {
+  const runs = quick ? 2 : 5;
+  const windowMs = quick ? 3_000 : 8_000;
+  const warmupMs = quick ? 1_000 : 2_000;
+  const server = await NatsServer.start();
+  const results = [];
+  try {
+    for (const layers of [1, 2]) {
+      const samples = [];
+      for (let i = 0; i < runs; i++) samples.push(await oneRun(server.url, layers, windowMs, warmupMs));
+      const l0 = median(samples.map((s) => s.layer0KBps));
+      const l1 = median(samples.map((s) => s.layer1KBps));
+      results.push({
+        name: `640x360@15fps --layers ${layers}`,
+        runs,
+        agentCorePctMedian: Number(median(samples.map((s) => s.agentCorePct)).toFixed(1)),
+        ffmpegCorePctMedian: Number(median(samples.map((s) => s.ffmpegCorePct)).toFixed(1)),
+        layer0KBps: Number(l0.toFixed(1)),
+        layer1KBps: Number(l1.toFixed(1)),
+        layer1Fps: Number(median(samples.map((s) => s.layer1Fps)).toFixed(1)),
+        gridBytesVsLayer0Pct: layers === 2 ? Number(((l1 / l0) * 100).toFixed(1)) : null,
+        samples,
+      });
+    }
+  } finally {
+    await server.stop();
+  }
+  return results;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  for (const r of await run({ quick: process.argv.includes('--quick') })) {
+    console.log(
+      `${r.name}: agent ${r.agentCorePctMedian}% of a core, ffmpeg ${r.ffmpegCorePctMedian}%, ` +
+        `layer 0 ${r.layer0KBps} kB/s, layer 1 ${r.layer1KBps} kB/s at ${r.layer1Fps} fps, ` +
+        `3x3 grid on layer 1 vs all layer 0: ${r.gridBytesVsLayer0Pct ?? '–'}% (median of ${r.runs} runs)`,
+    );
+  }
+}
