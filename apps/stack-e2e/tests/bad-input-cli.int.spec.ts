@@ -19,7 +19,7 @@ import { REPO_ROOT } from '@vidchat/test-support';
 interface Program {
   /** Name in messages, e.g. `vidchat-agent`. */
   name: string;
-  app: 'capture-agent' | 'mixer' | 'gateway';
+  app: 'capture-agent' | 'mixer' | 'gateway' | 'recorder';
   /** Arguments before the options (the gateway's `token` subcommand). */
   prefix: string[];
 }
@@ -29,6 +29,7 @@ const PROGRAMS: Program[] = [
   { name: 'vidchat-mixer', app: 'mixer', prefix: [] },
   { name: 'vidchat-gateway', app: 'gateway', prefix: [] },
   { name: 'vidchat-gateway token', app: 'gateway', prefix: ['token'] },
+  { name: 'vidchat-recorder', app: 'recorder', prefix: [] },
 ];
 
 /**
@@ -50,8 +51,11 @@ const BAD_VALUES: Record<string, string[]> = {
   '<duration>': ['forever', '0s', '400d'],
   '<address>': ['bad host!', 'a b', 'host;rm'],
   '<off|self-signed>': ['on', 'selfsigned', 'yes'],
+  // JetStream stream and bucket names: no dots, wildcards or spaces.
+  '<name>': ['a.b', 'has space', 'x'.repeat(65)],
+  '<ultrafast|superfast|veryfast|faster|fast|medium>': ['slow', 'placebo', 'FAST'],
 };
-const FREE_TEXT = new Set(['<user>', '<password>', '<file>', '<path>', '<secret>', '<text>']);
+const FREE_TEXT = new Set(['<user>', '<password>', '<file>', '<path>', '<secret>', '<text>', '<dir>']);
 
 /** Nothing listens here: a program that starts by mistake cannot reach anything. */
 const CLOSED_NATS = 'nats://127.0.0.1:1';
