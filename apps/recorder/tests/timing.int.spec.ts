@@ -225,6 +225,9 @@ test(
 
 test('a recording that reaches --max-duration stops itself, is stored and announced', { timeout: 90_000 }, async () => {
   const room = 'maxdur';
+  // Recorders answer in one queue group: with the suite's recorder still up,
+  // the start request could go to it (no --max-duration) instead of this one.
+  await recorder.stop();
   const dir = mkdtempSync(join(tmpdir(), 'vidchat-maxdur-work-'));
   const short = startApp('recorder', [
     '--nats',
