@@ -91,7 +91,8 @@ describe('gateway (child process, real NATS)', { timeout: 120_000 }, () => {
     const v = await open();
     await v.join('interest');
     assert.equal(await metric(gw.port, 'vidchat_gateway_room_subscriptions'), 1);
-    assert.equal(await metric(gw.port, 'vidchat_gateway_nats_subscriptions'), 3);
+    // Video, the room mix and the recorder's events of the room.
+    assert.equal(await metric(gw.port, 'vidchat_gateway_nats_subscriptions'), 4);
     v.send({ type: 'leave' });
     await waitFor(async () => (await metric(gw.port, 'vidchat_gateway_room_subscriptions')) === 0, {
       what: 'unsubscribe after leave',

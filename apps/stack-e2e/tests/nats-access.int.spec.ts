@@ -8,6 +8,7 @@ import {
   encodeRecordingRequest,
   mixAudioSubject,
   mixMinusSubject,
+  parseRecordingListResponse,
   recSubject,
   videoSubject,
   wildcards,
@@ -151,7 +152,7 @@ describe('NATS access control (docker/nats.conf)', { timeout: 150_000 }, () => {
   });
 
   it(
-    'the recorder user records a room into its bucket; the gateway user may ask it to',
+    'the recorder user records a room into its bucket; the gateway user may ask it to and serves the file',
     { timeout: 90_000 },
     async () => {
       assert.ok(stack, 'the end-to-end case started the stack');
@@ -180,6 +181,23 @@ describe('NATS access control (docker/nats.conf)', { timeout: 150_000 }, () => {
         const listed = await request({ action: 'list' });
         assert.ok(listed.ok && 'recordings' in listed);
         assert.ok(listed.recordings.some((r) => r.id === started.recording.id && r.object !== null));
+
+        // The gateway process (user gateway) serves the file from the bucket,
+        // whole and as a range, with nothing but its read permissions.
+        const base = `http://127.0.0.1:${stack.port}`;
+        const items = parseRecordingListResponse(await (await fetch(`${base}/api/rooms/${ROOM}/recordings`)).json());
+        const url = items.find((r) => r.id === started.recording.id)?.url;
+        assert.ok(url, JSON.stringify(items));
+        const whole = await fetch(`${base}${url}`);
+        assert.equal(whole.status, 200, await whole.clone().text());
+        assert.equal(whole.headers.get('content-type'), 'video/mp4');
+        const file = Buffer.from(await whole.arrayBuffer());
+        assert.equal(file.length, stopped.recording.bytes);
+        assert.equal(file.subarray(4, 8).toString('latin1'), 'ftyp');
+        const part = await fetch(`${base}${url}`, { headers: { Range: 'bytes=100-299' } });
+        assert.equal(part.status, 206);
+        assert.ok(Buffer.from(await part.arrayBuffer()).equals(file.subarray(100, 300)));
+        assert.doesNotMatch(stack.gateway!.output(), /Permissions Violation/i, 'the gateway hits no permission');
         assert.doesNotMatch(
           recorder.output(),
           /Permissions Violation|permission/i,

@@ -1,6 +1,7 @@
 import { InvalidMessageError } from './errors.js';
 import { arr, asObject, id, num, oneOf, optBool, optStr, parseJsonText, str, type JsonObject } from './json.js';
 import { parseAudioInfo, parseVideoInfo } from './media-info.js';
+import { RECORDING_STATES, type RecordingState } from './recording.js';
 import { type AudioInfo, type SourceKind, type VideoInfo, MAX_NAME_LENGTH, SOURCE_KINDS } from './presence.js';
 
 /*
@@ -84,7 +85,9 @@ export type ServerMessage =
   | { type: 'source-joined'; room: string; source: SourceInfo }
   | { type: 'source-left'; room: string; source: string }
   | { type: 'error'; code: ViewerErrorCode; message: string }
-  | { type: 'pong'; id?: string };
+  | { type: 'pong'; id?: string }
+  /** A recording of the room started or ended (`startedAt` ms since the Unix epoch); also sent after `roster` while one runs. */
+  | { type: 'recording'; room: string; id: string; state: RecordingState; startedAt: number };
 
 export const CLIENT_MESSAGE_TYPES = ['join', 'leave', 'ping'] as const;
 
@@ -142,7 +145,14 @@ export function parseSourceInfo(v: unknown): SourceInfo {
 /** Parses one text frame from the gateway (used by the viewer and by tests). */
 export function parseServerMessage(text: string): ServerMessage {
   const o = asObject(parseJsonText(text, 1 << 20, 'message'), 'message');
-  const type = oneOf(o, 'type', 'message', ['roster', 'source-joined', 'source-left', 'error', 'pong'] as const);
+  const type = oneOf(o, 'type', 'message', [
+    'roster',
+    'source-joined',
+    'source-left',
+    'error',
+    'pong',
+    'recording',
+  ] as const);
   switch (type) {
     case 'roster': {
       const msg: ServerMessage = {
@@ -162,6 +172,14 @@ export function parseServerMessage(text: string): ServerMessage {
       const pid = optStr(o, 'id', 'pong', 64);
       return { type, ...(pid === undefined ? {} : { id: pid }) };
     }
+    case 'recording':
+      return {
+        type,
+        room: id(o, 'room', type),
+        id: id(o, 'id', type),
+        state: oneOf(o, 'state', type, RECORDING_STATES),
+        startedAt: num(o, 'startedAt', type, 0, Number.MAX_SAFE_INTEGER, true),
+      };
   }
 }
 

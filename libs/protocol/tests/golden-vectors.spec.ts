@@ -49,6 +49,7 @@ const EXPECTED_NAMES = [
   'server.source-left',
   'server.error',
   'server.pong',
+  'server.recording',
 ];
 
 test('PROTOCOL.md has one well-formed vector per envelope kind and JSON message kind', () => {

@@ -89,6 +89,12 @@ export class NatsBus implements OnApplicationShutdown {
     return this.conn?.state() ?? { state: 'connecting' };
   }
 
+  /** The live connection, for requests and JetStream reads (recordings); null before it exists and after close. */
+  connection(): NatsConnection | null {
+    const nc = this.conn?.nc;
+    return nc && !nc.isClosed() ? nc : null;
+  }
+
   get subscriptionCount(): number {
     return this.subs.size;
   }

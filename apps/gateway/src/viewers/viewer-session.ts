@@ -14,6 +14,7 @@ import { TokenError } from '../auth/viewer-token.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { NatsBus } from '../nats/nats-bus.js';
+import type { RecordingRelay } from '../recordings/recording-relay.js';
 import { RoomCapError, type RoomRegistry } from '../rooms/room-registry.js';
 import type { MediaFrame, RoomWatcher } from '../rooms/room-watcher.js';
 import { MediaSender, type SenderLimits } from './media-sender.js';
@@ -33,6 +34,8 @@ export interface SessionDeps {
   auth: RoomAuthorizer;
   bus: NatsBus;
   limits: SessionLimits;
+  /** The room's `recording` messages (absent in tests that build sessions without recordings). */
+  recordings?: RecordingRelay;
 }
 
 /**
@@ -235,6 +238,9 @@ export class ViewerSession implements RoomWatcher {
     };
     log.debug('viewer joined', { viewer: this.id, room, participant: participant?.id, as: msg.as });
     this.sendJson({ type: 'roster', room, sources: r.roster(), ...(participant ? { self: participant.id } : {}) });
+    // After the roster, so that a recording in progress is told right after it.
+    const unfollow = this.deps.recordings?.follow(room, (m) => this.sendJson(m));
+    if (unfollow) releases.push(unfollow);
     // A late joiner gets each source's latest picture at once instead of
     // waiting for the next frame.
     for (const s of r.sources.values()) if (s.latestVideo) this.sender.video(s.info.id, s.latestVideo.bytes);

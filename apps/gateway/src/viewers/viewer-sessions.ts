@@ -6,6 +6,7 @@ import { RoomAuthorizer } from '../auth/room-authorizer.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { NatsBus } from '../nats/nats-bus.js';
+import { RecordingRelay } from '../recordings/recording-relay.js';
 import { RoomRegistry } from '../rooms/room-registry.js';
 import { ViewerSession, type SessionDeps } from './viewer-session.js';
 
@@ -34,8 +35,9 @@ export class ViewerSessions implements OnModuleInit, OnModuleDestroy {
     @Inject(GatewayMetrics) private readonly metrics: GatewayMetrics,
     @Inject(RoomAuthorizer) auth: RoomAuthorizer,
     @Inject(NatsBus) bus: NatsBus,
+    @Inject(RecordingRelay) recordings: RecordingRelay,
   ) {
-    this.deps = { registry, metrics, auth, bus, limits: config };
+    this.deps = { registry, metrics, auth, bus, limits: config, recordings };
   }
 
   get count(): number {
