@@ -31,7 +31,14 @@ export class AppModule {
   static forRoot(config: GatewayConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [ViewerPageController, HealthController, MetricsController, RoomsController, MediaController, RecordingsController],
+      controllers: [
+        ViewerPageController,
+        HealthController,
+        MetricsController,
+        RoomsController,
+        MediaController,
+        RecordingsController,
+      ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: ApiErrorFilter },

@@ -107,14 +107,20 @@ describe('recordings over the gateway (real NATS JetStream, recorder, agent)', {
     assert.equal(rec.room, ROOM);
     assert.equal(rec.state, 'recording');
 
-    const ev = await viewer.waitEvent(isType('recording', (e) => e.id === rec.id && e.state === 'recording'), 30_000);
+    const ev = await viewer.waitEvent(
+      isType('recording', (e) => e.id === rec.id && e.state === 'recording'),
+      30_000,
+    );
     assert.equal(ev.startedAt, rec.startedAt);
 
     // A viewer joining now is told right after its roster.
     const late = await TestViewer.open(gw.port);
     viewers.push(late);
     await late.join(ROOM);
-    await late.waitEvent(isType('recording', (e) => e.id === rec.id && e.state === 'recording'), 30_000);
+    await late.waitEvent(
+      isType('recording', (e) => e.id === rec.id && e.state === 'recording'),
+      30_000,
+    );
 
     const again = await fetch(`${base}/api/rooms/${ROOM}/recordings`, { method: 'POST' });
     assert.equal(again.status, 409);
@@ -140,7 +146,10 @@ describe('recordings over the gateway (real NATS JetStream, recorder, agent)', {
     });
     assert.equal(stopped.status, 200, await stopped.clone().text());
     assert.deepEqual(parseRecordingStopResponse(await stopped.json()), { id: rec.id, state: 'done' });
-    await viewer.waitEvent(isType('recording', (e) => e.id === rec.id && e.state === 'done'), 30_000);
+    await viewer.waitEvent(
+      isType('recording', (e) => e.id === rec.id && e.state === 'done'),
+      30_000,
+    );
 
     const list = parseRecordingListResponse(await (await fetch(`${base}/api/rooms/${ROOM}/recordings`)).json());
     const done = list.find((r) => r.id === rec.id) as RecordingListItem;
@@ -246,7 +255,12 @@ describe('recordings over the gateway (real NATS JetStream, recorder, agent)', {
       assert.equal((await fetch(`${origin}${first.url}`)).status, 401);
       const dl = await fetch(`${origin}${first.url}?token=${watchOnly}`, { headers: { Range: 'bytes=0-7' } });
       assert.equal(dl.status, 206);
-      assert.equal(Buffer.from(await dl.arrayBuffer()).subarray(4, 8).toString('latin1'), 'ftyp');
+      assert.equal(
+        Buffer.from(await dl.arrayBuffer())
+          .subarray(4, 8)
+          .toString('latin1'),
+        'ftyp',
+      );
 
       // The grant lets the request through to the recorder.
       const ok = await fetch(url, { method: 'POST', headers: { Authorization: `Bearer ${recorderToken}` } });

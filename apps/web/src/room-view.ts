@@ -15,6 +15,7 @@ import { JoinControls } from './publish/join-controls.js';
 import type { MediaSink } from './publish/media-sink.js';
 import { DEFAULT_PUBLISH_OPTIONS } from './publish/publish-options.js';
 import { captureSupport } from './publish/secure-origin.js';
+import { RecordingControls } from './recording/recording-controls.js';
 import { StatusIndicator } from './status-indicator.js';
 import { installHooks } from './test-hooks.js';
 import { TileGrid } from './tile-grid.js';
@@ -37,6 +38,7 @@ export function showRoom(room: string, params: PageParams): void {
   const grid = new TileGrid(byId('grid'), room, () => audio.lipSyncDelayMs());
   const status = new StatusIndicator(byId('status'), byId('banner'));
   const count = byId('source-count');
+  const recording = new RecordingControls(room, token);
   let state: ConnectionStatus['state'] = 'connecting';
   let badMessages = 0;
   let lastError: { code: string; message: string } | null = null;
@@ -60,6 +62,9 @@ export function showRoom(room: string, params: PageParams): void {
         break;
       case 'source-left':
         grid.remove(msg.source);
+        break;
+      case 'recording':
+        recording.onMessage(msg);
         break;
       case 'error':
       case 'pong':
@@ -178,6 +183,7 @@ export function showRoom(room: string, params: PageParams): void {
     badMessages,
     lastError,
     participant: join.snapshot(),
+    recording: recording.snapshot(),
   }));
   if (params.join) join.joinFromLink(params.name);
   window.addEventListener('pagehide', () => conn.close());

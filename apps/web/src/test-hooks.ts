@@ -1,4 +1,5 @@
 import type { AudioSnapshot } from './audio-player.js';
+import type { RecordingSnapshot } from './recording/recording-controls.js';
 import type { ParticipantHooks } from './publish/join-controls.js';
 import type { TileSnapshot } from './tile.js';
 
@@ -17,6 +18,8 @@ export interface VidchatHooks {
    * mark), audio packets sent, microphone muted, camera off.
    */
   readonly participant: ParticipantHooks;
+  /** The room's recording: the one in progress, the badge text, the list, a refusal. */
+  readonly recording: RecordingSnapshot;
 }
 
 declare global {
@@ -31,10 +34,9 @@ export function installHooks(read: () => VidchatHooks): void {
     Object.defineProperties(
       {},
       Object.fromEntries(
-        (['state', 'room', 'tiles', 'audio', 'badMessages', 'lastError', 'participant'] as const).map((k) => [
-          k,
-          { enumerable: true, get: () => read()[k] },
-        ]),
+        (['state', 'room', 'tiles', 'audio', 'badMessages', 'lastError', 'participant', 'recording'] as const).map(
+          (k) => [k, { enumerable: true, get: () => read()[k] }],
+        ),
       ),
     ),
   ) as VidchatHooks;

@@ -113,11 +113,14 @@ export class RecordingsController {
     if (range === 'whole') {
       res.status(200).set('Content-Length', String(size));
     } else {
-      res
-        .status(206)
-        .set({ 'Content-Length': String(range.end - range.start + 1), 'Content-Range': `bytes ${range.start}-${range.end}/${size}` });
+      res.status(206).set({
+        'Content-Length': String(range.end - range.start + 1),
+        'Content-Range': `bytes ${range.start}-${range.end}/${size}`,
+      });
     }
-    const body = Readable.from(sliceStream(chunksOf(result.data), range === 'whole' ? whole : range), { objectMode: false });
+    const body = Readable.from(sliceStream(chunksOf(result.data), range === 'whole' ? whole : range), {
+      objectMode: false,
+    });
     body.on('error', (err) => {
       log.warn('recording download failed', { room, id, error: err.message });
       res.destroy(err);
