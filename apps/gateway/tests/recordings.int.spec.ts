@@ -122,6 +122,24 @@ describe('recordings over the gateway (real NATS JetStream, recorder, agent)', {
       30_000,
     );
 
+    // A gateway that never saw the start learns it from the recorder's list when its first viewer joins.
+    const other = await createGateway(defaultConfig({ nats: fixture.url, port: 0, host: '127.0.0.1' }));
+    try {
+      await other.natsReady;
+      const fresh = await TestViewer.open(other.port);
+      viewers.push(fresh);
+      await fresh.join(ROOM);
+      const told = await fresh.waitEvent(
+        isType('recording', (e) => e.id === rec.id),
+        30_000,
+      );
+      assert.equal(told.state, 'recording');
+      assert.equal(told.startedAt, rec.startedAt);
+      fresh.close();
+    } finally {
+      await other.close();
+    }
+
     const again = await fetch(`${base}/api/rooms/${ROOM}/recordings`, { method: 'POST' });
     assert.equal(again.status, 409);
     assert.equal(await errorOf(again), 'already-recording');
