@@ -7,7 +7,8 @@
 //   node bench/run.mjs --only fanout [--quick] [--profile]
 //
 // Benches: fanout, slow-viewers, latency (this folder's lib/) and protocol,
-// capture-agent, mixer, audio-loss, recorder, participants, browser-participant, playout (standalone files exporting run({ quick })). A bench
+// capture-agent, mixer, audio-loss, recorder, participants, browser-participant, playout, chat
+// (standalone files exporting run({ quick })). A bench
 // file that does not exist yet is skipped with a note; one that fails is
 // reported as failed and the others still run. Everything a bench starts is
 // stopped at its end, on an error and on Ctrl-C.
@@ -34,6 +35,7 @@ const BENCHES = [
   { name: 'participants', file: 'participants.bench.mjs', title: 'Gateway: participants publishing' },
   { name: 'slow-viewers', file: 'slow-viewers.bench.mjs', title: 'Slow-viewer isolation' },
   { name: 'latency', file: 'latency.bench.mjs', title: 'Latency end to end' },
+  { name: 'chat', file: 'chat.bench.mjs', title: 'Room chat across gateways' },
   {
     name: 'browser-participant',
     file: 'browser-participant.bench.mjs',

@@ -178,7 +178,7 @@ if (natsUrl) {
 } else {
   natsDir = mkdtempSync(join(tmpdir(), 'vidchat-start-nats-'));
   const conf = join(natsDir, 'nats.conf');
-  // JetStream holds the recorder's object store bucket: recordings live there for this session.
+  // JetStream holds the recorder's object store bucket (recordings) and the chat stream for this session.
   const store = JSON.stringify(join(natsDir, 'jetstream'));
   writeFileSync(conf, `listen: 127.0.0.1:-1\nmax_payload: 1048576\njetstream { store_dir: ${store} }\n`);
   const bin =

@@ -55,6 +55,7 @@ export class StatusReporter {
     const kbps = (d: number): number => Math.round((d * 8) / secs / 1000);
     const { video, audio } = this.s;
     const cpu = process.cpuUsage();
+    const nats = this.s.natsState();
     this.log.info('status', {
       ...(video
         ? {
@@ -76,7 +77,9 @@ export class StatusReporter {
             audioDrops: audio.publisher.stats.dropped + audio.demuxer.stats.droppedPackets + audio.invalidPackets,
           }
         : {}),
-      nats: this.s.natsState().state,
+      nats: nats.state,
+      // Which node of a cluster the agent is on, so an operator sees it move after a failover.
+      ...(nats.state === 'connected' ? { natsNode: nats.serverName ?? nats.server } : {}),
       cpuMs: Math.round((cpu.user + cpu.system) / 1000),
     });
     this.last = { at: now, ...cur };

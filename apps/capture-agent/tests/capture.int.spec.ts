@@ -213,7 +213,7 @@ describe('capture agent with test sources', { timeout: 60_000 }, () => {
   it('prints a status line with the rates at info', () => {
     assert.match(
       agent.output(),
-      /\[status\] status fps=\d+(\.\d)? videoKbps=\d+ .*packetsPerSec=\d+(\.\d)? .*nats=connected/,
+      /\[status\] status fps=\d+(\.\d)? videoKbps=\d+ .*packetsPerSec=\d+(\.\d)? .*nats=connected natsNode=\S+/,
     );
   });
 

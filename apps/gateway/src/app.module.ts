@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { RoomAuthorizer } from './auth/room-authorizer.js';
+import { ChatService } from './chat/chat.service.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config.js';
 import { ApiErrorFilter } from './http/api-error.js';
 import { HealthController } from './http/health.controller.js';
@@ -45,6 +46,7 @@ export class AppModule {
         GatewayMetrics,
         NatsBus,
         RoomRegistry,
+        ChatService,
         RoomAuthorizer,
         MjpegClients,
         ViewerSessions,

@@ -54,6 +54,18 @@ export const DEFAULTS = {
   snapshotWaitMs: 2_000,
   /** MJPEG clients at once. */
   maxMjpegClients: 100,
+  /** Chat messages per second per viewer, sustained (a token bucket: the allowance decays back). */
+  chatPerSecond: 1,
+  /** Burst of chat messages per viewer. */
+  chatBurst: 5,
+  /** Chat messages kept per room in the stream (its `max_msgs_per_subject`) and sent as history on join. */
+  chatHistory: 100,
+  /** How long chat messages are kept, in seconds (the stream's `max_age`). */
+  chatMaxAgeSeconds: 86_400,
+  /** The JetStream stream that keeps chat, created or updated at start. */
+  chatStream: 'VIDCHAT_CHAT',
+  /** How often the gateway retries setting up the chat stream while JetStream is missing. */
+  chatRetryMs: 5_000,
   /** Rooms whose media are subscribed at once; a join of one more gets `too-many-rooms` / 1013, HTTP 503. */
   maxRooms: 1_000,
   /**
@@ -264,6 +276,55 @@ export const serveSpec = {
     1_024,
     // An envelope larger than NATS's default max_payload could not be published anyway.
     1 << 20,
+  ),
+  chatPerSecond: opt.number(
+    'chat-per-second',
+    'VIDCHAT_CHAT_PER_SECOND',
+    'chat messages per second per viewer, sustained',
+    DEFAULTS.chatPerSecond,
+    0.01,
+    1_000,
+  ),
+  chatBurst: opt.int(
+    'chat-burst',
+    'VIDCHAT_CHAT_BURST',
+    'burst of chat messages per viewer',
+    DEFAULTS.chatBurst,
+    1,
+    1_000,
+  ),
+  chatHistory: opt.int(
+    'chat-history',
+    'VIDCHAT_CHAT_HISTORY',
+    'chat messages kept per room and sent on join',
+    DEFAULTS.chatHistory,
+    1,
+    10_000,
+  ),
+  chatMaxAgeSeconds: {
+    flag: 'chat-max-age',
+    env: 'VIDCHAT_CHAT_MAX_AGE',
+    description: 'how long chat messages are kept, e.g. 1h, 24h, 7d',
+    placeholder: '<duration>',
+    default: DEFAULTS.chatMaxAgeSeconds as number,
+    parse: parseDurationSeconds,
+  },
+  chatStream: opt.string(
+    'chat-stream',
+    'VIDCHAT_CHAT_STREAM',
+    'JetStream stream that keeps chat (created or updated at start)',
+    DEFAULTS.chatStream,
+    '<name>',
+    (v) =>
+      /^[A-Za-z0-9_-]{1,64}$/.test(v) ? null : `expected 1-64 characters A-Z a-z 0-9 _ -, got ${JSON.stringify(v)}`,
+  ),
+  chatRetryMs: opt.int(
+    'chat-retry-ms',
+    'VIDCHAT_CHAT_RETRY_MS',
+    'retry interval of the chat stream setup while JetStream is missing',
+    DEFAULTS.chatRetryMs,
+    100,
+    600_000,
   ),
   recordingsBucket: opt.string(
     'recordings-bucket',

@@ -8,6 +8,7 @@ import { createLogger } from '@vidchat/service-kit';
 import { AppModule } from './app.module.js';
 import { assertStrongSecret } from './auth/jwt.js';
 import type { GatewayConfig } from './config.js';
+import { ChatService } from './chat/chat.service.js';
 import { securityHeaders } from './http/security-headers.js';
 import { NatsBus } from './nats/nats-bus.js';
 import { NestLogger } from './nest-logger.js';
@@ -96,7 +97,10 @@ export async function createGateway(config: GatewayConfig): Promise<RunningGatew
 
   app.get(RoomRegistry).start();
   const natsReady = app.get(NatsBus).start();
-  natsReady.catch((err: Error) => log.error('NATS connection failed', { error: err.message }));
+  natsReady.then(
+    () => app.get(ChatService).start(),
+    (err: Error) => log.error('NATS connection failed', { error: err.message }),
+  );
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> =>

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { WebSocket } from 'ws';
-import { decodeEnvelope } from '@vidchat/protocol';
+import { decodeEnvelope, MAX_CLIENT_MESSAGE_BYTES } from '@vidchat/protocol';
 import {
   NatsServer,
   REPO_ROOT,
@@ -69,7 +69,8 @@ describe('gateway (child process, real NATS)', { timeout: 120_000 }, () => {
   };
 
   before(async () => {
-    nats = await NatsServer.start();
+    // With JetStream, as the stack runs it: without it the gateway warns that chat is unavailable.
+    nats = await NatsServer.start({ jetstream: true });
     gw = await startGateway(nats.url, ['--messages-per-second', '5', '--message-burst', '10']);
     base = `http://127.0.0.1:${gw.port}`;
     nc = await natsClient(nats.url);
@@ -91,8 +92,11 @@ describe('gateway (child process, real NATS)', { timeout: 120_000 }, () => {
     const v = await open();
     await v.join('interest');
     assert.equal(await metric(gw.port, 'vidchat_gateway_room_subscriptions'), 1);
-    // Video, the room mix and the recorder's events of the room.
-    assert.equal(await metric(gw.port, 'vidchat_gateway_nats_subscriptions'), 4);
+    // Presence, the room's video (`*.video`), its shared mix (audio and
+    // levels), and its raised hands (`vidchat.hand.<room>`). The room's chat
+    // is read through a JetStream ordered consumer, which is not a NatsBus
+    // subscription and so is not counted here. And the recorder's events of the room.
+    assert.equal(await metric(gw.port, 'vidchat_gateway_nats_subscriptions'), 5);
     v.send({ type: 'leave' });
     await waitFor(async () => (await metric(gw.port, 'vidchat_gateway_room_subscriptions')) === 0, {
       what: 'unsubscribe after leave',
@@ -302,7 +306,7 @@ describe('gateway (child process, real NATS)', { timeout: 120_000 }, () => {
       { send: '{"type":"dance"}', code: 'bad-message', close: 1008 },
       { send: '{"type":"join","room":"a.b"}', code: 'bad-room', close: 1008 },
       { send: Buffer.from([1, 2, 3]), code: 'binary-not-allowed', close: 1003 },
-      { send: JSON.stringify({ type: 'ping', id: 'x'.repeat(5000) }), code: null, close: 1009 },
+      { send: JSON.stringify({ type: 'ping', id: 'x'.repeat(MAX_CLIENT_MESSAGE_BYTES + 1) }), code: null, close: 1009 },
     ];
     for (const c of cases) {
       const v = await open();

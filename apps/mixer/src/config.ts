@@ -90,11 +90,10 @@ export const mixerOptionSpec = {
     1,
     5,
   ),
-  instanceId: opt.optionalString(
+  instanceId: opt.optionalId(
     'instance-id',
     'VIDCHAT_MIXER_INSTANCE_ID',
     'name of this mixer in the lease bucket (default: random)',
-    '<id>',
   ),
   logLevel: logLevelOption,
 };

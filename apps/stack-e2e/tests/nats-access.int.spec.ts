@@ -151,6 +151,52 @@ describe('NATS access control (docker/nats.conf)', { timeout: 150_000 }, () => {
     }
   });
 
+  it('room chat works through the gateway user (JetStream stream VIDCHAT_CHAT)', { timeout: 60_000 }, async () => {
+    assert.ok(stack, 'the end-to-end test started the stack');
+    const a = await ViewerClient.join(stack.port, ROOM);
+    a.ws.send(JSON.stringify({ type: 'chat', text: 'through the secured broker' }));
+    await a.waitForEvent((m) => m.type === 'chat' || m.type === 'error', 20_000, 'the chat echo');
+    const b = await ViewerClient.join(stack.port, ROOM);
+    try {
+      // b joined after the message: it comes as history, read back from the stream.
+      const got = await b.waitForEvent(
+        (m) => m.type === 'chat' && m.text === 'through the secured broker',
+        20_000,
+        'the chat message',
+      );
+      assert.equal(got.msg.type === 'chat' && got.msg.history, true);
+      assert.ok(!a.events.some((e) => e.msg.type === 'error'), JSON.stringify(a.events));
+    } finally {
+      a.close();
+      b.close();
+    }
+    assert.doesNotMatch(stack.gateway!.output(), /Permissions Violation|chat unavailable/i);
+  });
+
+  it(
+    'the gateway user cannot touch any other stream, and cannot change the recordings bucket',
+    { timeout: 30_000 },
+    async () => {
+      const gw = await connect({ servers: nats.url, user: 'gateway', pass: PASSWORDS.gateway });
+      clients.push(gw);
+      for (const subject of [
+        '$JS.API.STREAM.CREATE.OTHER',
+        // The recordings bucket is readable (downloads), never writable.
+        '$JS.API.STREAM.PURGE.OBJ_vidchat-recordings',
+        '$JS.API.STREAM.DELETE.OBJ_vidchat-recordings',
+        '$JS.API.STREAM.UPDATE.OBJ_vidchat-recordings',
+        '$JS.API.STREAM.DELETE.VIDCHAT_CHAT',
+        '$JS.API.STREAM.PURGE.VIDCHAT_CHAT',
+        '$JS.API.STREAMS',
+      ]) {
+        await assert.rejects(
+          gw.request(subject, JSON.stringify({ name: 'OTHER', subjects: ['other.>'] }), { timeout: 2_000 }),
+          subject,
+        );
+      }
+    },
+  );
+
   it(
     'the recorder user records a room into its bucket; the gateway user may ask it to and serves the file',
     { timeout: 90_000 },

@@ -1,6 +1,7 @@
 import {
   CloseCode,
   parseServerMessage,
+  type ClientMessage,
   type JoinMedia,
   type JoinMessage,
   type ServerMessage,
@@ -94,6 +95,14 @@ export class ViewerConnection {
   start(): void {
     if (this.closed || this.ws) return;
     this.open();
+  }
+
+  /** Sends a control message (chat, hand) on the open socket; false when there is none. */
+  send(msg: ClientMessage): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(msg));
+    return true;
   }
 
   /** Idempotent: stops reconnecting and closes the socket. */

@@ -11,6 +11,11 @@ const TEXT: Record<ViewerErrorCode, string> = {
   'binary-not-allowed': 'The viewer sent data the server does not accept.',
   'message-too-big': 'A message from this page was larger than the server accepts.',
   'bad-media': 'The server refused the camera or microphone data this page sent.',
+  'not-joined': 'The viewer is not in a room yet.',
+  'chat-empty': 'The message is empty.',
+  'chat-too-long': 'The message is too long (2,000 characters at most).',
+  'chat-rate-limited': 'You are sending messages too fast: this one was not sent.',
+  'chat-unavailable': 'Chat is unavailable right now: the message was not sent.',
 };
 
 export function errorText(code: string, serverMessage: string): string {

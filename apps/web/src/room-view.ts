@@ -7,6 +7,8 @@ import {
 } from '@vidchat/protocol';
 import { audioErrorText } from './audio-error-text.js';
 import { AudioPlayer, AudioStartError } from './audio-player.js';
+import { ChatPanel } from './chat/chat-panel.js';
+import { PeopleList } from './chat/people-list.js';
 import { ViewerConnection, type ConnectionStatus } from './connection.js';
 import { byId } from './dom.js';
 import { errorText } from './error-text.js';
@@ -34,6 +36,12 @@ export function showRoom(room: string, params: PageParams): void {
   byId('room-name').textContent = room;
   document.title = `${room} · vidchat`;
 
+  // `conn` is created below; the panel only calls `send` after a click, when it exists.
+  const chat = new ChatPanel(byId('chat'), byId<HTMLButtonElement>('chat-button'), byId('room-view'), {
+    send: (text) => conn.send({ type: 'chat', text }),
+  });
+  const hand = wireHandButton((raised) => conn.send({ type: 'hand', raised }));
+  const people = new PeopleList(byId('people'), byId('grid'));
   const audio = new AudioPlayer();
   const grid = new TileGrid(byId('grid'), room, () => audio.lipSyncDelayMs());
   const status = new StatusIndicator(byId('status'), byId('banner'));
@@ -55,13 +63,26 @@ export function showRoom(room: string, params: PageParams): void {
         const self = msg.self ?? null;
         join.onRoster(self);
         grid.setRoster(msg.sources.filter((src) => src.id !== self));
+        // A (re)join starts with no hand up: the gateway lowered it when the old socket went.
+        people.resetHands();
+        hand.reset();
+        // The people list shows everyone, the participant itself too.
+        people.setRoster(msg.sources);
         break;
       }
       case 'source-joined':
         if (msg.source.id !== join.selfId) grid.upsert(msg.source);
+        people.upsert(msg.source);
         break;
       case 'source-left':
         grid.remove(msg.source);
+        people.remove(msg.source);
+        break;
+      case 'chat':
+        chat.add(msg);
+        break;
+      case 'hand':
+        people.onHand(msg);
         break;
       case 'recording':
         recording.onMessage(msg);
@@ -108,6 +129,11 @@ export function showRoom(room: string, params: PageParams): void {
   };
 
   const onServerError = (code: ViewerErrorCode, message: string): void => {
+    // Chat refusals keep the connection: they are shown in the chat panel, not as a page banner.
+    if (code.startsWith('chat-') || code === 'not-joined') {
+      chat.showError(errorText(code, ''));
+      return;
+    }
     lastError = { code, message };
     status.setBanner(errorText(code, message));
   };
@@ -182,6 +208,8 @@ export function showRoom(room: string, params: PageParams): void {
     audio: audio.snapshot(),
     badMessages,
     lastError,
+    chat: chat.snapshot(),
+    people: people.snapshot(),
     participant: join.snapshot(),
     recording: recording.snapshot(),
   }));
@@ -244,4 +272,24 @@ function wireStatsToggle(grid: TileGrid): void {
     button.setAttribute('aria-pressed', String(on));
     grid.setShowStats(on);
   });
+}
+
+function wireHandButton(send: (raised: boolean) => boolean): { reset(): void } {
+  const button = byId<HTMLButtonElement>('hand-button');
+  let raised = false;
+  const show = (): void => {
+    button.setAttribute('aria-pressed', String(raised));
+    button.textContent = raised ? 'Lower hand' : 'Raise hand';
+  };
+  button.addEventListener('click', () => {
+    if (!send(!raised)) return;
+    raised = !raised;
+    show();
+  });
+  return {
+    reset: () => {
+      raised = false;
+      show();
+    },
+  };
 }

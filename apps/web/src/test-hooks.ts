@@ -1,4 +1,6 @@
 import type { AudioSnapshot } from './audio-player.js';
+import type { ChatSnapshot } from './chat/chat-panel.js';
+import type { PeopleSnapshot } from './chat/people-list.js';
 import type { RecordingSnapshot } from './recording/recording-controls.js';
 import type { ParticipantHooks } from './publish/join-controls.js';
 import type { TileSnapshot } from './tile.js';
@@ -12,6 +14,10 @@ export interface VidchatHooks {
   /** Envelopes or messages that did not decode. */
   readonly badMessages: number;
   readonly lastError: { code: string; message: string } | null;
+  /** The chat as shown: messages (oldest first), unread count, panel state. */
+  readonly chat?: ChatSnapshot;
+  /** Participants with mic/camera state, and raised hands. */
+  readonly people?: PeopleSnapshot;
   /**
    * Joining with camera and microphone: the join state, `self` (the source id
    * the gateway assigned), frames sent / skipped (socket above its high-water
@@ -34,9 +40,20 @@ export function installHooks(read: () => VidchatHooks): void {
     Object.defineProperties(
       {},
       Object.fromEntries(
-        (['state', 'room', 'tiles', 'audio', 'badMessages', 'lastError', 'participant', 'recording'] as const).map(
-          (k) => [k, { enumerable: true, get: () => read()[k] }],
-        ),
+        (
+          [
+            'state',
+            'room',
+            'tiles',
+            'audio',
+            'badMessages',
+            'lastError',
+            'participant',
+            'chat',
+            'people',
+            'recording',
+          ] as const
+        ).map((k) => [k, { enumerable: true, get: () => read()[k] }]),
       ),
     ),
   ) as VidchatHooks;

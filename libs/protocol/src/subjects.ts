@@ -16,6 +16,10 @@ import { assertValidId, isValidId } from './ids.js';
  *   │   └── .minus.<source>   mixer → the mix without <source>'s own audio
  *   │                         (mixedAudio envelopes), only for a source
  *   │                         whose presence says it listens
+ *   ├── chat.<room>           gateway → a chat message (JSON, see chat.ts), kept in
+ *   │                         the JetStream stream VIDCHAT_CHAT (`vidchat.chat.*`)
+ *   ├── hand.<room>           gateway → a raised or lowered hand (JSON, see chat.ts);
+ *   │                         plain publish/subscribe, not kept in the stream
  *   └── rec.<room>            the recorder's request/reply API (JSON, see recording.ts)
  *       ├── .start            gateway → recorder: start recording the room
  *       ├── .stop             gateway → recorder: stop one recording
@@ -109,6 +113,37 @@ export function parseSubject(subject: string): ParsedSubject {
   const parsed = tryParseSubject(subject);
   if (!parsed) throw new InvalidSubjectError(subject);
   return parsed;
+}
+
+/*
+ * Room chat. Chat messages live on `chat.<room>`, one subject per room, so
+ * that the stream's per-subject limits (`max_msgs_per_subject`) are per-room
+ * limits and a room's history is one filtered consumer. Hands are on a
+ * subject of their own: they are events, not history, and must not be caught
+ * by the stream.
+ */
+export type ChatScope = 'chat' | 'hand';
+
+export function chatSubject(room: string): string {
+  return `${SUBJECT_ROOT}.chat.${assertValidId('room', room)}`;
+}
+
+export function handSubject(room: string): string {
+  return `${SUBJECT_ROOT}.hand.${assertValidId('room', room)}`;
+}
+
+export const chatWildcards = {
+  /** Every room's chat: the subjects of the chat stream. */
+  allChat: (): string => `${SUBJECT_ROOT}.chat.*`,
+} as const;
+
+/** Parses a chat or hand subject; null for anything else. */
+export function tryParseChatSubject(subject: string): { scope: ChatScope; room: string } | null {
+  const parts = subject.split('.');
+  if (parts.length !== 3 || parts[0] !== SUBJECT_ROOT) return null;
+  const [, scope, room] = parts;
+  if ((scope !== 'chat' && scope !== 'hand') || !isValidId(room)) return null;
+  return { scope, room };
 }
 
 /*

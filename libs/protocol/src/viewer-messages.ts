@@ -1,3 +1,4 @@
+import { MAX_CHAT_TEXT_LENGTH } from './chat.js';
 import { InvalidMessageError } from './errors.js';
 import { arr, asObject, id, num, oneOf, optBool, optStr, parseJsonText, str, type JsonObject } from './json.js';
 import { parseAudioInfo, parseVideoInfo } from './media-info.js';
@@ -11,8 +12,11 @@ import { type AudioInfo, type SourceKind, type VideoInfo, MAX_NAME_LENGTH, SOURC
  * (`publish: true`), and a protocol violation otherwise.
  */
 
-/** Largest text message a viewer may send. */
-export const MAX_CLIENT_MESSAGE_BYTES = 4_096;
+/**
+ * Largest text message a viewer may send: room for a chat text of 2,000
+ * characters of 4 UTF-8 bytes each, JSON-escaped.
+ */
+export const MAX_CLIENT_MESSAGE_BYTES = 16_384;
 export const MAX_TOKEN_LENGTH = 2_048;
 
 /** WebSocket close codes the gateway uses. */
@@ -40,6 +44,13 @@ export const VIEWER_ERROR_CODES = [
   'binary-not-allowed',
   /** A participant sent an envelope of another kind than video or audio, or naming another source. */
   'bad-media',
+  /** A chat or hand message before a join. */
+  'not-joined',
+  // Chat: the message was refused and nothing was published; the socket stays open.
+  'chat-empty',
+  'chat-too-long',
+  'chat-rate-limited',
+  'chat-unavailable',
 ] as const;
 export type ViewerErrorCode = (typeof VIEWER_ERROR_CODES)[number];
 
@@ -65,7 +76,31 @@ export interface JoinMessage extends JoinMedia {
   as?: string;
 }
 
-export type ClientMessage = JoinMessage | { type: 'leave' } | { type: 'ping'; id?: string };
+export type ClientMessage =
+  | JoinMessage
+  | { type: 'leave' }
+  | { type: 'ping'; id?: string }
+  /** Checked by the gateway (trimmed, 1–2,000 characters); a bad text is an `error`, not a close. */
+  | { type: 'chat'; text: string }
+  | { type: 'hand'; raised: boolean };
+
+/** A chat message as a viewer sees it; `history` marks the backlog sent on join. */
+export interface ChatMessage {
+  type: 'chat';
+  id: string;
+  name: string;
+  text: string;
+  ts: number;
+  history?: true;
+}
+
+/** Someone in the room raised or lowered a hand; `who` is a source id for a participant. */
+export interface HandMessage {
+  type: 'hand';
+  who: string;
+  name: string;
+  raised: boolean;
+}
 
 export interface SourceInfo {
   id: string;
@@ -87,9 +122,11 @@ export type ServerMessage =
   | { type: 'error'; code: ViewerErrorCode; message: string }
   | { type: 'pong'; id?: string }
   /** A recording of the room started or ended (`startedAt` ms since the Unix epoch); also sent after `roster` while one runs. */
-  | { type: 'recording'; room: string; id: string; state: RecordingState; startedAt: number };
+  | { type: 'recording'; room: string; id: string; state: RecordingState; startedAt: number }
+  | ChatMessage
+  | HandMessage;
 
-export const CLIENT_MESSAGE_TYPES = ['join', 'leave', 'ping'] as const;
+export const CLIENT_MESSAGE_TYPES = ['join', 'leave', 'ping', 'chat', 'hand'] as const;
 
 /** Parses one text frame from a viewer; throws `InvalidMessageError` / `ProtocolError`. */
 export function parseClientMessage(text: string): ClientMessage {
@@ -104,6 +141,15 @@ export function parseClientMessage(text: string): ClientMessage {
       const pid = optStr(o, 'id', 'ping', 64);
       return { type, ...(pid === undefined ? {} : { id: pid }) };
     }
+    case 'chat':
+      // Any string that fits the frame: its trimmed length is the gateway's
+      // check, answered with `chat-empty` / `chat-too-long` without a close.
+      return { type, text: str(o, 'text', 'chat', MAX_CLIENT_MESSAGE_BYTES) };
+    case 'hand': {
+      const raised = optBool(o, 'raised', 'hand');
+      if (raised === undefined) throw new InvalidMessageError('hand.raised must be true or false');
+      return { type, raised };
+    }
   }
 }
 
@@ -114,6 +160,8 @@ function parseJoin(o: JsonObject): JoinMessage {
   // `publish: false` is the same as no `publish`: a plain viewer.
   if (optBool(o, 'publish', 'join') === true) msg.publish = true;
   const name = optStr(o, 'name', 'join', MAX_NAME_LENGTH);
+  // A name of only spaces would show as nobody in the chat and the people list.
+  if (name !== undefined && name.trim().length === 0) throw new InvalidMessageError('join.name must not be empty');
   if (name !== undefined) msg.name = name;
   const video = parseVideoInfo(o['video'], 'join.video');
   if (video) msg.video = video;
@@ -152,6 +200,8 @@ export function parseServerMessage(text: string): ServerMessage {
     'error',
     'pong',
     'recording',
+    'chat',
+    'hand',
   ] as const);
   switch (type) {
     case 'roster': {
@@ -180,6 +230,22 @@ export function parseServerMessage(text: string): ServerMessage {
         state: oneOf(o, 'state', type, RECORDING_STATES),
         startedAt: num(o, 'startedAt', type, 0, Number.MAX_SAFE_INTEGER, true),
       };
+    case 'chat': {
+      const history = optBool(o, 'history', type);
+      return {
+        type,
+        id: id(o, 'id', type),
+        name: str(o, 'name', type, MAX_NAME_LENGTH),
+        text: str(o, 'text', type, 2 * MAX_CHAT_TEXT_LENGTH),
+        ts: num(o, 'ts', type, 0, Number.MAX_SAFE_INTEGER, true),
+        ...(history === true ? { history } : {}),
+      };
+    }
+    case 'hand': {
+      const raised = optBool(o, 'raised', type);
+      if (raised === undefined) throw new InvalidMessageError('hand.raised must be true or false');
+      return { type, who: id(o, 'who', type), name: str(o, 'name', type, MAX_NAME_LENGTH), raised };
+    }
   }
 }
 

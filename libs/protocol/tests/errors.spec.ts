@@ -12,6 +12,7 @@ import {
   InvalidFieldError,
   InvalidIdError,
   InvalidMessageError,
+  MAX_CLIENT_MESSAGE_BYTES,
   InvalidSubjectError,
   parseClientMessage,
   parseServerMessage,
@@ -432,7 +433,7 @@ describe('ERR_INVALID_MESSAGE', () => {
       `{"type":"join","room":"demo","token":"${'t'.repeat(2049)}"}`,
       '{"type":"ping","id":7}',
       `{"type":"ping","id":"${'i'.repeat(65)}"}`,
-      `{"type":"leave","pad":"${' '.repeat(5000)}"}`,
+      `{"type":"leave","pad":"${' '.repeat(MAX_CLIENT_MESSAGE_BYTES + 1)}"}`,
     ]) {
       invalid(() => parseClientMessage(text));
     }

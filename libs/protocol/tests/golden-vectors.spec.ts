@@ -1,6 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  decodeChatRecord,
+  decodeHandEvent,
+  encodeChatRecord,
+  encodeHandEvent,
+  type ChatRecord,
+  type HandEvent,
   decodeEnvelope,
   decodeLevelsPayload,
   decodePresence,
@@ -50,6 +56,13 @@ const EXPECTED_NAMES = [
   'server.error',
   'server.pong',
   'server.recording',
+  'client.chat',
+  'client.hand',
+  'server.chat',
+  'server.chat-history',
+  'server.hand',
+  'chat.record',
+  'chat.hand',
 ];
 
 test('PROTOCOL.md has one well-formed vector per envelope kind and JSON message kind', () => {
@@ -131,6 +144,19 @@ describe('golden vectors from docs/PROTOCOL.md', () => {
           const text = expectText(v);
           assert.equal(serverMessage(input), text);
           assert.deepEqual(parseServerMessage(text), input);
+          break;
+        }
+        case 'chat': {
+          const text = expectText(v);
+          if (v.name === 'chat.record') {
+            const input = v.input as ChatRecord;
+            assert.equal(utf8Decode(encodeChatRecord(input), 'chat'), text);
+            assert.deepEqual(decodeChatRecord(utf8Encode(text)), input);
+          } else {
+            const input = v.input as HandEvent;
+            assert.equal(utf8Decode(encodeHandEvent(input), 'hand'), text);
+            assert.deepEqual(decodeHandEvent(utf8Encode(text)), input);
+          }
           break;
         }
         default:

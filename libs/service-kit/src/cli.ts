@@ -40,6 +40,16 @@ export type OptionSpec = Record<string, Option<unknown>>;
 export type Config<S extends OptionSpec> = { [K in keyof S]: S[K] extends Option<infer T> ? T : never };
 
 /** Option builders; `expected` texts are what a person reads after a typo. */
+/** The parse of an id flag: the id rules of libs/protocol, told in one line. */
+function parseIdValue(raw: string): string {
+  if (!isValidId(raw)) {
+    throw new Error(
+      `expected 1-64 characters A-Z a-z 0-9 _ - starting with a letter or digit, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return raw;
+}
+
 export const opt = {
   string(
     flag: string,
@@ -111,15 +121,12 @@ export const opt = {
       description,
       placeholder: '<id>',
       default: def,
-      parse: (raw) => {
-        if (!isValidId(raw)) {
-          throw new Error(
-            `expected 1-64 characters A-Z a-z 0-9 _ - starting with a letter or digit, got ${JSON.stringify(raw)}`,
-          );
-        }
-        return raw;
-      },
+      parse: parseIdValue,
     };
+  },
+  /** An id with no default (absent: the program picks one). */
+  optionalId(flag: string, env: string, description: string): Option<string | undefined> {
+    return { flag, env, description, placeholder: '<id>', default: undefined, parse: parseIdValue };
   },
   natsUrl(flag: string, env: string, description: string, def: string): Option<string> {
     return {

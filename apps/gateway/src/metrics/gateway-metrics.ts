@@ -34,7 +34,13 @@ export type InvalidReason =
   | 'client-unauthorized'
   | 'client-rate-limited'
   | 'participant-garbage'
-  | 'participant-bad-media';
+  | 'participant-bad-media'
+  | 'chat-empty'
+  | 'chat-too-long'
+  | 'chat-rate-limited'
+  | 'chat-not-joined'
+  | 'chat-unavailable'
+  | 'chat-garbage';
 
 @Injectable()
 export class GatewayMetrics implements OnApplicationShutdown {
@@ -61,7 +67,7 @@ export class GatewayMetrics implements OnApplicationShutdown {
   });
   readonly natsSubscriptions = new Gauge({
     name: 'vidchat_gateway_nats_subscriptions',
-    help: 'NATS subscriptions held (presence plus two per watched room)',
+    help: 'NATS subscriptions held (presence, plus media, mix and hands per watched room)',
     registers: [this.registry],
   });
   readonly natsConnected = new Gauge({
@@ -117,6 +123,16 @@ export class GatewayMetrics implements OnApplicationShutdown {
   readonly participantBytes = new Counter({
     name: 'vidchat_gateway_participant_bytes_total',
     help: 'media bytes from participants published on NATS',
+    registers: [this.registry],
+  });
+  readonly chatPublished = new Counter({
+    name: 'vidchat_gateway_chat_published_total',
+    help: "chat messages from this gateway's viewers stored in JetStream",
+    registers: [this.registry],
+  });
+  readonly chatDelivered = new Counter({
+    name: 'vidchat_gateway_chat_delivered_total',
+    help: 'live chat messages sent to viewers (one per viewer)',
     registers: [this.registry],
   });
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });

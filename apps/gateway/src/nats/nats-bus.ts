@@ -89,10 +89,9 @@ export class NatsBus implements OnApplicationShutdown {
     return this.conn?.state() ?? { state: 'connecting' };
   }
 
-  /** The live connection, for requests and JetStream reads (recordings); null before it exists and after close. */
-  connection(): NatsConnection | null {
-    const nc = this.conn?.nc;
-    return nc && !nc.isClosed() ? nc : null;
+  /** The connection once it is up (JetStream users build their clients on it), else null. */
+  get connection(): NatsConnection | null {
+    return this.conn?.nc ?? null;
   }
 
   get subscriptionCount(): number {

@@ -76,8 +76,8 @@ export class RecordingsService {
   }
 
   private async bucket(): Promise<ObjectStore> {
-    const nc = this.bus.connection();
-    if (nc === null) throw unavailable('the gateway is not connected to NATS');
+    const nc = this.bus.connection;
+    if (nc === null || nc.isClosed()) throw unavailable('the gateway is not connected to NATS');
     const bucket = this.config.recordingsBucket;
     // Opened with its check: a missing bucket means no recorder ever stored anything.
     this.store ??= new Objm(jetstream(nc, { timeout: RECORDER_REQUEST_TIMEOUT_MS }))
@@ -91,8 +91,8 @@ export class RecordingsService {
   }
 
   private async request(room: string, req: RecordingRequest): Promise<RecordingReply & { ok: true }> {
-    const nc = this.bus.connection();
-    if (nc === null) throw unavailable('the gateway is not connected to NATS');
+    const nc = this.bus.connection;
+    if (nc === null || nc.isClosed()) throw unavailable('the gateway is not connected to NATS');
     let data: Uint8Array;
     try {
       const msg = await nc.request(recSubject(room, req.action), encodeRecordingRequest(req), {

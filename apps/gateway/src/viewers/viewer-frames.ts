@@ -82,5 +82,9 @@ export function parseViewerFrame(data: WsFrameData, maxTextBytes: number): Viewe
       return { event: 'leave', data: msg };
     case 'ping':
       return { event: 'ping', data: msg };
+    case 'chat':
+      return { event: 'chat', data: msg };
+    case 'hand':
+      return { event: 'hand', data: msg };
   }
 }

@@ -1,8 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import {
+  checkChatText,
   CloseCode,
   PRESENCE_INTERVAL_MS,
   serverMessage,
+  type ChatMessage,
+  type HandMessage,
   type JoinMessage,
   type ServerMessage,
   type SourceInfo,
@@ -10,11 +14,13 @@ import {
 } from '@vidchat/protocol';
 import { createLogger } from '@vidchat/service-kit';
 import type { RoomAuthorizer } from '../auth/room-authorizer.js';
+import type { ChatListener } from '../chat/chat-room-feed.js';
+import type { ChatService } from '../chat/chat.service.js';
+import type { RecordingRelay } from '../recordings/recording-relay.js';
 import { TokenError } from '../auth/viewer-token.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { NatsBus } from '../nats/nats-bus.js';
-import type { RecordingRelay } from '../recordings/recording-relay.js';
 import { RoomCapError, type RoomRegistry } from '../rooms/room-registry.js';
 import type { MediaFrame, RoomWatcher } from '../rooms/room-watcher.js';
 import { MediaSender, type SenderLimits } from './media-sender.js';
@@ -26,6 +32,8 @@ export interface SessionLimits extends SenderLimits, ParticipantLimits {
   messageBurst: number;
   rateLimitStrikes: number;
   rateLimitStrikeDecayMs: number;
+  chatPerSecond: number;
+  chatBurst: number;
 }
 
 export interface SessionDeps {
@@ -34,6 +42,7 @@ export interface SessionDeps {
   auth: RoomAuthorizer;
   bus: NatsBus;
   limits: SessionLimits;
+  chat: ChatService;
   /** The room's `recording` messages (absent in tests that build sessions without recordings). */
   recordings?: RecordingRelay;
 }
@@ -54,8 +63,15 @@ let nextId = 1;
  * viewer gateway routes the socket's control messages here; media goes out
  * through the sender as raw `ws` frames.
  */
-export class ViewerSession implements RoomWatcher {
+export class ViewerSession implements RoomWatcher, ChatListener {
   readonly id = nextId++;
+  /** This viewer in chat and hand events when it gave no name: `viewer-` and 8 random hex digits. */
+  readonly chatId = `viewer-${randomBytes(4).toString('hex')}`;
+  /** The name given at join, if any. */
+  private name: string | null = null;
+  private readonly chatBucket: TokenBucket;
+  private chatRelease: (() => void) | null = null;
+  private handRaised = false;
   /** Cleared on every ping, set by the pong: false at the next ping means dead. */
   alive = true;
   private lastPong = performance.now();
@@ -84,6 +100,7 @@ export class ViewerSession implements RoomWatcher {
     const l = deps.limits;
     this.bucket = new TokenBucket(l.messagesPerSecond, l.messageBurst);
     this.strikeAllowance = new TokenBucket(1000 / l.rateLimitStrikeDecayMs, l.rateLimitStrikes - 1);
+    this.chatBucket = new TokenBucket(l.chatPerSecond, l.chatBurst);
     this.sender = new MediaSender(ws, deps.limits, deps.metrics);
     ws.on('pong', () => {
       this.alive = true;
@@ -158,6 +175,72 @@ export class ViewerSession implements RoomWatcher {
     this.fail('message-too-big', 'text messages are limited in size', CloseCode.messageTooBig);
   }
 
+  /** The sender name in chat: the name given at join, else a short generated one. */
+  get chatName(): string {
+    return this.name ?? this.chatId.slice(0, 'viewer-'.length + 4);
+  }
+
+  /** Who raises a hand: a participant's source id (so the people list finds its tile), else `chatId`. */
+  private get handWho(): string {
+    return this.joined?.participant?.id ?? this.chatId;
+  }
+
+  onChatHistory(messages: readonly ChatMessage[]): void {
+    for (const m of messages) this.sendJson(m);
+  }
+
+  onChat(message: ChatMessage): void {
+    this.sendJson(message);
+  }
+
+  onHand(message: HandMessage): void {
+    this.sendJson(message);
+  }
+
+  /**
+   * A chat message: checked (joined, 1–2,000 characters after trimming, the
+   * chat rate), then stored. A refusal is an `error` to the sender, nothing
+   * is published, and the socket stays open.
+   */
+  chat(raw: string): void {
+    const room = this.room;
+    if (room === null) return this.refuseChat('chat-not-joined', 'not-joined', 'join a room before chatting');
+    const check = checkChatText(raw);
+    if (!check.ok) return this.refuseChat(check.code, check.code, check.message);
+    if (!this.chatBucket.take()) {
+      return this.refuseChat('chat-rate-limited', 'chat-rate-limited', 'too many chat messages: this one was not sent');
+    }
+    const from = this.joined?.participant ? 'participant' : 'viewer';
+    this.deps.chat.send(room, { name: this.chatName, from }, check.text).catch((err: Error) => {
+      this.refuseChat('chat-unavailable', 'chat-unavailable', err.message);
+    });
+  }
+
+  /** Raises or lowers this viewer's hand for everyone in the room. */
+  hand(raised: boolean): void {
+    const room = this.room;
+    if (room === null) return this.refuseChat('chat-not-joined', 'not-joined', 'join a room before raising a hand');
+    this.handRaised = raised;
+    this.deps.chat.hand(room, this.handWho, this.chatName, raised);
+  }
+
+  private refuseChat(
+    reason: 'chat-not-joined' | 'chat-empty' | 'chat-too-long' | 'chat-rate-limited' | 'chat-unavailable',
+    code: ViewerErrorCode,
+    message: string,
+  ): void {
+    this.deps.metrics.reject(reason);
+    this.sendJson({ type: 'error', code, message });
+  }
+
+  /** Leaves the room's chat; a raised hand is lowered for the others. */
+  private leaveChat(): void {
+    if (this.joined && this.handRaised) this.deps.chat.hand(this.joined.room, this.handWho, this.chatName, false);
+    this.handRaised = false;
+    this.chatRelease?.();
+    this.chatRelease = null;
+  }
+
   /**
    * A binary frame: a participant's media envelope, checked and published
    * (or dropped and counted); from anyone else, counted and closed with 1003.
@@ -215,8 +298,10 @@ export class ViewerSession implements RoomWatcher {
     const { room: r, release } = watched;
     let participant: Participant | null = null;
     const releases = [release];
+    // The display name: a token's grant first, else the one given at join.
+    const given = grants.name ?? msg.name?.trim();
     if (msg.publish) {
-      const name = grants.name ?? (msg.name?.trim() || 'Guest');
+      const name = given || 'Guest';
       participant = new Participant(
         { room, name, video: msg.video ?? null, audio: msg.audio ?? null },
         this.deps.bus,
@@ -225,6 +310,10 @@ export class ViewerSession implements RoomWatcher {
         () => this.pingParticipant(),
       );
     }
+    // The name shown in chat: a participant's display name, or a viewer's
+    // name, kept from an earlier join when this one gives none.
+    if (participant) this.name = given || 'Guest';
+    else if (given) this.name = given;
     this.hearsMinusOf = participant?.id ?? msg.as ?? null;
     if (this.hearsMinusOf !== null) releases.push(this.deps.registry.listen(r, this.hearsMinusOf, this));
     participant?.start();
@@ -244,11 +333,14 @@ export class ViewerSession implements RoomWatcher {
     // A late joiner gets each source's latest picture at once instead of
     // waiting for the next frame.
     for (const s of r.sources.values()) if (s.latestVideo) this.sender.video(s.info.id, s.latestVideo.bytes);
+    // After the roster: the room's chat history, then live chat.
+    this.chatRelease = this.deps.chat.watch(room, this);
   }
 
   leave(): void {
     this.joinSeq++;
     if (!this.joined) return;
+    this.leaveChat();
     this.joined.release();
     this.joined = null;
     this.hearsMinusOf = null;
@@ -261,6 +353,7 @@ export class ViewerSession implements RoomWatcher {
   dispose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.leaveChat();
     this.joined?.release();
     this.joined = null;
     this.sender.close();

@@ -3,10 +3,11 @@ import type { WebSocket } from 'ws';
 import { CloseCode } from '@vidchat/protocol';
 import { createLogger } from '@vidchat/service-kit';
 import { RoomAuthorizer } from '../auth/room-authorizer.js';
+import { ChatService } from '../chat/chat.service.js';
+import { RecordingRelay } from '../recordings/recording-relay.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { NatsBus } from '../nats/nats-bus.js';
-import { RecordingRelay } from '../recordings/recording-relay.js';
 import { RoomRegistry } from '../rooms/room-registry.js';
 import { ViewerSession, type SessionDeps } from './viewer-session.js';
 
@@ -35,9 +36,10 @@ export class ViewerSessions implements OnModuleInit, OnModuleDestroy {
     @Inject(GatewayMetrics) private readonly metrics: GatewayMetrics,
     @Inject(RoomAuthorizer) auth: RoomAuthorizer,
     @Inject(NatsBus) bus: NatsBus,
+    @Inject(ChatService) chat: ChatService,
     @Inject(RecordingRelay) recordings: RecordingRelay,
   ) {
-    this.deps = { registry, metrics, auth, bus, limits: config, recordings };
+    this.deps = { registry, metrics, auth, bus, limits: config, chat, recordings };
   }
 
   get count(): number {

@@ -51,6 +51,16 @@ export class ViewerGateway implements OnGatewayConnection<WebSocket>, OnGatewayD
       .catch((err: unknown) => log.error('join failed', { error: (err as Error).message }));
   }
 
+  @SubscribeMessage('chat')
+  chat(@ConnectedSocket() ws: WebSocket, @MessageBody() msg: Msg<'chat'>): void {
+    this.admitted(ws)?.chat(msg.text);
+  }
+
+  @SubscribeMessage('hand')
+  hand(@ConnectedSocket() ws: WebSocket, @MessageBody() msg: Msg<'hand'>): void {
+    this.admitted(ws)?.hand(msg.raised);
+  }
+
   @SubscribeMessage('leave')
   leave(@ConnectedSocket() ws: WebSocket): void {
     this.admitted(ws)?.leave();

@@ -170,7 +170,14 @@ export const levelsArb: fc.Arbitrary<LevelsMessage> = fc.record(
 
 export const clientMessageArb: fc.Arbitrary<ClientMessage> = fc.oneof(
   fc.record(
-    { type: fc.constant('join' as const), room: idArb, token: textArb(200), as: idArb },
+    {
+      type: fc.constant('join' as const),
+      room: idArb,
+      token: textArb(200),
+      as: idArb,
+      // A viewer's display name for the chat; the parser refuses one of only spaces.
+      name: textArb(64).filter((n) => n.trim().length > 0),
+    },
     { requiredKeys: ['type', 'room'], noNullPrototype: true },
   ),
   // A participant's join: `publish` with a name and what it sends.
@@ -180,13 +187,15 @@ export const clientMessageArb: fc.Arbitrary<ClientMessage> = fc.oneof(
       room: idArb,
       token: textArb(200),
       publish: fc.constant(true as const),
-      name: textArb(64),
+      name: textArb(64).filter((n) => n.trim().length > 0),
       video: videoInfoArb,
       audio: audioInfoArb,
     },
     { requiredKeys: ['type', 'room', 'publish'], noNullPrototype: true },
   ),
   fc.constant({ type: 'leave' as const }),
+  fc.record({ type: fc.constant('chat' as const), text: textArb(2_000) }, plain),
+  fc.record({ type: fc.constant('hand' as const), raised: fc.boolean() }, plain),
   fc.record({ type: fc.constant('ping' as const), id: textArb(64) }, { requiredKeys: ['type'], noNullPrototype: true }),
 );
 
@@ -219,4 +228,16 @@ export const serverMessageArb: fc.Arbitrary<ServerMessage> = fc.oneof(
     plain,
   ),
   fc.record({ type: fc.constant('pong' as const), id: textArb(64) }, { requiredKeys: ['type'], noNullPrototype: true }),
+  fc.record(
+    {
+      type: fc.constant('chat' as const),
+      id: idArb,
+      name: textArb(64),
+      text: textArb(2_000),
+      ts: fc.maxSafeNat(),
+      history: fc.constant(true as const),
+    },
+    { requiredKeys: ['type', 'id', 'name', 'text', 'ts'], noNullPrototype: true },
+  ),
+  fc.record({ type: fc.constant('hand' as const), who: idArb, name: textArb(64), raised: fc.boolean() }, plain),
 );
