@@ -12,6 +12,9 @@ import { RoomsController } from './http/rooms.controller.js';
 import { ViewerPageController } from './http/viewer-page.controller.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { NatsBus } from './nats/nats-bus.js';
+import { RecordingRelay } from './recordings/recording-relay.js';
+import { RecordingsController } from './recordings/recordings.controller.js';
+import { RecordingsService } from './recordings/recordings.service.js';
 import { RoomRegistry } from './rooms/room-registry.js';
 import { ViewerGateway } from './viewers/viewer.gateway.js';
 import { ViewerSessions } from './viewers/viewer-sessions.js';
@@ -29,7 +32,14 @@ export class AppModule {
   static forRoot(config: GatewayConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [ViewerPageController, HealthController, MetricsController, RoomsController, MediaController],
+      controllers: [
+        ViewerPageController,
+        HealthController,
+        MetricsController,
+        RoomsController,
+        MediaController,
+        RecordingsController,
+      ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: ApiErrorFilter },
@@ -41,6 +51,8 @@ export class AppModule {
         MjpegClients,
         ViewerSessions,
         ViewerGateway,
+        RecordingsService,
+        RecordingRelay,
       ],
     };
   }

@@ -1,6 +1,6 @@
 import { logLevelOption, natsOptions, opt, UsageError, type Config, type Option } from '@vidchat/service-kit';
 
-import { isValidId, MAX_CLIENT_MESSAGE_BYTES, MAX_NAME_LENGTH } from '@vidchat/protocol';
+import { DEFAULT_RECORDINGS_BUCKET, isValidId, MAX_CLIENT_MESSAGE_BYTES, MAX_NAME_LENGTH } from '@vidchat/protocol';
 
 /*
  * The gateway's configuration: every flag, its environment variable and its
@@ -348,6 +348,15 @@ export const serveSpec = {
     DEFAULTS.chatRetryMs,
     100,
     600_000,
+  ),
+  recordingsBucket: opt.string(
+    'recordings-bucket',
+    'VIDCHAT_RECORDINGS_BUCKET',
+    "JetStream object store bucket the recorders store finished recordings in (the recorder's --bucket)",
+    DEFAULT_RECORDINGS_BUCKET,
+    '<name>',
+    (v) =>
+      /^[A-Za-z0-9_-]{1,64}$/.test(v) ? null : `expected 1-64 characters A-Z a-z 0-9 _ -, got ${JSON.stringify(v)}`,
   ),
 };
 

@@ -8,6 +8,7 @@ import {
   encodeRecordingRequest,
   mixAudioSubject,
   mixMinusSubject,
+  parseRecordingListResponse,
   recSubject,
   videoSubject,
   wildcards,
@@ -172,25 +173,32 @@ describe('NATS access control (docker/nats.conf)', { timeout: 150_000 }, () => {
     assert.doesNotMatch(stack.gateway!.output(), /Permissions Violation|chat unavailable/i);
   });
 
-  it('the gateway user cannot touch any other stream', { timeout: 30_000 }, async () => {
-    const gw = await connect({ servers: nats.url, user: 'gateway', pass: PASSWORDS.gateway });
-    clients.push(gw);
-    for (const subject of [
-      '$JS.API.STREAM.CREATE.OTHER',
-      '$JS.API.STREAM.INFO.OBJ_vidchat-recordings',
-      '$JS.API.STREAM.DELETE.VIDCHAT_CHAT',
-      '$JS.API.STREAM.PURGE.VIDCHAT_CHAT',
-      '$JS.API.STREAMS',
-    ]) {
-      await assert.rejects(
-        gw.request(subject, JSON.stringify({ name: 'OTHER', subjects: ['other.>'] }), { timeout: 2_000 }),
-        subject,
-      );
-    }
-  });
+  it(
+    'the gateway user cannot touch any other stream, and cannot change the recordings bucket',
+    { timeout: 30_000 },
+    async () => {
+      const gw = await connect({ servers: nats.url, user: 'gateway', pass: PASSWORDS.gateway });
+      clients.push(gw);
+      for (const subject of [
+        '$JS.API.STREAM.CREATE.OTHER',
+        // The recordings bucket is readable (downloads), never writable.
+        '$JS.API.STREAM.PURGE.OBJ_vidchat-recordings',
+        '$JS.API.STREAM.DELETE.OBJ_vidchat-recordings',
+        '$JS.API.STREAM.UPDATE.OBJ_vidchat-recordings',
+        '$JS.API.STREAM.DELETE.VIDCHAT_CHAT',
+        '$JS.API.STREAM.PURGE.VIDCHAT_CHAT',
+        '$JS.API.STREAMS',
+      ]) {
+        await assert.rejects(
+          gw.request(subject, JSON.stringify({ name: 'OTHER', subjects: ['other.>'] }), { timeout: 2_000 }),
+          subject,
+        );
+      }
+    },
+  );
 
   it(
-    'the recorder user records a room into its bucket; the gateway user may ask it to',
+    'the recorder user records a room into its bucket; the gateway user may ask it to and serves the file',
     { timeout: 90_000 },
     async () => {
       assert.ok(stack, 'the end-to-end case started the stack');
@@ -219,6 +227,23 @@ describe('NATS access control (docker/nats.conf)', { timeout: 150_000 }, () => {
         const listed = await request({ action: 'list' });
         assert.ok(listed.ok && 'recordings' in listed);
         assert.ok(listed.recordings.some((r) => r.id === started.recording.id && r.object !== null));
+
+        // The gateway process (user gateway) serves the file from the bucket,
+        // whole and as a range, with nothing but its read permissions.
+        const base = `http://127.0.0.1:${stack.port}`;
+        const items = parseRecordingListResponse(await (await fetch(`${base}/api/rooms/${ROOM}/recordings`)).json());
+        const url = items.find((r) => r.id === started.recording.id)?.url;
+        assert.ok(url, JSON.stringify(items));
+        const whole = await fetch(`${base}${url}`);
+        assert.equal(whole.status, 200, await whole.clone().text());
+        assert.equal(whole.headers.get('content-type'), 'video/mp4');
+        const file = Buffer.from(await whole.arrayBuffer());
+        assert.equal(file.length, stopped.recording.bytes);
+        assert.equal(file.subarray(4, 8).toString('latin1'), 'ftyp');
+        const part = await fetch(`${base}${url}`, { headers: { Range: 'bytes=100-299' } });
+        assert.equal(part.status, 206);
+        assert.ok(Buffer.from(await part.arrayBuffer()).equals(file.subarray(100, 300)));
+        assert.doesNotMatch(stack.gateway!.output(), /Permissions Violation/i, 'the gateway hits no permission');
         assert.doesNotMatch(
           recorder.output(),
           /Permissions Violation|permission/i,

@@ -17,6 +17,7 @@ import { JoinControls } from './publish/join-controls.js';
 import type { MediaSink } from './publish/media-sink.js';
 import { DEFAULT_PUBLISH_OPTIONS } from './publish/publish-options.js';
 import { captureSupport } from './publish/secure-origin.js';
+import { RecordingControls } from './recording/recording-controls.js';
 import { StatusIndicator } from './status-indicator.js';
 import { LayerChooser } from './layer-chooser.js';
 import { installHooks } from './test-hooks.js';
@@ -49,6 +50,7 @@ export function showRoom(room: string, params: PageParams): void {
   const grid = new TileGrid(byId('grid'), room, () => audio.lipSyncDelayMs(), layers);
   const status = new StatusIndicator(byId('status'), byId('banner'));
   const count = byId('source-count');
+  const recording = new RecordingControls(room, token);
   let state: ConnectionStatus['state'] = 'connecting';
   let badMessages = 0;
   let lastError: { code: string; message: string } | null = null;
@@ -88,6 +90,9 @@ export function showRoom(room: string, params: PageParams): void {
         break;
       case 'hand':
         people.onHand(msg);
+        break;
+      case 'recording':
+        recording.onMessage(msg);
         break;
       case 'error':
       case 'pong':
@@ -213,6 +218,7 @@ export function showRoom(room: string, params: PageParams): void {
     chat: chat.snapshot(),
     people: people.snapshot(),
     participant: join.snapshot(),
+    recording: recording.snapshot(),
   }));
   if (params.join) join.joinFromLink(params.name);
   window.addEventListener('pagehide', () => conn.close());

@@ -1,6 +1,7 @@
 import type { AudioSnapshot } from './audio-player.js';
 import type { ChatSnapshot } from './chat/chat-panel.js';
 import type { PeopleSnapshot } from './chat/people-list.js';
+import type { RecordingSnapshot } from './recording/recording-controls.js';
 import type { ParticipantHooks } from './publish/join-controls.js';
 import type { TileSnapshot } from './tile.js';
 
@@ -23,6 +24,8 @@ export interface VidchatHooks {
    * mark), audio packets sent, microphone muted, camera off.
    */
   readonly participant: ParticipantHooks;
+  /** The room's recording: the one in progress, the badge text, the list, a refusal. */
+  readonly recording: RecordingSnapshot;
 }
 
 declare global {
@@ -37,9 +40,20 @@ export function installHooks(read: () => VidchatHooks): void {
     Object.defineProperties(
       {},
       Object.fromEntries(
-        (['state', 'room', 'tiles', 'audio', 'badMessages', 'lastError', 'participant', 'chat', 'people'] as const).map(
-          (k) => [k, { enumerable: true, get: () => read()[k] }],
-        ),
+        (
+          [
+            'state',
+            'room',
+            'tiles',
+            'audio',
+            'badMessages',
+            'lastError',
+            'participant',
+            'chat',
+            'people',
+            'recording',
+          ] as const
+        ).map((k) => [k, { enumerable: true, get: () => read()[k] }]),
       ),
     ),
   ) as VidchatHooks;

@@ -1,4 +1,6 @@
+import { InvalidMessageError } from './errors.js';
 import { arr, asObject, id, num, oneOf, str } from './json.js';
+import { RECORDING_STATES, type RecordingState } from './recording.js';
 import { parseSourceInfo, type SourceInfo } from './viewer-messages.js';
 
 /*
@@ -48,7 +50,29 @@ export interface HealthResponse {
 
 /** Stable `error` codes of the gateway's JSON error bodies. */
 export type HttpErrorCode =
-  'bad-id' | 'bad-layer' | 'unauthorized' | 'no-frame' | 'too-many-streams' | 'too-many-rooms';
+  | 'bad-id'
+  /** 400: a `?layer=` that is not a layer number. */
+  | 'bad-layer'
+  | 'unauthorized'
+  | 'no-frame'
+  | 'too-many-streams'
+  | 'too-many-rooms'
+  /** 403: the token opens the room but lacks the `record` grant. */
+  | 'forbidden'
+  /** 404: no such recording in this room (or it has no stored file yet). */
+  | 'not-found'
+  /** 409: start while the room is already being recorded. */
+  | 'already-recording'
+  /** 409: stop of a recording that is not in progress. */
+  | 'not-recording'
+  /** 503: the recorder holds its `--max-recordings` already. */
+  | 'too-many-recordings'
+  /** 503: no recorder answers (none running, or NATS is down). */
+  | 'recorder-unavailable'
+  /** 500: the recorder failed (ffmpeg, storage) or answered nonsense. */
+  | 'recorder-failed'
+  /** 416: a `Range` the recording cannot satisfy. */
+  | 'bad-range';
 
 /** The body of every JSON error answer (4xx, 5xx). */
 export interface HttpErrorBody {
@@ -100,4 +124,74 @@ export function parseHealthResponse(body: unknown): HealthResponse {
 export function parseHttpError(body: unknown): HttpErrorBody {
   const o = asObject(body, 'error body');
   return { error: str(o, 'error', 'error body', 64) as HttpErrorCode, message: str(o, 'message', 'error body', 1024) };
+}
+
+/** `POST /api/rooms/:room/recordings` (201): the recording that started. */
+export interface RecordingStartResponse {
+  id: string;
+  room: string;
+  state: 'recording';
+  /** Wall-clock start, ms since the Unix epoch. */
+  startedAt: number;
+}
+
+/** `POST /api/rooms/:room/recordings/:id/stop` (200): the state it ended in (`done` or `failed`). */
+export interface RecordingStopResponse {
+  id: string;
+  state: RecordingState;
+}
+
+/** One entry of `GET /api/rooms/:room/recordings` (newest first). */
+export interface RecordingListItem {
+  id: string;
+  state: RecordingState;
+  startedAt: number;
+  /** Length so far (recording) or of the file. */
+  durationMs: number;
+  /** Bytes so far or stored. */
+  bytes: number;
+  /** Path of the MP4 download (`/api/rooms/:room/recordings/:id.mp4`); null until a file is stored. */
+  url: string | null;
+}
+
+/** The download path of a stored recording. */
+export function recordingDownloadPath(room: string, recordingId: string): string {
+  return `/api/rooms/${encodeURIComponent(room)}/recordings/${encodeURIComponent(recordingId)}.mp4`;
+}
+
+function recordingItem(v: unknown): RecordingListItem {
+  const o = asObject(v, 'recording');
+  const url = o['url'];
+  if (url !== null && (typeof url !== 'string' || url.length === 0 || url.length > 1_024)) {
+    throw new InvalidMessageError('recording.url must be a path or null');
+  }
+  return {
+    id: id(o, 'id', 'recording'),
+    state: oneOf(o, 'state', 'recording', RECORDING_STATES),
+    startedAt: count(o, 'startedAt', 'recording'),
+    durationMs: count(o, 'durationMs', 'recording'),
+    bytes: count(o, 'bytes', 'recording'),
+    url,
+  };
+}
+
+export function parseRecordingListResponse(body: unknown): RecordingListItem[] {
+  if (!Array.isArray(body)) throw new InvalidMessageError('recordings response must be an array');
+  if (body.length > MAX_HTTP_LIST_ITEMS) throw new InvalidMessageError('recordings response too long');
+  return body.map(recordingItem);
+}
+
+export function parseRecordingStartResponse(body: unknown): RecordingStartResponse {
+  const o = asObject(body, 'recording start');
+  return {
+    id: id(o, 'id', 'recording start'),
+    room: id(o, 'room', 'recording start'),
+    state: oneOf(o, 'state', 'recording start', ['recording'] as const),
+    startedAt: count(o, 'startedAt', 'recording start'),
+  };
+}
+
+export function parseRecordingStopResponse(body: unknown): RecordingStopResponse {
+  const o = asObject(body, 'recording stop');
+  return { id: id(o, 'id', 'recording stop'), state: oneOf(o, 'state', 'recording stop', RECORDING_STATES) };
 }

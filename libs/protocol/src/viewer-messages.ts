@@ -2,6 +2,7 @@ import { MAX_CHAT_TEXT_LENGTH } from './chat.js';
 import { InvalidMessageError } from './errors.js';
 import { arr, asObject, id, num, oneOf, optBool, optStr, parseJsonText, str, type JsonObject } from './json.js';
 import { parseAudioInfo, parseVideoInfo, parseVideoLayers } from './media-info.js';
+import { RECORDING_STATES, type RecordingState } from './recording.js';
 import {
   type AudioInfo,
   type SourceKind,
@@ -141,6 +142,8 @@ export type ServerMessage =
   | { type: 'source-left'; room: string; source: string }
   | { type: 'error'; code: ViewerErrorCode; message: string }
   | { type: 'pong'; id?: string }
+  /** A recording of the room started or ended (`startedAt` ms since the Unix epoch); also sent after `roster` while one runs. */
+  | { type: 'recording'; room: string; id: string; state: RecordingState; startedAt: number }
   | ChatMessage
   | HandMessage;
 
@@ -230,6 +233,7 @@ export function parseServerMessage(text: string): ServerMessage {
     'source-left',
     'error',
     'pong',
+    'recording',
     'chat',
     'hand',
   ] as const);
@@ -252,6 +256,14 @@ export function parseServerMessage(text: string): ServerMessage {
       const pid = optStr(o, 'id', 'pong', 64);
       return { type, ...(pid === undefined ? {} : { id: pid }) };
     }
+    case 'recording':
+      return {
+        type,
+        room: id(o, 'room', type),
+        id: id(o, 'id', type),
+        state: oneOf(o, 'state', type, RECORDING_STATES),
+        startedAt: num(o, 'startedAt', type, 0, Number.MAX_SAFE_INTEGER, true),
+      };
     case 'chat': {
       const history = optBool(o, 'history', type);
       return {

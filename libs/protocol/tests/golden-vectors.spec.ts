@@ -55,6 +55,7 @@ const EXPECTED_NAMES = [
   'server.source-left',
   'server.error',
   'server.pong',
+  'server.recording',
   'client.chat',
   'client.hand',
   'server.chat',

@@ -16,6 +16,7 @@ import { createLogger } from '@vidchat/service-kit';
 import type { RoomAuthorizer } from '../auth/room-authorizer.js';
 import type { ChatListener } from '../chat/chat-room-feed.js';
 import type { ChatService } from '../chat/chat.service.js';
+import type { RecordingRelay } from '../recordings/recording-relay.js';
 import { TokenError } from '../auth/viewer-token.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
@@ -48,6 +49,8 @@ export interface SessionDeps {
   bus: NatsBus;
   limits: SessionLimits;
   chat: ChatService;
+  /** The room's `recording` messages (absent in tests that build sessions without recordings). */
+  recordings?: RecordingRelay;
 }
 
 /**
@@ -371,6 +374,9 @@ export class ViewerSession implements RoomWatcher, ChatListener {
     this.layers.attach(room);
     log.debug('viewer joined', { viewer: this.id, room, participant: participant?.id, as: msg.as });
     this.sendJson({ type: 'roster', room, sources: r.roster(), ...(participant ? { self: participant.id } : {}) });
+    // After the roster, so that a recording in progress is told right after it.
+    const unfollow = this.deps.recordings?.follow(room, (m) => this.sendJson(m));
+    if (unfollow) releases.push(unfollow);
     // A late joiner gets each source's latest picture at once instead of
     // waiting for the next frame.
     for (const s of r.sources.values()) {

@@ -4,6 +4,7 @@ import { CloseCode } from '@vidchat/protocol';
 import { createLogger } from '@vidchat/service-kit';
 import { RoomAuthorizer } from '../auth/room-authorizer.js';
 import { ChatService } from '../chat/chat.service.js';
+import { RecordingRelay } from '../recordings/recording-relay.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { NatsBus } from '../nats/nats-bus.js';
@@ -36,8 +37,9 @@ export class ViewerSessions implements OnModuleInit, OnModuleDestroy {
     @Inject(RoomAuthorizer) auth: RoomAuthorizer,
     @Inject(NatsBus) bus: NatsBus,
     @Inject(ChatService) chat: ChatService,
+    @Inject(RecordingRelay) recordings: RecordingRelay,
   ) {
-    this.deps = { registry, metrics, auth, bus, limits: config, chat };
+    this.deps = { registry, metrics, auth, bus, limits: config, chat, recordings };
   }
 
   get count(): number {

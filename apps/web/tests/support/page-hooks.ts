@@ -38,6 +38,16 @@ export interface Hooks {
   audio: { enabled: boolean; packetsReceived: number; packetsDecoded: number; underruns: number } | null;
   lastError: { code: string; message: string } | null;
   participant: ParticipantView;
+  recording: RecordingView;
+}
+
+export interface RecordingView {
+  active: { id: string; startedAt: number } | null;
+  badge: string | null;
+  recordings: { id: string; state: string; durationMs: number; bytes: number; url: string | null }[];
+  busy: boolean;
+  refused: boolean;
+  lastError: { code: string; message: string } | null;
 }
 
 /** Reads `window.vidchat` from the page (a snapshot, JSON-cloned); null before the page installed it. */
