@@ -85,9 +85,18 @@ export class MediaSender {
 
   video(source: string, bytes: Uint8Array): void {
     if (!this.usable()) return;
-    if (!this.pendingVideo.has(source) && this.videoFits(this.now())) {
-      this.write(bytes);
-      return;
+    if (!this.pendingVideo.has(source)) {
+      // The hot path (every frame, every viewer): one read of the buffered
+      // amount and one of the clock, whatever the checks need.
+      const buffered = this.socket.bufferedAmount;
+      const now = this.now();
+      if (
+        buffered === 0 ||
+        (buffered <= this.limits.videoHighWaterBytes && this.ageOf(buffered, now) <= this.limits.audioMaxAgeMs)
+      ) {
+        this.write(bytes, now, buffered);
+        return;
+      }
     }
     if (this.pendingVideo.has(source)) this.counters.drop('video-superseded');
     // Delete first so that the Map's order is oldest-waiting source first.
@@ -99,9 +108,15 @@ export class MediaSender {
   audio(bytes: Uint8Array): void {
     if (!this.usable()) return;
     const now = this.now();
-    if (this.audioQueue.length === 0 && this.audioFits(now)) {
-      this.write(bytes, now);
-      return;
+    if (this.audioQueue.length === 0) {
+      const buffered = this.socket.bufferedAmount;
+      if (
+        buffered === 0 ||
+        (buffered <= this.limits.audioHighWaterBytes && this.ageOf(buffered, now) <= this.limits.audioMaxAgeMs)
+      ) {
+        this.write(bytes, now, buffered);
+        return;
+      }
     }
     this.audioQueue.push({ bytes, at: now });
     if (this.audioQueue.length > this.limits.audioQueuePackets) {
@@ -152,7 +167,10 @@ export class MediaSender {
    * 0 when the buffer is empty (or holds nothing this sender wrote).
    */
   backlogAgeMs(now = this.now()): number {
-    const buffered = this.socket.bufferedAmount;
+    return this.ageOf(this.socket.bufferedAmount, now);
+  }
+
+  private ageOf(buffered: number, now: number): number {
     if (buffered === 0) {
       this.clearLog();
       return 0;
@@ -197,9 +215,9 @@ export class MediaSender {
     return true;
   }
 
-  private write(bytes: Uint8Array, now = this.now()): void {
+  private write(bytes: Uint8Array, now = this.now(), buffered = this.socket.bufferedAmount): void {
     // An empty buffer means every earlier write has left: the log starts over.
-    if (this.socket.bufferedAmount === 0) this.clearLog();
+    if (buffered === 0) this.clearLog();
     this.written += bytes.length;
     this.logEnd.push(this.written);
     this.logAt.push(now);
