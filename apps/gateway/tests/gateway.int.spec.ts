@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { WebSocket } from 'ws';
-import { decodeEnvelope, MAX_CLIENT_MESSAGE_BYTES } from '@vidchat/protocol';
+import { decodeEnvelope, MAX_CLIENT_MESSAGE_BYTES, parseHealthResponse } from '@vidchat/protocol';
 import {
   NatsServer,
   REPO_ROOT,
@@ -365,7 +365,12 @@ describe('gateway (child process, real NATS)', { timeout: 120_000 }, () => {
     );
     assert.ok((await metric(gw.port, 'vidchat_gateway_invalid_messages_total', { reason: 'envelope-garbage' })) >= 1);
     assert.ok((await metric(gw.port, 'vidchat_gateway_invalid_messages_total', { reason: 'presence-garbage' })) >= 1);
-    assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    const res = await fetch(`${base}/healthz`);
+    assert.equal(res.status, 200);
+    // Still healthy, and it says which NATS node it is on (a cluster's failover shows there).
+    const health = parseHealthResponse(await res.json());
+    assert.equal(health.status, 'ok');
+    assert.ok(health.natsServer, 'healthz names the NATS node');
   });
 
   it('never subscribes to per-source audio: viewers hear the mix', async () => {

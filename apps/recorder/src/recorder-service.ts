@@ -86,7 +86,9 @@ export class RecorderService {
     }
     if (this.o.statusIntervalMs > 0) {
       this.statusTimer = setInterval(() => {
-        for (const r of this.active.values()) this.log.info('status', r.status());
+        // The node too, so that an operator sees a recorder move after a failover.
+        const nats = this.nc.info?.server_name ?? this.nc.getServer();
+        for (const r of this.active.values()) this.log.info('status', { ...r.status(), nats });
       }, this.o.statusIntervalMs);
     }
     // Files a killed predecessor left behind are stored in the background; requests are served meanwhile.

@@ -1,5 +1,5 @@
 import { InvalidMessageError } from './errors.js';
-import { arr, asObject, id, num, oneOf, str } from './json.js';
+import { arr, asObject, id, num, oneOf, optStr, str } from './json.js';
 import { RECORDING_STATES, type RecordingState } from './recording.js';
 import { parseSourceInfo, type SourceInfo } from './viewer-messages.js';
 
@@ -46,6 +46,8 @@ export interface HealthResponse {
   viewers: number;
   /** Rooms the gateway knows (live sources), watched or not. */
   rooms: number;
+  /** While connected: the NATS server (its `server_name`, or its address) the gateway is on. */
+  natsServer?: string;
 }
 
 /** Stable `error` codes of the gateway's JSON error bodies. */
@@ -108,12 +110,14 @@ export function parseRoomSourcesResponse(body: unknown): RoomSourcesResponse {
 
 export function parseHealthResponse(body: unknown): HealthResponse {
   const o = asObject(body, 'health');
-  return {
+  const base: HealthResponse = {
     status: oneOf(o, 'status', 'health', HEALTH_STATUSES),
     nats: oneOf(o, 'nats', 'health', NATS_STATES),
     viewers: count(o, 'viewers', 'health'),
     rooms: count(o, 'rooms', 'health'),
   };
+  const server = optStr(o, 'natsServer', 'health', 256);
+  return server === undefined ? base : { ...base, natsServer: server };
 }
 
 /**

@@ -31,6 +31,8 @@ export class HealthController {
       nats: nats.state,
       viewers: this.viewers.count,
       rooms: this.registry.list().length,
+      // Which node of a cluster this gateway is on, so that a failover shows.
+      ...(nats.state === 'connected' ? { natsServer: nats.serverName ?? nats.server } : {}),
       chat: this.chat.status,
     };
     // An HttpException with an object is sent as that object: same body, 503.
