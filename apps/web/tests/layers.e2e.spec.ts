@@ -169,6 +169,9 @@ describe('viewer video layers (Chromium, real gateway, real NATS)', { timeout: 1
     const pausedIds = Object.entries(paused.tiles)
       .filter(([, t]) => t.layerAsked === null)
       .map(([id]) => id);
+    // Frames already sent, decoding, or held for lip sync (up to a second)
+    // still land after the pause: count only once those have drained.
+    await new Promise((r) => setTimeout(r, 1_500));
     const before = await hooks(page);
     await new Promise((r) => setTimeout(r, 2_000));
     const later = await hooks(page);
