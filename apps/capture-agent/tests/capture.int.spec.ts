@@ -20,6 +20,12 @@ import { PRESENCE_TIMEOUT_MS } from '@vidchat/protocol';
  * The agent with its test sources against a real nats-server and real
  * ffmpeg: what a gateway and a mixer will receive.
  */
+
+/**
+ * Stamped before arrival and near the wall clock; generous, since a stalled
+ * 2-core machine has delayed a burst of deliveries by over a second.
+ */
+const MAX_LAG_US = 5_000_000;
 describe('capture agent with test sources', { timeout: 60_000 }, () => {
   let nats: NatsFixture;
   let recorder: RoomRecorder;
@@ -120,8 +126,10 @@ describe('capture agent with test sources', { timeout: 60_000 }, () => {
 
   it('publishes 20 ms Opus packets at 50 per second that decode to a 440 Hz tone', async () => {
     const inWindow = recorder.audio.filter((r) => r.at >= windowStart && r.at < windowEnd);
+    // 50/s exactly is the 20 ms spacing of the capture times (tested above);
+    // arrivals on a loaded machine only have to rule out a halved or doubled stream.
     const rate = inWindow.length / ((windowEnd - windowStart) / 1000);
-    assert.ok(rate >= 45 && rate <= 55, `packets/s ${rate}`);
+    assert.ok(rate >= 30 && rate <= 70, `packets/s ${rate}`);
     const decoder = new OpusDecoder({ channels: 1 });
     await decoder.ready;
     const chunks: Float32Array[] = [];
@@ -153,7 +161,7 @@ describe('capture agent with test sources', { timeout: 60_000 }, () => {
       const t = v[i]!.msg.captureTimeUs;
       if (i > 0) gaps.push(t - v[i - 1]!.msg.captureTimeUs);
       const lag = v[i]!.at * 1_000 - t;
-      assert.ok(lag > -5_000 && lag < 1_000_000, `frame ${i} arrived ${lag} µs after capture`);
+      assert.ok(lag > -5_000 && lag < MAX_LAG_US, `frame ${i} arrived ${lag} µs after capture`);
     }
     // Never backwards. Equal stamps are honest: a starved ffmpeg generates
     // the frames it owes in the same millisecond.
@@ -175,7 +183,7 @@ describe('capture agent with test sources', { timeout: 60_000 }, () => {
       if (i > 0) assert.ok(Math.abs(t - a[i - 1]!.msg.captureTimeUs - 20_000) <= 1, `packet ${i} spacing`);
       // Capture precedes arrival (same host clock), by ffmpeg's pipeline: generous bound for a loaded machine.
       const lag = a[i]!.at * 1_000 - t;
-      assert.ok(lag > -5_000 && lag < 1_000_000, `packet ${i} arrived ${lag} µs after capture`);
+      assert.ok(lag > -5_000 && lag < MAX_LAG_US, `packet ${i} arrived ${lag} µs after capture`);
       lags.push(lag);
     }
     // The stamp is the first sample, so a 20 ms packet is at least 20 ms old when it leaves ffmpeg.

@@ -90,13 +90,17 @@ describe('capture agent video layers', { timeout: 90_000 }, () => {
   });
 
   it('keeps layer 1 at half the rate of a 30 fps layer 0, with the same capture times', () => {
-    const seconds = (windowEnd - windowStart) / 1000;
-    const count = (frames: Received<Envelope>[]): number =>
-      frames.filter((r) => r.at >= windowStart && r.at < windowEnd).length;
-    const fps0 = count(recorder.video) / seconds;
-    const fps1 = count(recorder.video1) / seconds;
-    // Generous bounds: a loaded 2-core machine may slow the pattern, but layer 1 keeps one frame in two.
-    assert.ok(fps0 >= 15, `layer 0 at ${fps0} fps`);
+    // Rates by the frames' own capture times (ffmpeg's clock), not arrivals,
+    // which a loaded machine bunches up.
+    const fps = (frames: Received<Envelope>[]): number => {
+      const w = frames.filter((r) => r.at >= windowStart && r.at < windowEnd);
+      if (w.length < 2) return 0;
+      return (w.length - 1) / ((w[w.length - 1]!.msg.captureTimeUs - w[0]!.msg.captureTimeUs) / 1e6);
+    };
+    const fps0 = fps(recorder.video);
+    const fps1 = fps(recorder.video1);
+    // Layer 1 keeps one frame in two of layer 0.
+    assert.ok(fps0 >= 20, `layer 0 at ${fps0} fps`);
     assert.ok(fps1 <= 16.5 && fps1 >= fps0 / 2 - 3, `layer 1 at ${fps1} fps (layer 0 at ${fps0})`);
     // Each layer-1 frame is a layer-0 frame scaled: it carries the same capture time.
     const times0 = new Set(recorder.video.map((r) => r.msg.captureTimeUs));
