@@ -1,4 +1,4 @@
-import type { SourceInfo, VideoLayerInfo } from '@vidchat/protocol';
+import { MIN_LAYER_WIDTH_RATIO, smallestFittingLayer, type SourceInfo, type VideoLayerInfo } from '@vidchat/protocol';
 
 /*
  * Which video layer each tile asks the gateway for. A tile asks for the
@@ -11,14 +11,12 @@ import type { SourceInfo, VideoLayerInfo } from '@vidchat/protocol';
  * keeps the last picture meanwhile, so a switch never shows a blank tile.
  */
 
-/** A layer this fraction of the tile's width (in device pixels) or wider is sharp enough. */
-export const MIN_LAYER_WIDTH_RATIO = 2 / 3;
+export { MIN_LAYER_WIDTH_RATIO };
 
 /**
  * The layer a tile should ask for: null when it cannot be seen, 0 when
- * focused or when the source lists no layers, else the narrowest listed
- * layer at least MIN_LAYER_WIDTH_RATIO × `tileDevicePx` wide (layer 0 when
- * none is).
+ * focused, else the smallest fitting layer of `smallestFittingLayer`
+ * (libs/protocol; the recorder uses the same rule for its grid cells).
  */
 export function chooseLayer(
   layers: readonly VideoLayerInfo[] | undefined,
@@ -27,17 +25,8 @@ export function chooseLayer(
   visible: boolean,
 ): number | null {
   if (!visible) return null;
-  if (focused || !layers || layers.length === 0) return 0;
-  const need = tileDevicePx * MIN_LAYER_WIDTH_RATIO;
-  let best = 0;
-  let bestWidth = Infinity;
-  for (const l of layers) {
-    if (l.width >= need && l.width < bestWidth) {
-      best = l.layer;
-      bestWidth = l.width;
-    }
-  }
-  return best;
+  if (focused) return 0;
+  return smallestFittingLayer(layers, tileDevicePx);
 }
 
 interface TileState {

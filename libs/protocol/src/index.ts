@@ -7,6 +7,7 @@ export * from './ids.js';
 export * from './subjects.js';
 export * from './envelope.js';
 export * from './presence.js';
+export * from './layers.js';
 export * from './levels.js';
 export * from './viewer-messages.js';
 export * from './chat.js';
