@@ -114,3 +114,40 @@ export function remuxArgs(input: string, output: string): string[] {
     output,
   ];
 }
+
+/**
+ * The joining pass when ffmpeg was restarted mid-recording: the concat
+ * demuxer reads the segments (each already remuxed to a plain MP4) one after
+ * the other from the list file, and they are copied, not re-encoded, into
+ * one faststart MP4. Every segment comes from the same encoder settings, so
+ * their streams match.
+ */
+export function concatArgs(listFile: string, output: string): string[] {
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-f',
+    'concat',
+    '-safe',
+    '0',
+    '-i',
+    listFile,
+    '-map',
+    '0',
+    '-c',
+    'copy',
+    '-movflags',
+    '+faststart',
+    '-f',
+    'mp4',
+    '-y',
+    output,
+  ];
+}
+
+/** A line of a concat list naming `file` (single quotes escaped as the concat demuxer reads them). */
+export function concatListLine(file: string): string {
+  return `file '${file.replace(/'/g, "'\\''")}'`;
+}

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { remuxArgs } from './encoder-args.js';
+import { writeFile } from 'node:fs/promises';
+import { concatArgs, concatListLine, remuxArgs } from './encoder-args.js';
 import { EncoderError } from './encoder-errors.js';
 
 /** Longest a faststart remux or a probe may take (a copy of a few hundred MB on a slow disk). */
@@ -34,6 +35,20 @@ function run(bin: string, args: string[]): Promise<string> {
  */
 export async function remuxFaststart(ffmpegPath: string, input: string, output: string): Promise<void> {
   await run(ffmpegPath, remuxArgs(input, output));
+}
+
+/**
+ * Joins segments that are already plain MP4s (see `remuxFaststart`) into
+ * one faststart MP4, in order, by stream copy. `listFile` is written here.
+ */
+export async function concatSegments(
+  ffmpegPath: string,
+  inputs: string[],
+  listFile: string,
+  output: string,
+): Promise<void> {
+  await writeFile(listFile, inputs.map(concatListLine).join('\n') + '\n');
+  await run(ffmpegPath, concatArgs(listFile, output));
 }
 
 /** Duration of an MP4 in ms, read by ffprobe from the container. */
