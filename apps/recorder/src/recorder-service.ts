@@ -1,17 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { errors, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import {
+  decodeRecordingReply,
   decodeRecordingRequest,
   encodeRecordingEvent,
   encodeRecordingReply,
+  encodeRecordingRequest,
   MAX_LISTED_RECORDINGS,
   ProtocolError,
   RECORDER_QUEUE,
   RecordingRequestError,
+  recPeerStartWildcard,
+  recPeerSubject,
   recSubject,
   recWildcards,
+  tryParseRecPeerSubject,
   tryParseRecSubject,
+  type RecPeerAction,
   type RecordingInfo,
   type RecordingReply,
   type RecordingRequest,
@@ -29,6 +35,15 @@ import type { RecordingStore } from './storage/recording-store.js';
  * every state change. It owns the recordings of this instance and their
  * limits (`--max-recordings`, `--max-duration`); finished files go to the
  * bucket through `finalizeRecording`.
+ *
+ * Several recorders on one NATS: a request lands on any of them, and the
+ * one it lands on hands it on when it cannot answer alone (`peer.*`
+ * subjects, see subjects.ts): a stop or a list of a room recorded by
+ * another instance goes to that instance (`peer.stop`/`peer.list`, which
+ * only the recorder of the room subscribes to), a start of a room recorded
+ * elsewhere is `already-recording`, and a start on a full recorder goes to
+ * one with room (`peer.start`, subscribed in the queue group only while
+ * below `--max-recordings`). A handed-on request is never handed on again.
  */
 export interface RecorderServiceOptions {
   settings: EncoderSettings;
@@ -41,6 +56,11 @@ export interface RecorderServiceOptions {
   ffprobePath: string;
   statusIntervalMs: number;
 }
+
+/** Time a handed-on start or list may take (a start waits for ffmpeg to spawn). */
+const PEER_REQUEST_TIMEOUT_MS = 30_000;
+/** Time a handed-on stop may take: the owner answers once the file is stored. */
+const PEER_STOP_TIMEOUT_MS = 90_000;
 
 /** Finished recordings remembered in memory (for those the bucket does not hold, e.g. failed ones). */
 const MAX_REMEMBERED_FINISHED = 200;
@@ -62,6 +82,11 @@ export class RecorderService {
   private readonly finished = new Map<string, RecordingInfo>();
   private readonly stopping = new Map<string, Promise<RecordingInfo>>();
   private readonly subs: Subscription[] = [];
+  /** `peer.start` in the queue group, held while this recorder is below its limit. */
+  private peerStartSub: Subscription | null = null;
+  /** `peer.stop` and `peer.list` of each room this recorder records. */
+  private readonly peerRoomSubs = new Map<string, Subscription[]>();
+  private closed = false;
   private statusTimer: NodeJS.Timeout | null = null;
   badRequests = 0;
 
@@ -84,6 +109,7 @@ export class RecorderService {
         }),
       );
     }
+    this.updatePeerStart();
     if (this.o.statusIntervalMs > 0) {
       this.statusTimer = setInterval(() => {
         // The node too, so that an operator sees a recorder move after a failover.
@@ -105,8 +131,8 @@ export class RecorderService {
     );
   }
 
-  private async onRequest(msg: Msg): Promise<void> {
-    const reply = await this.handle(msg.subject, msg.data).catch((err: unknown): RecordingReply => {
+  private async onRequest(msg: Msg, peer = false): Promise<void> {
+    const reply = await this.handle(msg.subject, msg.data, peer).catch((err: unknown): RecordingReply => {
       if (err instanceof RecordingRequestError) return { ok: false, error: { code: err.code, message: err.message } };
       if (err instanceof ProtocolError) {
         this.badRequests++;
@@ -119,9 +145,51 @@ export class RecorderService {
     if (msg.reply) msg.respond(encodeRecordingReply(reply));
   }
 
-  /** One request: subject says room and action, the body the details. */
-  async handle(subject: string, body: Uint8Array): Promise<RecordingReply> {
-    const parsed = tryParseRecSubject(subject);
+  private subscribePeer(subject: string, queue: boolean): Subscription {
+    return this.nc.subscribe(subject, {
+      ...(queue ? { queue: RECORDER_QUEUE } : {}),
+      callback: (err, msg) => {
+        if (!err) void this.onRequest(msg, true);
+      },
+    });
+  }
+
+  /** Holds `peer.start` while below the limit, so that full recorders hand starts to one with room. */
+  private updatePeerStart(): void {
+    const hasRoom = !this.closed && this.active.size < this.o.maxRecordings;
+    if (hasRoom && !this.peerStartSub) this.peerStartSub = this.subscribePeer(recPeerStartWildcard, true);
+    else if (!hasRoom && this.peerStartSub) {
+      this.peerStartSub.unsubscribe();
+      this.peerStartSub = null;
+    }
+  }
+
+  /**
+   * Hands a request on to the recorder that can answer it. Null when no
+   * recorder subscribes to that peer subject (nobody records the room, or
+   * every recorder is full).
+   */
+  private async askPeer(room: string, action: RecPeerAction, body: Uint8Array): Promise<RecordingReply | null> {
+    try {
+      const msg = await this.nc.request(recPeerSubject(room, action), body, {
+        timeout: action === 'stop' ? PEER_STOP_TIMEOUT_MS : PEER_REQUEST_TIMEOUT_MS,
+      });
+      return decodeRecordingReply(msg.data);
+    } catch (err) {
+      if (err instanceof errors.RequestError && err.isNoResponders()) return null;
+      throw new RecordingRequestError(
+        'internal',
+        `the recorder of room ${room} did not answer: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+
+  /** One request: subject says room and action, the body the details; `peer` when another recorder handed it on. */
+  async handle(subject: string, body: Uint8Array, peer = false): Promise<RecordingReply> {
+    const parsed = peer ? tryParseRecPeerSubject(subject) : tryParseRecSubject(subject);
     if (!parsed || parsed.action === 'events') {
       this.badRequests++;
       throw new RecordingRequestError(
@@ -132,12 +200,55 @@ export class RecorderService {
     const req: RecordingRequest = decodeRecordingRequest(parsed.action, body);
     switch (req.action) {
       case 'start':
+        if (!peer) {
+          // Recorded by another instance: its peer.list answers.
+          const elsewhere = await this.askPeer(parsed.room, 'list', encodeRecordingRequest({ action: 'list' }));
+          const current =
+            elsewhere?.ok && 'recordings' in elsewhere
+              ? elsewhere.recordings.find((r) => r.state === 'recording')
+              : undefined;
+          if (current && !this.active.has(current.id)) {
+            throw new RecordingRequestError(
+              'already-recording',
+              `room ${parsed.room} is already being recorded (${current.id})`,
+            );
+          }
+          if (this.active.size >= this.o.maxRecordings && !this.roomActive(parsed.room)) {
+            const handed = await this.askPeer(parsed.room, 'start', body);
+            if (handed) return handed;
+          }
+        }
         return { ok: true, recording: await this.startRecording(parsed.room) };
-      case 'stop':
+      case 'stop': {
+        if (!peer && !this.owns(req.id)) {
+          const handed = await this.askPeer(parsed.room, 'stop', body);
+          if (handed) return handed;
+        }
         return { ok: true, recording: await this.stopRecording(parsed.room, req.id) };
-      case 'list':
-        return { ok: true, bucket: this.store.bucket, recordings: await this.list(parsed.room) };
+      }
+      case 'list': {
+        const own = await this.list(parsed.room);
+        if (peer || this.roomActive(parsed.room)) return { ok: true, bucket: this.store.bucket, recordings: own };
+        const handed = await this.askPeer(parsed.room, 'list', body);
+        if (!handed || !handed.ok || !('recordings' in handed))
+          return { ok: true, bucket: this.store.bucket, recordings: own };
+        // The recording instance knows its recording in progress; the bucket's are the same for both.
+        const byId = new Map(own.map((r) => [r.id, r]));
+        for (const r of handed.recordings) byId.set(r.id, r);
+        const recordings = [...byId.values()].sort((a, b) => b.startedAt - a.startedAt).slice(0, MAX_LISTED_RECORDINGS);
+        return { ok: true, bucket: this.store.bucket, recordings };
+      }
     }
+  }
+
+  private roomActive(room: string): boolean {
+    for (const r of this.active.values()) if (r.room === room) return true;
+    return false;
+  }
+
+  /** This instance records or is finishing recording `id`. */
+  private owns(id: string): boolean {
+    return this.active.has(id) || this.stopping.has(id);
   }
 
   async startRecording(room: string): Promise<RecordingInfo> {
@@ -168,10 +279,14 @@ export class RecorderService {
       },
     });
     this.active.set(id, rec);
+    this.updatePeerStart();
+    this.followRoomPeers(room);
     try {
       await rec.start();
     } catch (err) {
       this.active.delete(id);
+      this.updatePeerStart();
+      this.unfollowRoomPeers(room);
       await rec.finishEncoding().catch(() => undefined);
       throw new RecordingRequestError('internal', `could not start recording: ${(err as Error).message}`, {
         cause: err,
@@ -213,6 +328,8 @@ export class RecorderService {
         log: this.log,
       });
       this.active.delete(rec.id);
+      this.updatePeerStart();
+      if (!this.roomActive(rec.room)) this.unfollowRoomPeers(rec.room);
       this.remember(info);
       this.publishEvent(info);
       this.log.info('recording finished', {
@@ -228,6 +345,20 @@ export class RecorderService {
     this.stopping.set(rec.id, p);
     void p.finally(() => this.stopping.delete(rec.id)).catch(() => undefined);
     return p;
+  }
+
+  /** Stops and lists of `room` that land on other recorders reach this one. */
+  private followRoomPeers(room: string): void {
+    if (this.peerRoomSubs.has(room)) return;
+    this.peerRoomSubs.set(room, [
+      this.subscribePeer(recPeerSubject(room, 'stop'), false),
+      this.subscribePeer(recPeerSubject(room, 'list'), false),
+    ]);
+  }
+
+  private unfollowRoomPeers(room: string): void {
+    for (const sub of this.peerRoomSubs.get(room) ?? []) sub.unsubscribe();
+    this.peerRoomSubs.delete(room);
   }
 
   private remember(info: RecordingInfo): void {
@@ -255,7 +386,9 @@ export class RecorderService {
   /** Stops every recording (files are finalized and stored). Idempotent. */
   async close(): Promise<void> {
     if (this.statusTimer) clearInterval(this.statusTimer);
+    this.closed = true;
     for (const s of this.subs.splice(0)) s.unsubscribe();
+    this.updatePeerStart();
     await Promise.allSettled([...this.active.values()].map((r) => this.finish(r, 'done')));
   }
 }

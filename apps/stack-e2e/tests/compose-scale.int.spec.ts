@@ -22,7 +22,7 @@ test('three NATS nodes, two gateways, a proxy, two mixers, two demo agents', () 
   assert.equal(byProgram('gateway').length, 2);
   assert.equal(byProgram('mixer').length, 2);
   assert.equal(byProgram('proxy').length, 1);
-  assert.equal(byProgram('recorder').length, 1);
+  assert.equal(byProgram('recorder').length, 2);
   assert.ok(byProgram('capture-agent').length >= 2);
 });
 
@@ -54,6 +54,10 @@ test('every VIDCHAT_* variable is documented by its CLI; mixers have ids and rep
   const ids = mixers.map(([, s]) => s.environment?.['VIDCHAT_MIXER_INSTANCE_ID']);
   assert.equal(new Set(ids).size, mixers.length, 'distinct mixer instance ids');
   for (const [name, s] of mixers) assert.equal(s.environment?.['VIDCHAT_MIXER_LEASE_REPLICAS'], '3', name);
+  // Recorders recover what a killed predecessor left in their work folder: one folder each.
+  const work = byProgram('recorder').map(([, s]) => s.volumes?.find((v) => v.endsWith(':/work')));
+  assert.ok(work.every(Boolean), 'every recorder mounts a work folder');
+  assert.equal(new Set(work).size, work.length, 'distinct recorder work folders');
 });
 
 test('healthchecks and start order: nodes healthy with JetStream, gateways healthy before the proxy', () => {

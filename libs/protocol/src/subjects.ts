@@ -25,7 +25,8 @@ import { assertValidId, isValidId } from './ids.js';
  *       ├── .start            gateway → recorder: start recording the room
  *       ├── .stop             gateway → recorder: stop one recording
  *       ├── .list             gateway → recorder: the room's recordings
- *       └── .events           recorder → gateways: a recording started, stopped, failed
+ *       ├── .events           recorder → gateways: a recording started, stopped, failed
+ *       └── .peer.<action>    recorder → recorder: a request handed on to the one that can answer it
  *
  * Ids are validated before they become a token, so `.`, `*`, `>` and
  * whitespace can never reach the broker from user input.
@@ -203,6 +204,35 @@ export const recWildcards = {
   /** One request kind (or the events) of every room. */
   allRooms: (action: RecAction): string => `${SUBJECT_ROOT}.rec.*.${action}`,
 } as const;
+
+/*
+ * Between recorders of one deployment. A request lands on any recorder of
+ * the queue group; the one that cannot answer it alone hands it on, same
+ * body, same reply:
+ *  - `peer.start`: subscribed in the queue group `RECORDER_QUEUE` only by
+ *    recorders below their `--max-recordings`, so a full recorder hands a
+ *    start to one that has room (no responders: all are full);
+ *  - `peer.stop`, `peer.list`: subscribed (no queue) only by the recorder
+ *    that records the room now, so a stop or a list reaches it wherever it
+ *    landed (no responders: nobody records the room).
+ */
+export type RecPeerAction = 'start' | 'stop' | 'list';
+
+export function recPeerSubject(room: string, action: RecPeerAction): string {
+  return `${SUBJECT_ROOT}.rec.${assertValidId('room', room)}.peer.${action}`;
+}
+
+/** `peer.start` of every room, for the recorders' queue group. */
+export const recPeerStartWildcard = `${SUBJECT_ROOT}.rec.*.peer.start`;
+
+/** The room of a `vidchat.rec.<room>.peer.<action>` subject, or null. */
+export function tryParseRecPeerSubject(subject: string): { room: string; action: RecPeerAction } | null {
+  const parts = subject.split('.');
+  if (parts.length !== 5 || parts[0] !== SUBJECT_ROOT || parts[1] !== 'rec' || parts[3] !== 'peer') return null;
+  const [, , room, , action] = parts;
+  if (!isValidId(room) || (action !== 'start' && action !== 'stop' && action !== 'list')) return null;
+  return { room, action };
+}
 
 /** Parses a recorder subject; null for anything else (so a bad room id never becomes a request). */
 export function tryParseRecSubject(subject: string): { room: string; action: RecAction } | null {
