@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -240,6 +240,68 @@ test('bad rooms, bad bodies, unknown ids and limits give typed errors', { timeou
   assert.equal(!wrongRoom.ok && wrongRoom.error.code, 'not-found');
   ok(await request('other-room', { action: 'stop', id: other.id }));
 });
+
+/** The ffmpeg processes the recorder runs now: its children named ffmpeg, from /proc (Linux). */
+function recorderFfmpegPids(): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // `pid (comm) state ppid …`: comm may hold spaces, so parse after its closing parenthesis.
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (comm === 'ffmpeg' && ppid === recorder.child.pid) out.push(Number(name));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return out;
+}
+
+test(
+  'an ffmpeg killed mid-recording is restarted: the stored MP4 covers the whole recording, both tiles at the end',
+  { timeout: 180_000 },
+  async () => {
+    const started = ok(await request(ROOM, { action: 'start' }));
+    const t0 = Date.now();
+    await sleep(5_000);
+    const [first] = await waitFor(() => (recorderFfmpegPids().length === 1 ? recorderFfmpegPids() : null), {
+      timeoutMs: 10_000,
+      what: "the recorder's one ffmpeg",
+    });
+    process.kill(first!, 'SIGKILL');
+    const second = await waitFor(() => recorderFfmpegPids().find((p) => p !== first), {
+      timeoutMs: 30_000,
+      what: 'a new ffmpeg after the kill',
+    });
+    assert.notEqual(second, first);
+    await sleep(6_000);
+    const stopped = ok(await request(ROOM, { action: 'stop', id: started.id }));
+    const wholeS = (Date.now() - t0) / 1_000;
+    assert.equal(stopped.state, 'done', JSON.stringify(stopped));
+    const file = await download(stopped);
+    const p = probe(file);
+    assert.deepEqual(p.codecs.sort(), ['aac', 'h264']);
+    // Lost: the killed ffmpeg's last unfinished fragment (up to 2 s) and the restart (back-off 0.5 s + start-up).
+    assert.ok(
+      p.durationS >= wholeS - 5 && p.durationS <= wholeS + 1,
+      `duration ${p.durationS} s of a ${wholeS.toFixed(1)} s recording`,
+    );
+    assert.ok(Math.abs(stopped.durationMs / 1_000 - p.durationS) < 0.5, `reported ${stopped.durationMs} ms`);
+    // Pictures from after the restart: both tiles drawn near the end; sound too.
+    const frame = frameAt(file, p.durationS - 1, W, H);
+    for (const [i, tile] of gridLayout(2, W, H).entries()) {
+      const s = regionStats(frame, W, tile.picture);
+      assert.ok(s.variance > 500 && s.mean > 20, `tile ${i} at the end: mean ${s.mean} variance ${s.variance}`);
+    }
+    const tail = audioPcm(file, p.durationS - 3, 2.5);
+    assert.ok(goertzel(tail, 440) > 50 * goertzel(tail, 1000), 'the 440 Hz tone after the restart');
+    assert.match(recorder.output(), /ffmpeg ended mid-recording: restarting it on a new segment/);
+    assert.match(recorder.output(), new RegExp(`segments joined id=${started.id} segments=2`));
+    assert.deepEqual(readdirSync(workDir), [], 'no segment left in the work folder');
+  },
+);
 
 test(
   'a recorder killed mid-recording leaves a playable file, stored by the next recorder',

@@ -84,6 +84,11 @@ export function encoderArgs(s: EncoderSettings, output: string): string[] {
     'aac',
     '-b:a',
     String(s.audioBitrate),
+    // Each fragment goes to the disk when written, not when AVIO's buffer fills: an ffmpeg
+    // killed mid-recording leaves every finished fragment readable (without this, a
+    // SIGKILLed ffmpeg at a low bitrate could leave a file without even its moov).
+    '-flush_packets',
+    '1',
     '-f',
     'mp4',
     '-movflags',
