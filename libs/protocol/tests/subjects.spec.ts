@@ -17,6 +17,10 @@ import {
   InvalidSubjectError,
   mixLevelsSubject,
   mixMinusSubject,
+  recPeerSubject,
+  recPeerStartWildcard,
+  tryParseRecPeerSubject,
+  tryParseRecSubject,
   type MixTrack,
   type SourceTrack,
 } from '../src/index.js';
@@ -151,4 +155,15 @@ test('mix-minus subjects: built, parsed, matched by their wildcards, and nothing
     assert.throws(() => mixMinusSubject(bad, 'cam'), InvalidIdError);
     assert.throws(() => wildcards.roomMinus(bad), InvalidIdError);
   }
+});
+
+test('recorder peer subjects: one token deeper than the requests, parsed back, never a request', () => {
+  assert.equal(recPeerSubject('demo', 'stop'), 'vidchat.rec.demo.peer.stop');
+  assert.equal(recPeerStartWildcard, 'vidchat.rec.*.peer.start');
+  assert.deepEqual(tryParseRecPeerSubject('vidchat.rec.demo.peer.list'), { room: 'demo', action: 'list' });
+  assert.equal(tryParseRecPeerSubject('vidchat.rec.demo.peer.events'), null);
+  assert.equal(tryParseRecPeerSubject('vidchat.rec.bad$room.peer.stop'), null);
+  assert.equal(tryParseRecPeerSubject('vidchat.rec.demo.stop'), null);
+  assert.equal(tryParseRecSubject('vidchat.rec.demo.peer.stop'), null);
+  assert.throws(() => recPeerSubject('a.b', 'start'), InvalidIdError);
 });
