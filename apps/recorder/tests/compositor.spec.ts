@@ -84,6 +84,27 @@ test('a source leaving gives the others the canvas; its held frame is redrawn at
   c.close();
 });
 
+test('when the grid changes, every tile keeps showing its held frame at once, before the redecode', async () => {
+  const c = compositor();
+  const [red, green] = await Promise.all([solidJpeg(255, 0, 0), solidJpeg(0, 255, 0)]);
+  c.addSource('a', 'Alice');
+  c.addSource('b', 'Bob');
+  c.pushJpeg('a', 100_000, red);
+  c.pushJpeg('b', 100_000, green);
+  await waitFor(() => c.stats.decoded >= 2 || null, { timeoutMs: 10_000, what: 'two decodes' });
+  c.render(200_000);
+  const decoded = c.stats.decoded;
+  c.addSource('c', 'Carol');
+  // Rendered in the same turn as the change: no decode can have finished yet.
+  const canvas = c.render(200_000);
+  assert.equal(c.stats.decoded, decoded, 'no redecode yet');
+  const [ra, rb, rc] = gridLayout(3, W, H);
+  assert.ok(near(colourAt(canvas, ra!.picture), [255, 0, 0]), `a keeps red: ${colourAt(canvas, ra!.picture)}`);
+  assert.ok(near(colourAt(canvas, rb!.picture), [0, 255, 0]), `b keeps green: ${colourAt(canvas, rb!.picture)}`);
+  assert.deepEqual(colourAt(canvas, rc!.picture), [0, 0, 0], 'c has no frame yet');
+  c.close();
+});
+
 test('a bad JPEG is counted and dropped; tiles beyond max-tiles are not drawn', async () => {
   const c = compositor();
   c.addSource('a', 'Alice');

@@ -35,3 +35,25 @@ export class RgbCanvas {
     }
   }
 }
+
+/**
+ * `img` scaled to `width` × `height` by nearest neighbour: synchronous and
+ * cheap (a few ms for a full canvas), used only to keep showing a held
+ * frame at a new tile size until its proper (sharp) decode arrives.
+ */
+export function scaleNearest(img: RgbImage, width: number, height: number): RgbImage {
+  const data = Buffer.alloc(width * height * 3);
+  const xs = new Uint32Array(width);
+  for (let x = 0; x < width; x++) xs[x] = Math.min(img.width - 1, Math.floor((x * img.width) / width)) * 3;
+  for (let y = 0; y < height; y++) {
+    const srcRow = Math.min(img.height - 1, Math.floor((y * img.height) / height)) * img.width * 3;
+    let o = y * width * 3;
+    for (let x = 0; x < width; x++) {
+      const i = srcRow + xs[x]!;
+      data[o++] = img.data[i]!;
+      data[o++] = img.data[i + 1]!;
+      data[o++] = img.data[i + 2]!;
+    }
+  }
+  return { width, height, data };
+}

@@ -1,5 +1,5 @@
 import type { Logger } from '@vidchat/service-kit';
-import { RgbCanvas } from './canvas.js';
+import { RgbCanvas, scaleNearest } from './canvas.js';
 import { gridLayout, type TileRect } from './grid-layout.js';
 import { decodeIntoBox, renderLabel, type RgbImage } from './tile-images.js';
 
@@ -8,7 +8,8 @@ import { decodeIntoBox, renderLabel, type RgbImage } from './tile-images.js';
  * out by `gridLayout`. Every received JPEG is decoded at once (off the event
  * loop) at its tile's size and queued with its capture time; `render(t)`
  * shows, per tile, the newest frame captured at or before t. A camera that
- * stalls keeps its last frame on screen. Queues are bounded: the oldest
+ * stalls keeps its last frame on screen, and so does every tile when the
+ * grid changes (scaled at once, redecoded at the new size soon after). Queues are bounded: the oldest
  * frame is dropped and counted.
  */
 export interface CompositorOptions {
@@ -176,7 +177,16 @@ export class Compositor {
     this.needsClear = true;
     this.tiles.forEach((t, i) => {
       t.queue = [];
-      t.shown = null;
+      // The held frame stays on screen at the new size (roughly scaled) until its redecode lands:
+      // a tile never goes blank because the grid changed.
+      const rect = this.rects[i];
+      t.shown =
+        t.shown && rect
+          ? {
+              captureUs: t.shown.captureUs,
+              image: scaleNearest(t.shown.image, rect.picture.width, rect.picture.height),
+            }
+          : null;
       t.label = null;
       t.dirty = true;
       void this.loadLabel(t, i);

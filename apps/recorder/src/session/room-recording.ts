@@ -333,8 +333,10 @@ export class RoomRecording {
       if (feed) {
         const changed = JSON.stringify(feed.layers) !== JSON.stringify(p.layers);
         feed.layers = p.layers;
+        // A camera beyond --max-tiles gets its tile on a heartbeat once another has left.
+        const tiles = this.compositor.sources.length;
         this.compositor.addSource(p.source, p.name);
-        if (changed) this.chooseLayers();
+        if (changed || this.compositor.sources.length !== tiles) this.chooseLayers();
         return;
       }
       this.feeds.set(p.source, { layers: p.layers, wanted: -1, drawn: null, subs: new Map() });
