@@ -1,5 +1,6 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
+  continuedSeq,
   decodeEnvelope,
   decodePresence,
   mixAudioSubject,
@@ -8,6 +9,7 @@ import {
   ProtocolError,
   tryParseSubject,
   wildcards,
+  type LeaseValue,
   type PresenceMessage,
 } from '@vidchat/protocol';
 import { createLogger, type Logger } from '@vidchat/service-kit';
@@ -17,7 +19,6 @@ import type { JitterBufferOptions } from './dsp/jitter-buffer.js';
 import { AudioPresence, ListenerPresence, type PresenceChange } from './presence/audio-presence.js';
 import { createStats, type MixerStats } from './room/mixer-stats.js';
 import { RoomMix } from './room/room-mix.js';
-import { continuedSeq, type LeaseValue } from './lease/lease-value.js';
 import type { LeaseHooks, RoomLeases } from './lease/room-leases.js';
 
 /*

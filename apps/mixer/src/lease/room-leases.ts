@@ -9,13 +9,14 @@ import {
   decodeLease,
   encodeAnnounce,
   encodeLease,
-  MIXER_KEY_PREFIX,
-  mixerKey,
-  ROOM_KEY_PREFIX,
-  roomKey,
+  MIXER_ANNOUNCE_KEY_PREFIX as MIXER_KEY_PREFIX,
+  MIXER_LEASE_BUCKET,
+  mixerAnnounceKey as mixerKey,
+  ROOM_LEASE_KEY_PREFIX as ROOM_KEY_PREFIX,
+  roomLeaseKey as roomKey,
   type LeaseValue,
   type MixerAnnounce,
-} from './lease-value.js';
+} from '@vidchat/protocol';
 import { rankMixers } from './rendezvous.js';
 
 /*
@@ -52,7 +53,8 @@ import { rankMixers } from './rendezvous.js';
  * stale watch only delays a takeover (its attempt fails on the revision).
  */
 
-export const LEASE_BUCKET = 'vidchat-mixer-leases';
+/** The bucket (its name, keys and values are in libs/protocol, mixer-lease.ts). */
+export const LEASE_BUCKET = MIXER_LEASE_BUCKET;
 /** Renewals per TTL. */
 export const RENEWALS_PER_TTL = 4;
 /** The holder stops publishing this fraction of the TTL before a lapse could be declared. */
