@@ -290,7 +290,15 @@ export class MixerService {
       // Publishing ends on the tick the lease stops being valid, before any
       // other mixer may take the room over.
       if (this.leases && !this.leases.mayPublish(room)) {
-        this.stopRoom(room, work);
+        if (this.leases.holds(room) && !work.stopping) {
+          // Still held, renewals unanswered (a stream leader being elected):
+          // the mix runs on unpublished, so that its sequence numbers and
+          // timing go on where they would be when a renewal succeeds.
+          work.mix.tick(nowMs);
+          this.stats.unpublishedTicks++;
+        } else {
+          this.stopRoom(room, work);
+        }
         continue;
       }
       const out = work.mix.tick(nowMs);
@@ -348,6 +356,7 @@ export class MixerService {
       underruns: s.underruns - p.underruns,
       badPresence: s.badPresence - p.badPresence,
       clockSkips: s.clockSkips - p.clockSkips,
+      unpublished: s.unpublishedTicks - p.unpublishedTicks,
       encodeUsAvg: encodes > 0 ? Math.round((s.encodeTimeUsTotal - p.encodeTimeUsTotal) / encodes) : 0,
       encodeUsMax: Math.round(s.encodeTimeUsMax),
       tickUsAvg: ticks > 0 ? Math.round((s.tickTimeUsTotal - p.tickTimeUsTotal) / ticks) : 0,
