@@ -6,7 +6,13 @@
 //     without ffmpeg). The owner is SIGKILLed, then restarted; the gap is
 //     the longest silence of the room mix around each kill, and the jump of
 //     its sequence numbers against the ticks elapsed. p50 / max over the kills.
-//  2. Gateway NATS ingress follows its viewers: one `vidchat-gateway`, ten
+//  2. Lease stream leader loss: the same two mixers; the node that leads the
+//     lease bucket's stream (KV_vidchat-mixer-leases) is SIGKILLed. The
+//     baseline, measured in the same run, is the bucket's own outage: from
+//     the kill to the first write a probe client gets answered (the raft
+//     election, 4-9 s in nats-server). The room mix's longest silence and
+//     when it came back are set against it.
+//  3. Gateway NATS ingress follows its viewers: one `vidchat-gateway`, ten
 //     rooms with one fake camera each (10 fps, a 320x240 JPEG of about 9 KB); the bytes the
 //     server sends to the gateway's connection (nats-server /connz,
 //     out_bytes of the client named vidchat-gateway) over a window, with a
@@ -17,6 +23,8 @@
 // Exports run({ quick }) → results object, and render(results) → text table.
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import {
   decodeEnvelope,
   encodePresence,
@@ -129,6 +137,113 @@ async function takeover(kills) {
   };
 }
 
+const LEASE_STREAM = 'KV_vidchat-mixer-leases';
+
+async function leaderLoss(kills) {
+  const cluster = await NatsCluster.start();
+  const unregister = onCleanup(() => cluster.stop());
+  const nc = await connect({ servers: cluster.urls });
+  const mixerArgs = (id) => ['--nats', cluster.natsArg, '--instance-id', id, '--lease-replicas', '3'];
+  const mixers = [startApp('mixer', mixerArgs('mixer-a')), startApp('mixer', mixerArgs('mixer-b'))];
+  const presence = (type) =>
+    nc.publish(
+      presenceSubject(ROOM, 'mic'),
+      encodePresence({
+        v: PRESENCE_VERSION,
+        type,
+        room: ROOM,
+        source: 'mic',
+        name: 'mic',
+        ts: Date.now(),
+        video: null,
+        audio: { codec: 'opus', sampleRate: 48_000, channels: 1, frameDurationMs: 20 },
+      }),
+    );
+  const beat = setInterval(() => presence('heartbeat'), 1_000);
+  const samples = [];
+  let duplicates = 0;
+  try {
+    for (const m of mixers) await m.waitForOutput(/leases on/, 30_000);
+    presence('join');
+    for (let k = 0; k < kills; k++) {
+      const info = await waitFor(
+        async () => {
+          const r = await nc
+            .request(`$JS.API.STREAM.INFO.${LEASE_STREAM}`, undefined, { timeout: 1_000 })
+            .catch(() => null);
+          const i = r?.json();
+          return i?.cluster?.leader && (i.cluster.replicas ?? []).every((p) => p.current) ? i : null;
+        },
+        { timeoutMs: 30_000, what: 'the lease stream with a leader and current replicas' },
+      );
+      const leader = cluster.names.indexOf(info.cluster.leader);
+      // Watch and probe from a node that survives, so that no reconnect of ours is measured.
+      const other = cluster.urls[(leader + 1) % cluster.urls.length];
+      const watch = await connect({ servers: other, reconnect: false });
+      const packets = [];
+      watch.subscribe(mixAudioSubject(ROOM), {
+        callback: (_e, msg) => {
+          packets.push({ at: Date.now(), seq: decodeEnvelope(msg.data).seq });
+        },
+      });
+      const kv = await new Kvm(jetstream(watch, { timeout: 500 })).open('vidchat-mixer-leases');
+      await waitFor(() => packets.length > 100, { timeoutMs: 30_000, what: 'the room mix' });
+      const before = packets.length;
+      await cluster.kill(leader);
+      const killedAt = Date.now();
+      let writesBackAt = 0;
+      while (Date.now() - killedAt < 30_000) {
+        const t = Date.now();
+        try {
+          await kv.put('bench.probe', String(t));
+          writesBackAt = t;
+          break;
+        } catch {
+          await sleep(50);
+        }
+      }
+      await waitFor(() => packets.length > before + 50 && packets.at(-1).at > writesBackAt, {
+        timeoutMs: 15_000,
+        what: 'the mix after the election',
+      });
+      let i = before;
+      for (let j = before; j < packets.length; j++) {
+        if (packets[j].at - packets[j - 1].at > packets[i].at - packets[i - 1].at) i = j;
+      }
+      samples.push({
+        kill: k + 1,
+        writesBackMs: writesBackAt - killedAt,
+        gapMs: packets[i].at - packets[i - 1].at,
+        mixBackMs: packets[i].at - killedAt,
+        mixBackMinusWritesBackMs: packets[i].at - writesBackAt,
+      });
+      duplicates += packets.length - new Set(packets.map((p) => p.seq)).size;
+      await watch.close();
+      await cluster.restart(leader);
+      await sleep(2_000);
+    }
+  } finally {
+    clearInterval(beat);
+    for (const m of mixers) await m.stop().catch(() => undefined);
+    await nc.close();
+    await cluster.stop();
+    unregister();
+  }
+  const med = (key) => {
+    const v = samples.map((x) => x[key]).sort((a, b) => a - b);
+    return percentile(v, 50);
+  };
+  return {
+    kills: samples.length,
+    writesBackP50Ms: med('writesBackMs'),
+    mixBackP50Ms: med('mixBackMs'),
+    gapP50Ms: med('gapMs'),
+    gapMaxMs: Math.max(...samples.map((x) => x.gapMs)),
+    duplicates,
+    samples,
+  };
+}
+
 async function gatewayBytesIn(monitorPort) {
   const connz = await (await fetch(`http://127.0.0.1:${monitorPort}/connz?limit=1024`)).json();
   const gw = connz.connections.filter((c) => c.name === 'vidchat-gateway');
@@ -186,6 +301,7 @@ export async function run({ quick = false } = {}) {
     node: process.version,
     quick,
     takeover: await takeover(quick ? 3 : 6),
+    leaderLoss: await leaderLoss(quick ? 2 : 4),
     ingress: await ingress(quick ? 3_000 : 8_000),
   };
 }
@@ -204,10 +320,32 @@ export function render(r) {
         `  ${String(s.kill).padStart(4)}   ${String(s.gapMs).padStart(6)}   ${String(s.afterKillMs).padStart(13)}   ${String(s.seqJump).padStart(8)}   ${String(s.ticksElapsed).padStart(13)}`,
     ),
     '',
+    ...renderLeaderLoss(r.leaderLoss, false),
+    '',
     `gateway NATS ingress (nats-server /connz out_bytes to the gateway), 10 rooms × 1 camera × ${g.fps} fps × ${g.jpegBytes} B, ${g.windowMs} ms windows:`,
     ...g.cases.map((c) => `  ${c.case.padEnd(26)} ${String(c.kBytesPerS).padStart(6)} kB/s`),
     `  1 room / 10 rooms: ${g.oneOverAll} (expected about 0.1)`,
   ].join('\n');
+}
+
+function renderLeaderLoss(l, markdown) {
+  if (!l) return [];
+  const head = `Lease stream leader SIGKILLed ${l.kills} times: the bucket took writes again after p50 ${l.writesBackP50Ms} ms (the election, the baseline); the room mix was back after p50 ${l.mixBackP50Ms} ms, silent p50 ${l.gapP50Ms} ms, max ${l.gapMaxMs} ms; sequence numbers received twice: ${l.duplicates}.`;
+  const cols = ['kill', 'writesBackMs', 'mixBackMs', 'gapMs', 'mixBackMinusWritesBackMs'];
+  if (markdown) {
+    return [
+      head,
+      '',
+      `| ${cols.join(' | ')} |`,
+      `| ${cols.map((c) => '-'.repeat(c.length)).join(' | ')} |`,
+      ...l.samples.map((x) => `| ${cols.map((c) => x[c]).join(' | ')} |`),
+    ];
+  }
+  return [
+    head,
+    `  ${cols.join('   ')}`,
+    ...l.samples.map((x) => `  ${cols.map((c) => String(x[c]).padStart(c.length)).join('   ')}`),
+  ];
 }
 
 export function renderMarkdown(r) {
@@ -219,6 +357,8 @@ export function renderMarkdown(r) {
     '| kill | gapMs | afterKillMs | seqJump | ticksElapsed |',
     '| ---- | ----- | ----------- | ------- | ------------ |',
     ...t.samples.map((s) => `| ${s.kill} | ${s.gapMs} | ${s.afterKillMs} | ${s.seqJump} | ${s.ticksElapsed} |`),
+    '',
+    ...renderLeaderLoss(r.leaderLoss, true),
     '',
     `Gateway NATS ingress (nats-server \`/connz\` out_bytes to the gateway), 10 rooms × 1 camera × ${g.fps} fps × ${g.jpegBytes} B, ${g.windowMs} ms windows: 1 room / 10 rooms = **${g.oneOverAll}** (expected about 0.1).`,
     '',

@@ -71,6 +71,8 @@ export const DEFAULTS = {
   chatMaxAgeSeconds: 86_400,
   /** The JetStream stream that keeps chat, created or updated at start. */
   chatStream: 'VIDCHAT_CHAT',
+  /** Copies of the chat stream (its `num_replicas`): 3 on a 3-node cluster; an existing stream is only scaled up. */
+  chatReplicas: 1,
   /** How often the gateway retries setting up the chat stream while JetStream is missing. */
   chatRetryMs: 5_000,
   /** Rooms whose media are subscribed at once; a join of one more gets `too-many-rooms` / 1013, HTTP 503. */
@@ -340,6 +342,14 @@ export const serveSpec = {
     '<name>',
     (v) =>
       /^[A-Za-z0-9_-]{1,64}$/.test(v) ? null : `expected 1-64 characters A-Z a-z 0-9 _ -, got ${JSON.stringify(v)}`,
+  ),
+  chatReplicas: opt.int(
+    'chat-replicas',
+    'VIDCHAT_CHAT_REPLICAS',
+    'copies of the chat stream (3 on a 3-node NATS cluster); an existing stream is scaled up, never down',
+    DEFAULTS.chatReplicas,
+    1,
+    5,
   ),
   chatRetryMs: opt.int(
     'chat-retry-ms',

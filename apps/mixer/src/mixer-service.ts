@@ -1,5 +1,6 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
+  continuedSeq,
   decodeEnvelope,
   decodePresence,
   mixAudioSubject,
@@ -8,6 +9,7 @@ import {
   ProtocolError,
   tryParseSubject,
   wildcards,
+  type LeaseValue,
   type PresenceMessage,
 } from '@vidchat/protocol';
 import { createLogger, type Logger } from '@vidchat/service-kit';
@@ -17,7 +19,6 @@ import type { JitterBufferOptions } from './dsp/jitter-buffer.js';
 import { AudioPresence, ListenerPresence, type PresenceChange } from './presence/audio-presence.js';
 import { createStats, type MixerStats } from './room/mixer-stats.js';
 import { RoomMix } from './room/room-mix.js';
-import { continuedSeq, type LeaseValue } from './lease/lease-value.js';
 import type { LeaseHooks, RoomLeases } from './lease/room-leases.js';
 
 /*
@@ -289,7 +290,15 @@ export class MixerService {
       // Publishing ends on the tick the lease stops being valid, before any
       // other mixer may take the room over.
       if (this.leases && !this.leases.mayPublish(room)) {
-        this.stopRoom(room, work);
+        if (this.leases.holds(room) && !work.stopping) {
+          // Still held, renewals unanswered (a stream leader being elected):
+          // the mix runs on unpublished, so that its sequence numbers and
+          // timing go on where they would be when a renewal succeeds.
+          work.mix.tick(nowMs);
+          this.stats.unpublishedTicks++;
+        } else {
+          this.stopRoom(room, work);
+        }
         continue;
       }
       const out = work.mix.tick(nowMs);
@@ -347,6 +356,7 @@ export class MixerService {
       underruns: s.underruns - p.underruns,
       badPresence: s.badPresence - p.badPresence,
       clockSkips: s.clockSkips - p.clockSkips,
+      unpublished: s.unpublishedTicks - p.unpublishedTicks,
       encodeUsAvg: encodes > 0 ? Math.round((s.encodeTimeUsTotal - p.encodeTimeUsTotal) / encodes) : 0,
       encodeUsMax: Math.round(s.encodeTimeUsMax),
       tickUsAvg: ticks > 0 ? Math.round((s.tickTimeUsTotal - p.tickTimeUsTotal) / ticks) : 0,

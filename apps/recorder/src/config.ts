@@ -119,6 +119,14 @@ export const recorderOptionSpec = {
     1024 ** 2,
     Number.MAX_SAFE_INTEGER,
   ),
+  replicas: opt.int(
+    'replicas',
+    'VIDCHAT_RECORDER_REPLICAS',
+    'copies of the bucket when the recorder creates it (3 on a 3-node NATS cluster)',
+    1,
+    1,
+    5,
+  ),
   retention: opt.int(
     'retention',
     'VIDCHAT_RECORDER_RETENTION',

@@ -30,6 +30,7 @@ async function main(cfg: RecorderConfig): Promise<void> {
   const store = new RecordingStore(nc, {
     bucket: cfg.bucket,
     maxTotalBytes: cfg.maxTotalBytes,
+    replicas: cfg.replicas,
     retentionMs: cfg.retention * 1_000,
     log: createLogger('store'),
   });

@@ -11,7 +11,9 @@ import { documentedEnv, programOf, readCompose, type Service } from './helpers/c
  * compose.int.spec.ts): three NATS nodes in one cluster with JetStream, two
  * gateways behind a reverse proxy that carries WebSockets, two mixers with
  * their own instance ids and replicated leases, healthchecks; the NATS
- * config every node mounts passes `nats-server -t` for each node's name.
+ * config every node mounts passes `nats-server -t` for each node's name,
+ * with route authorization and the route URLs (credentials included) from
+ * the compose file.
  */
 const compose = readCompose('docker-compose.scale.yml');
 const byProgram = (p: ReturnType<typeof programOf>): [string, Service][] =>
@@ -106,10 +108,18 @@ test('the Caddyfile proxies to both gateways, checks their health and can serve 
 test('the cluster config has the same users and permissions as the single-node one', () => {
   const block = (file: string): string => {
     const text = readFileSync(join(REPO_ROOT, file), 'utf8');
-    return text.slice(text.indexOf('authorization {'));
+    // The top-level block (the cluster block of nats-scale.conf has its own, for routes).
+    const at = text.search(/^authorization \{/m);
+    assert.ok(at >= 0, `${file} has a top-level authorization block`);
+    return text.slice(at);
   };
   assert.equal(block('docker/nats-scale.conf'), block('docker/nats.conf'));
 });
+
+/** A compose value with `${VAR:-default}` taken as its default, as compose does when VAR is unset. */
+function composeValue(v: unknown): string {
+  return String(v ?? '').replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1');
+}
 
 test('every node accepts the cluster config (nats-server -t), one file for all', () => {
   const nats = requireBinary('nats-server');
@@ -118,14 +128,32 @@ test('every node accepts the cluster config (nats-server -t), one file for all',
     assert.ok(mount, `${name} mounts a nats.conf`);
     const file = join(REPO_ROOT, mount.split(':')[0]!);
     const text = readFileSync(file, 'utf8');
-    for (const [node] of byProgram('nats')) assert.ok(text.includes(`nats-route://${node}:6222`), `route to ${node}`);
     assert.match(text, /jetstream\s*\{/);
     const env = s.environment ?? {};
     assert.ok(env['NATS_SERVER_NAME'], `${name} has a server name`);
+    // Routes log in: the cluster checks a user and password, and every route URL carries them.
+    assert.match(
+      text,
+      /cluster\s*\{[^}]*authorization\s*\{\s*user: \$NATS_CLUSTER_USER\s+password: \$NATS_CLUSTER_PASS/,
+    );
+    const routeEnv: Record<string, string> = {};
+    for (const [i, [node]] of byProgram('nats').entries()) {
+      const v = `NATS_ROUTE_${i + 1}`;
+      assert.ok(text.includes(`$${v}`), `the config routes to $${v}`);
+      const url = new URL(composeValue(env[v]));
+      assert.equal(url.protocol, 'nats-route:');
+      assert.equal(`${url.hostname}:${url.port}`, `${node}:6222`, `${name}: ${v} is the route to ${node}`);
+      assert.equal(url.username, composeValue(env['NATS_CLUSTER_USER']), `${name}: ${v} logs in as the route user`);
+      assert.equal(url.password, composeValue(env['NATS_CLUSTER_PASS']), `${name}: ${v} carries the route password`);
+      routeEnv[v] = composeValue(env[v]);
+    }
     const r = spawnSync(nats, ['-c', file, '-t'], {
       encoding: 'utf8',
       env: {
         ...process.env,
+        ...routeEnv,
+        NATS_CLUSTER_USER: composeValue(env['NATS_CLUSTER_USER']),
+        NATS_CLUSTER_PASS: composeValue(env['NATS_CLUSTER_PASS']),
         NATS_SERVER_NAME: String(env['NATS_SERVER_NAME']),
         VIDCHAT_AGENT_NATS_PASS: 'a',
         VIDCHAT_MIXER_NATS_PASS: 'm',

@@ -15,7 +15,7 @@ import { healthStatus, startStack, ViewerClient, type Stack } from '../src/index
  */
 const ROOM = 'scale';
 const RECOVERY_BUDGET_MS = 5_000;
-/** Mix back after a node loss: a lease renewal that failed on the dead node costs one TTL. */
+/** Mix back after a node loss: if the node led the lease stream, the raft election (4-9 s) comes first. */
 const MIX_RECOVERY_MS = 10_000;
 
 /** `server_name` of the node a service's log says it is on now (connect and reconnect lines). */

@@ -15,3 +15,4 @@ export * from './recording.js';
 export * from './http-api.js';
 export { utf8Decode, utf8Encode } from './json.js';
 export * from './timecode.js';
+export * from './mixer-lease.js';

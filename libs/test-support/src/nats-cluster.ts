@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,9 @@ import { waitFor } from './wait.js';
  * port (routes must name their peers before any of them runs, so the ports
  * are reserved by binding port 0 first), a `server_name` and its own
  * JetStream store. A node can be killed and restarted on the same ports with
- * its store, as a machine that reboots would.
+ * its store, as a machine that reboots would. Routes log in, as in
+ * docker/nats-scale.conf: the cluster has a route user with a random
+ * password and every route URL carries it (`routeAuth: false` for open routes).
  */
 
 export interface NatsClusterOptions {
@@ -22,6 +25,8 @@ export interface NatsClusterOptions {
   name?: string;
   /** How long the cluster may take to form and elect a JetStream meta leader, ms. */
   readyTimeoutMs?: number;
+  /** Route authorization (a random password), default true. */
+  routeAuth?: boolean;
 }
 
 /** Asks the kernel for a free TCP port on loopback, then frees it for the caller. */
@@ -44,6 +49,15 @@ export class NatsCluster {
     private readonly storeRoot: string,
   ) {}
 
+  /** The cluster's route user, null when routes are open. */
+  routeUser: string | null = null;
+  private routeCred = '';
+
+  /** The route URL of node `i`, with the route credentials: a server given it joins the cluster. */
+  routeUrl(i: number): string {
+    return `nats://${this.routeCred}127.0.0.1:${this.node(i).clusterPort}`;
+  }
+
   static async start(opts: NatsClusterOptions = {}): Promise<NatsCluster> {
     const size = opts.size ?? 3;
     const name = opts.name ?? 'vidchat-test';
@@ -51,13 +65,17 @@ export class NatsCluster {
     const clusterPorts: number[] = [];
     for (let i = 0; i < size; i++) clusterPorts.push(await freePort());
     const names = clusterPorts.map((_, i) => `${name}-${i + 1}`);
+    const authorization =
+      (opts.routeAuth ?? true) ? { user: 'route', password: randomBytes(12).toString('hex') } : undefined;
+    const cred = authorization ? `${authorization.user}:${authorization.password}@` : '';
     const nodes = await Promise.all(
       clusterPorts.map((port, i) =>
         NatsServer.start({
           cluster: {
             name,
             port,
-            routes: clusterPorts.filter((p) => p !== port).map((p) => `nats://127.0.0.1:${p}`),
+            routes: clusterPorts.filter((p) => p !== port).map((p) => `nats://${cred}127.0.0.1:${p}`),
+            ...(authorization ? { authorization } : {}),
           },
           // The store lives outside the node's own folder so that a restart
           // after kill() finds the node's streams again.
@@ -70,6 +88,8 @@ export class NatsCluster {
       ),
     );
     const cluster = new NatsCluster(nodes, names, storeRoot);
+    cluster.routeUser = authorization?.user ?? null;
+    cluster.routeCred = cred;
     await cluster.waitReady(opts.readyTimeoutMs ?? 30_000);
     return cluster;
   }

@@ -10,8 +10,12 @@ export interface NatsServerOptions {
   port?: number;
   /** Extra nats-server config text appended to the generated config. */
   extraConfig?: string;
-  /** Cluster routes: this server's cluster port and the URLs of its peers. */
-  cluster?: { name: string; port?: number; routes: string[] };
+  /**
+   * Cluster routes: this server's cluster port and the URLs of its peers;
+   * with `authorization`, peers must log in with it (route URLs then carry
+   * `user:password@`).
+   */
+  cluster?: { name: string; port?: number; routes: string[]; authorization?: { user: string; password: string } };
   /** Ready timeout in ms. */
   timeoutMs?: number;
   /**
@@ -61,8 +65,11 @@ export class NatsServer {
     const lines = [`listen: 127.0.0.1:${port}`, 'max_payload: 1048576'];
     if (this.opts.cluster) {
       const c = this.opts.cluster;
+      const auth = c.authorization
+        ? `, authorization { user: ${JSON.stringify(c.authorization.user)}, password: ${JSON.stringify(c.authorization.password)}, timeout: 2 }`
+        : '';
       lines.push(
-        `cluster { name: ${c.name}, listen: 127.0.0.1:${clusterPort}, routes: [${c.routes.map((r) => `"${r}"`).join(', ')}] }`,
+        `cluster { name: ${c.name}, listen: 127.0.0.1:${clusterPort}${auth}, routes: [${c.routes.map((r) => `"${r}"`).join(', ')}] }`,
       );
     }
     if (this.opts.jetstream) lines.push(`jetstream { store_dir: ${JSON.stringify(join(this.dir, 'jetstream'))} }`);

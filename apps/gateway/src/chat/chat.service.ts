@@ -186,12 +186,16 @@ export class ChatService implements OnApplicationShutdown {
     };
     const name = this.config.chatStream;
     try {
-      await jsm.streams.info(name);
-      await jsm.streams.update(name, { ...limits, subjects: [chatWildcards.allChat()] });
+      const info = await jsm.streams.info(name);
+      // Scaled up, never down: a gateway started without --chat-replicas
+      // does not take copies away from a cluster's stream.
+      const replicas = Math.max(info.config.num_replicas, this.config.chatReplicas);
+      await jsm.streams.update(name, { ...limits, num_replicas: replicas, subjects: [chatWildcards.allChat()] });
       log.info('chat stream updated', {
         stream: name,
         history: this.config.chatHistory,
         maxAgeS: this.config.chatMaxAgeSeconds,
+        replicas,
       });
     } catch (err) {
       if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
@@ -200,10 +204,12 @@ export class ChatService implements OnApplicationShutdown {
         subjects: [chatWildcards.allChat()],
         storage: StorageType.File,
         discard: DiscardPolicy.Old,
+        num_replicas: this.config.chatReplicas,
         ...limits,
       });
       log.info('chat stream created', {
         stream: name,
+        replicas: this.config.chatReplicas,
         history: this.config.chatHistory,
         maxAgeS: this.config.chatMaxAgeSeconds,
       });

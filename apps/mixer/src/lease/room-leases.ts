@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
 import type { QueuedIterator } from '@nats-io/nats-core';
 import { createLogger, type Logger } from '@vidchat/service-kit';
@@ -9,13 +9,14 @@ import {
   decodeLease,
   encodeAnnounce,
   encodeLease,
-  MIXER_KEY_PREFIX,
-  mixerKey,
-  ROOM_KEY_PREFIX,
-  roomKey,
+  MIXER_ANNOUNCE_KEY_PREFIX as MIXER_KEY_PREFIX,
+  MIXER_LEASE_BUCKET,
+  mixerAnnounceKey as mixerKey,
+  ROOM_LEASE_KEY_PREFIX as ROOM_KEY_PREFIX,
+  roomLeaseKey as roomKey,
   type LeaseValue,
   type MixerAnnounce,
-} from './lease-value.js';
+} from '@vidchat/protocol';
 import { rankMixers } from './rendezvous.js';
 
 /*
@@ -29,9 +30,24 @@ import { rankMixers } from './rendezvous.js';
  *
  *  - The holder renews its lease every ttl/4 with `update(key, value,
  *    revision)`. It may publish only until `sent + ttl - margin`, where
- *    `sent` is when it sent its last successful renewal (margin = ttl/4). A
- *    renewal that fails (someone else's revision, timeout, broker gone)
- *    ends the lease at once: the room stops publishing on that tick.
+ *    `sent` is when it sent its last successful renewal (margin = ttl/4).
+ *    A renewal refused on the revision (another mixer wrote the key) ends
+ *    the lease at once. A renewal that gets no answer (timeout, no stream
+ *    leader, node gone) does not: the holder keeps publishing until that
+ *    same deadline of its last successful renewal, then stops publishing
+ *    but keeps the room's mix running and keeps retrying every ttl/8 with
+ *    the revision it wrote last. The first renewal that succeeds (a new
+ *    stream leader, often before the deadline) makes it publish again;
+ *    a refusal ends the lease. Why this is as safe as giving up: safety
+ *    only ever rests on the deadline of the last *successful* renewal,
+ *    which a failed one does not move. Why not keep publishing past that
+ *    deadline while the bucket is unavailable: "no answer" says nothing
+ *    about what other mixers can do. A holder on a node cut off from the
+ *    stream leader (a minority side, or a route down between its node and
+ *    the leader's only) times out while a mixer on the majority side, which
+ *    sees the lease unchanged for a whole TTL, wins the revision and
+ *    publishes; the holder's packets still reach every node its own node
+ *    has a route to, so viewers there would hear the room twice.
  *  - Every mixer watches the bucket and notes, on its own monotonic clock,
  *    when it first saw each revision. A lease whose revision has not changed
  *    for a whole ttl has lapsed: its holder's last renewal was sent before
@@ -52,7 +68,8 @@ import { rankMixers } from './rendezvous.js';
  * stale watch only delays a takeover (its attempt fails on the revision).
  */
 
-export const LEASE_BUCKET = 'vidchat-mixer-leases';
+/** The bucket (its name, keys and values are in libs/protocol, mixer-lease.ts). */
+export const LEASE_BUCKET = MIXER_LEASE_BUCKET;
 /** Renewals per TTL. */
 export const RENEWALS_PER_TTL = 4;
 /** The holder stops publishing this fraction of the TTL before a lapse could be declared. */
@@ -92,6 +109,24 @@ interface Held {
   revision: number;
   /** performance.now() after which the holder must not publish. */
   validUntil: number;
+  /** performance.now() of the first of the renewals that got no answer in a row (null: the last one succeeded). */
+  failingSince: number | null;
+  /** True once validUntil passed without a renewal: the room is not published until one succeeds. */
+  suspended: boolean;
+}
+
+/**
+ * True when the bucket refused a write on its revision check (the key was
+ * written since our revision: another mixer holds it now). Any other failure
+ * (timeout, no responders while a stream leader is elected, connection
+ * lost) leaves the question open.
+ */
+export function refusedOnRevision(err: unknown): boolean {
+  return (
+    err instanceof JetStreamApiError &&
+    (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
+      err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+  );
 }
 
 export type LeaseOpenResult = { leases: RoomLeases } | { leases: null; reason: string };
@@ -111,6 +146,8 @@ export class RoomLeases {
   private renewing = false;
   private closed = false;
   takeovers = 0;
+  /** Leases kept through a bucket outage that outlasted their validity (renewed again afterwards). */
+  resumed = 0;
 
   private constructor(
     private readonly kv: KV,
@@ -133,8 +170,9 @@ export class RoomLeases {
     } catch (err) {
       return { leases: null, reason: (err as Error).message };
     }
-    // Requests time out well inside the TTL, so that a renewal stuck on a
-    // dead node ends the lease instead of outliving it.
+    // Requests time out at half the TTL: a renewal stuck on a dead node is
+    // retried (renewals go one at a time) while a slow answer, still useful
+    // until its send time plus 3/4 TTL, is waited for.
     const kvm = new Kvm(jetstream(nc, { timeout }));
     let kv: KV;
     try {
@@ -151,9 +189,38 @@ export class RoomLeases {
       });
       kv = await kvm.open(LEASE_BUCKET);
     }
+    await RoomLeases.checkReplicas(nc, opts.replicas);
     const leases = new RoomLeases(kv, opts, hooks);
     await leases.start();
     return { leases };
+  }
+
+  /**
+   * A bucket with fewer replicas than asked for (made by a mixer without
+   * --lease-replicas) is scaled up, never down; one replica on a cluster is
+   * worth a warning: its node's loss stops every room until it is back.
+   */
+  private static async checkReplicas(nc: NatsConnection, wanted: number): Promise<void> {
+    const log = createLogger('lease');
+    const stream = `KV_${LEASE_BUCKET}`;
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: 5_000 });
+      const si = await jsm.streams.info(stream);
+      let replicas = si.config.num_replicas;
+      if (replicas < wanted) {
+        await jsm.streams.update(stream, { ...si.config, num_replicas: wanted });
+        log.warn('lease bucket scaled up', { from: replicas, to: wanted });
+        replicas = wanted;
+      }
+      if (replicas < 3 && nc.info?.cluster) {
+        log.warn('lease bucket has fewer than 3 replicas on a NATS cluster: set --lease-replicas 3', {
+          replicas,
+          cluster: nc.info.cluster,
+        });
+      }
+    } catch (err) {
+      log.warn('lease bucket replicas not checked', { error: (err as Error).message });
+    }
   }
 
   private async start(): Promise<void> {
@@ -203,6 +270,15 @@ export class RoomLeases {
     return [...this.held.keys()];
   }
 
+  /**
+   * True while this mixer holds `room`'s lease, published or not: a lease
+   * whose renewals get no answer is held (not published) until a renewal
+   * succeeds or is refused.
+   */
+  holds(room: string): boolean {
+    return this.held.has(room);
+  }
+
   /** True while this mixer may publish `room`: it holds a lease renewed within TTL minus the margin. */
   mayPublish(room: string): boolean {
     const h = this.held.get(room);
@@ -224,10 +300,18 @@ export class RoomLeases {
   private step(): void {
     if (this.closed) return;
     const now = performance.now();
+    let failing = false;
     for (const [room, h] of this.held) {
-      if (now >= h.validUntil) this.lose(room, 'lease not renewed in time');
+      if (h.failingSince !== null) failing = true;
+      if (now >= h.validUntil && !h.suspended) {
+        h.suspended = true;
+        this.log.warn('lease not renewed in time: room not published until a renewal succeeds', { room });
+      }
     }
-    if (now - this.lastRenew >= this.opts.ttlMs / RENEWALS_PER_TTL && !this.renewing) {
+    // While renewals get no answer, retry twice as often: the first that
+    // succeeds (a new stream leader) lets the room be published again.
+    const every = this.opts.ttlMs / (failing ? 2 * RENEWALS_PER_TTL : RENEWALS_PER_TTL);
+    if (now - this.lastRenew >= every && !this.renewing) {
       this.lastRenew = now;
       this.renewing = true;
       void this.renewAll().finally(() => {
@@ -280,11 +364,11 @@ export class RoomLeases {
       return;
     }
     if (this.closed || !this.wanted.has(room)) {
-      this.held.set(room, { revision, validUntil: 0 });
+      this.held.set(room, { revision, validUntil: 0, failingSince: null, suspended: true });
       await this.release(room);
       return;
     }
-    this.held.set(room, { revision, validUntil: this.validUntil(sent) });
+    this.held.set(room, { revision, validUntil: this.validUntil(sent), failingSince: null, suspended: false });
     if (prev && !prev.released) this.takeovers++;
     this.log.info('lease won', {
       room,
@@ -319,12 +403,63 @@ export class RoomLeases {
     const sent = performance.now();
     try {
       const revision = await this.kv.update(key, encodeLease(value), h.revision);
-      if (this.held.get(room) === h) {
-        h.revision = revision;
-        h.validUntil = this.validUntil(sent);
+      if (this.held.get(room) !== h) return;
+      h.revision = revision;
+      h.validUntil = this.validUntil(sent);
+      if (h.suspended) {
+        this.resumed++;
+        this.log.warn('lease renewed after an outage: room published again', {
+          room,
+          outageMs: Math.round(performance.now() - (h.failingSince ?? sent)),
+        });
+      } else if (h.failingSince !== null) {
+        this.log.info('lease renewed after failed renewals, in time', {
+          room,
+          failingMs: Math.round(performance.now() - h.failingSince),
+        });
       }
+      h.failingSince = null;
+      h.suspended = false;
     } catch (err) {
-      if (this.held.get(room) === h) this.lose(room, `renewal failed: ${(err as Error).message}`);
+      if (this.held.get(room) !== h) return;
+      if (refusedOnRevision(err)) {
+        // A renewal that timed out may have been stored all the same: if the
+        // key's latest revision is still our own write, nobody wrote since
+        // and the lease is ours; take that revision (the deadline stays that
+        // of the last renewal answered: only a new success moves it).
+        const ours = await this.latestOwnRevision(key);
+        if (ours !== null && this.held.get(room) === h) {
+          h.revision = ours;
+          h.failingSince ??= sent;
+          this.log.info('lease renewal refused on a revision of our own (an unanswered renewal was stored)', {
+            room,
+            revision: ours,
+          });
+          return;
+        }
+        if (this.held.get(room) === h) this.lose(room, `renewal refused: ${(err as Error).message}`);
+        return;
+      }
+      // No answer (no stream leader, timeout, our node gone): keep the lease
+      // and retry; publishing still ends at the last successful renewal's deadline.
+      if (h.failingSince === null) {
+        h.failingSince = sent;
+        this.log.info('lease renewal got no answer: retrying', { room, error: (err as Error).message });
+      } else {
+        this.log.debug('lease renewal got no answer', { room, error: (err as Error).message });
+      }
+    }
+  }
+
+  /** The key's latest revision when its value is a lease of this mixer's, else null (or on any failure). */
+  private async latestOwnRevision(key: string): Promise<number | null> {
+    try {
+      const e = await this.kv.get(key);
+      if (!e || e.operation !== 'PUT') return null;
+      const lease = decodeLease(e.value);
+      return lease && lease.owner === this.id && !lease.released ? e.revision : null;
+    } catch {
+      return null;
     }
   }
 

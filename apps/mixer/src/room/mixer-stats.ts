@@ -31,6 +31,8 @@ export interface MixerStats {
   encodeTimeUsMax: number;
   tickTimeUsTotal: number;
   ticks: number;
+  /** Room mix ticks not published: the room's lease held but not renewed in time (lease bucket unavailable). */
+  unpublishedTicks: number;
 }
 
 export function createStats(): MixerStats {
@@ -54,5 +56,6 @@ export function createStats(): MixerStats {
     encodeTimeUsMax: 0,
     tickTimeUsTotal: 0,
     ticks: 0,
+    unpublishedTicks: 0,
   };
 }

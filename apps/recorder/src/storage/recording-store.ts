@@ -30,6 +30,8 @@ export const JETSTREAM_TIMEOUT_MS = 20_000;
 export interface RecordingStoreOptions {
   bucket: string;
   maxTotalBytes: number;
+  /** Copies of the bucket's stream when this recorder creates it (3 on a 3-node cluster). */
+  replicas: number;
   /** Time to live of a recording, ms; 0 keeps them until the size limit deletes the oldest. */
   retentionMs: number;
   log: Logger;
@@ -86,6 +88,7 @@ export class RecordingStore {
     const limits = {
       storage: StorageType.File,
       max_bytes: this.o.maxTotalBytes,
+      replicas: this.o.replicas,
       ...(this.o.retentionMs > 0 ? { ttl: this.o.retentionMs * 1_000_000 } : {}),
       description: 'vidchat recordings (one MP4 per recording)',
     };
@@ -107,11 +110,31 @@ export class RecordingStore {
         );
       }
     }
+    const replicas = await this.replicas();
+    if (replicas !== null && replicas < this.o.replicas) {
+      // Not changed here (the recorder's NATS user may not update streams): say how.
+      this.o.log.warn('recordings bucket has fewer replicas than asked for: change it with `nats stream edit`', {
+        bucket: this.o.bucket,
+        replicas,
+        wanted: this.o.replicas,
+      });
+    }
     this.o.log.info('recordings bucket open', {
       bucket: this.o.bucket,
+      replicas,
       maxBytes: this.o.maxTotalBytes,
       retentionMs: this.o.retentionMs,
     });
+  }
+
+  /** Replicas of the bucket's stream, null when the server does not say. */
+  async replicas(): Promise<number | null> {
+    try {
+      const status = await this.s.status();
+      return status.replicas;
+    } catch {
+      return null;
+    }
   }
 
   private get s(): ObjectStore {
