@@ -363,7 +363,7 @@ export const serveSpec = {
   viewerCountIntervalMs: opt.int(
     'viewer-count-interval-ms',
     'VIDCHAT_VIEWER_COUNT_INTERVAL_MS',
-    'at most one viewer count per room per this period, to NATS and to the room\'s viewers',
+    "at most one viewer count per room per this period, to NATS and to the room's viewers",
     DEFAULTS.viewerCountIntervalMs,
     10,
     60_000,

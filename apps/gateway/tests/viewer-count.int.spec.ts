@@ -12,7 +12,7 @@ import {
 } from '@vidchat/protocol';
 import { NatsServer, sleep, waitFor } from '@vidchat/test-support';
 import { createGateway, defaultConfig, type RunningGateway } from '../src/index.js';
-import { isType, metric, natsClient, TestParticipant, TestViewer } from './helpers.js';
+import { metric, natsClient, TestParticipant, TestViewer } from './helpers.js';
 
 /*
  * The number of people watching a room, across gateways: two in-process
@@ -249,7 +249,10 @@ describe('viewers watching, across gateways (real NATS)', { timeout: 240_000 }, 
     const bound = Math.ceil(elapsed / INTERVAL_MS) + 2;
     const told = counts(first, room).length;
     const published = seen.filter((r) => r.count > 1).length;
-    assert.ok(told <= bound + 1, `the first viewer was told ${told} times in ${Math.round(elapsed)} ms (at most ${bound + 1})`);
+    assert.ok(
+      told <= bound + 1,
+      `the first viewer was told ${told} times in ${Math.round(elapsed)} ms (at most ${bound + 1})`,
+    );
     assert.ok(published <= bound, `${published} reports in ${Math.round(elapsed)} ms (at most ${bound})`);
     assert.ok(told < joiners / 5, `${told} messages for ${joiners} joins`);
     // Every joiner ends up with the total too.
