@@ -232,7 +232,7 @@ describe('viewers watching, across gateways (real NATS)', { timeout: 240_000 }, 
     assert.equal(await garbage(), before);
   });
 
-  it('coalesces: many viewers joining make a few broadcasts and reports, not one per join', async () => {
+  it('coalesces: many viewers joining make a few broadcasts and reports, not one per join', async (t) => {
     const room = 'count-storm';
     const seen = await reports(room);
     const a = await start();
@@ -255,6 +255,9 @@ describe('viewers watching, across gateways (real NATS)', { timeout: 240_000 }, 
     );
     assert.ok(published <= bound, `${published} reports in ${Math.round(elapsed)} ms (at most ${bound})`);
     assert.ok(told < joiners / 5, `${told} messages for ${joiners} joins`);
+    t.diagnostic(
+      `${joiners} joins in ${Math.round(elapsed)} ms: ${told} viewers messages to the first viewer, ${published} reports`,
+    );
     // Every joiner ends up with the total too.
     for (const v of opened) await waitCount(v, room, joiners + 1, 'a joiner');
   });
