@@ -12,6 +12,7 @@ import { RoomsController } from './http/rooms.controller.js';
 import { ViewerPageController } from './http/viewer-page.controller.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { NatsBus } from './nats/nats-bus.js';
+import { ViewerCounts } from './people/viewer-counts.service.js';
 import { RecordingRelay } from './recordings/recording-relay.js';
 import { RecordingsController } from './recordings/recordings.controller.js';
 import { RecordingsService } from './recordings/recordings.service.js';
@@ -53,6 +54,7 @@ export class AppModule {
         ViewerGateway,
         RecordingsService,
         RecordingRelay,
+        ViewerCounts,
       ],
     };
   }

@@ -75,6 +75,17 @@ export const DEFAULTS = {
   chatReplicas: 1,
   /** How often the gateway retries setting up the chat stream while JetStream is missing. */
   chatRetryMs: 5_000,
+  /**
+   * At most one viewer count per room per this period, ms: to NATS (this
+   * gateway's count) and to the room's viewers here (the total), so that a
+   * thousand joins are a handful of messages, not a thousand each.
+   */
+  viewerCountIntervalMs: 1_000,
+  /**
+   * How often this gateway re-publishes its count of each room it serves, ms;
+   * a count not renewed within three periods is forgotten (a gateway gone).
+   */
+  viewerCountHeartbeatMs: 5_000,
   /** Rooms whose media are subscribed at once; a join of one more gets `too-many-rooms` / 1013, HTTP 503. */
   maxRooms: 1_000,
   /**
@@ -358,6 +369,23 @@ export const serveSpec = {
     DEFAULTS.chatRetryMs,
     100,
     600_000,
+  ),
+  viewerCountIntervalMs: opt.int(
+    'viewer-count-interval-ms',
+    'VIDCHAT_VIEWER_COUNT_INTERVAL_MS',
+    "at most one viewer count per room per this period, to NATS and to the room's viewers",
+    DEFAULTS.viewerCountIntervalMs,
+    10,
+    60_000,
+  ),
+  viewerCountHeartbeatMs: opt.int(
+    'viewer-count-heartbeat-ms',
+    'VIDCHAT_VIEWER_COUNT_HEARTBEAT_MS',
+    'how often the gateway re-publishes its viewer count per room (forgotten after three missed)',
+    DEFAULTS.viewerCountHeartbeatMs,
+    100,
+    // Three periods must fit the longest ttl a report may carry (MAX_VIEWER_COUNT_TTL_MS).
+    200_000,
   ),
   recordingsBucket: opt.string(
     'recordings-bucket',

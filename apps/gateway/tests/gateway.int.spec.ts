@@ -93,12 +93,13 @@ describe('gateway (child process, real NATS)', { timeout: 120_000 }, () => {
     await v.join('interest');
     assert.equal(await metric(gw.port, 'vidchat_gateway_room_subscriptions'), 1);
     // Presence, the room's layer-0 video (`*.video`), its shared mix (audio
-    // and levels), its raised hands (`vidchat.hand.<room>`) and the
-    // recorder's events of the room: no per-source audio, a mix-minus only
-    // for a listener (`listen`), and a `.video1` layer only once a viewer asks
-    // for it. The room's chat is read through a JetStream ordered consumer,
-    // which is not a NatsBus subscription.
-    assert.equal(await metric(gw.port, 'vidchat_gateway_nats_subscriptions'), 5);
+    // and levels), its raised hands (`vidchat.hand.<room>`), the gateways'
+    // viewer counts (`vidchat.viewers.<room>`) and the recorder's events of
+    // the room: no per-source audio, a mix-minus only for a listener
+    // (`listen`), and a `.video1` layer only once a viewer asks for it. The
+    // room's chat is read through a JetStream ordered consumer, which is not
+    // a NatsBus subscription.
+    assert.equal(await metric(gw.port, 'vidchat_gateway_nats_subscriptions'), 6);
     v.send({ type: 'leave' });
     await waitFor(async () => (await metric(gw.port, 'vidchat_gateway_room_subscriptions')) === 0, {
       what: 'unsubscribe after leave',

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { connect, PermissionViolationError, type NatsConnection } from '@nats-io/transport-node';
 import {
   decodeRecordingReply,
+  decodeViewerCountReport,
   encodeEnvelope,
   encodeRecordingRequest,
   mixAudioSubject,
@@ -11,6 +12,7 @@ import {
   parseRecordingListResponse,
   recSubject,
   videoSubject,
+  viewersSubject,
   wildcards,
   type RecordingReply,
   type RecordingRequest,
@@ -151,27 +153,42 @@ describe('NATS access control (docker/nats.conf)', { timeout: 150_000 }, () => {
     }
   });
 
-  it('room chat works through the gateway user (JetStream stream VIDCHAT_CHAT)', { timeout: 60_000 }, async () => {
-    assert.ok(stack, 'the end-to-end test started the stack');
-    const a = await ViewerClient.join(stack.port, ROOM);
-    a.ws.send(JSON.stringify({ type: 'chat', text: 'through the secured broker' }));
-    await a.waitForEvent((m) => m.type === 'chat' || m.type === 'error', 20_000, 'the chat echo');
-    const b = await ViewerClient.join(stack.port, ROOM);
-    try {
-      // b joined after the message: it comes as history, read back from the stream.
-      const got = await b.waitForEvent(
-        (m) => m.type === 'chat' && m.text === 'through the secured broker',
-        20_000,
-        'the chat message',
-      );
-      assert.equal(got.msg.type === 'chat' && got.msg.history, true);
-      assert.ok(!a.events.some((e) => e.msg.type === 'error'), JSON.stringify(a.events));
-    } finally {
-      a.close();
-      b.close();
-    }
-    assert.doesNotMatch(stack.gateway!.output(), /Permissions Violation|chat unavailable/i);
-  });
+  it(
+    'room chat and the viewer counts work through the gateway user (JetStream stream VIDCHAT_CHAT)',
+    { timeout: 60_000 },
+    async () => {
+      assert.ok(stack, 'the end-to-end test started the stack');
+      // What another gateway would read of the room's viewer counts, with the gateway user's permissions.
+      const peer = await connect({ servers: nats.url, user: 'gateway', pass: PASSWORDS.gateway });
+      clients.push(peer);
+      const counts: number[] = [];
+      peer.subscribe(viewersSubject(ROOM), {
+        callback: (_e, m) => void counts.push(decodeViewerCountReport(m.data).count),
+      });
+      await peer.flush();
+      const a = await ViewerClient.join(stack.port, ROOM);
+      a.ws.send(JSON.stringify({ type: 'chat', text: 'through the secured broker' }));
+      await a.waitForEvent((m) => m.type === 'chat' || m.type === 'error', 20_000, 'the chat echo');
+      const b = await ViewerClient.join(stack.port, ROOM);
+      try {
+        // b joined after the message: it comes as history, read back from the stream.
+        const got = await b.waitForEvent(
+          (m) => m.type === 'chat' && m.text === 'through the secured broker',
+          20_000,
+          'the chat message',
+        );
+        assert.equal(got.msg.type === 'chat' && got.msg.history, true);
+        assert.ok(!a.events.some((e) => e.msg.type === 'error'), JSON.stringify(a.events));
+        // The stack's gateway published its count of the room (a and b watch it) and told its viewers.
+        await waitFor(() => counts.includes(2) || null, { timeoutMs: 20_000, what: "the gateway's count report" });
+        await b.waitForEvent((m) => m.type === 'viewers' && m.count === 2, 20_000, 'the viewers message');
+      } finally {
+        a.close();
+        b.close();
+      }
+      assert.doesNotMatch(stack.gateway!.output(), /Permissions Violation|chat unavailable/i);
+    },
+  );
 
   it(
     'the gateway user cannot touch any other stream, and cannot change the recordings bucket',

@@ -70,6 +70,7 @@ export function showRoom(room: string, params: PageParams): void {
         grid.setRoster(msg.sources.filter((src) => src.id !== self));
         // A (re)join starts with no hand up: the gateway lowered it when the old socket went.
         people.resetHands();
+        people.setSelf(self);
         hand.reset();
         // The people list shows everyone, the participant itself too.
         people.setRoster(msg.sources);
@@ -90,6 +91,9 @@ export function showRoom(room: string, params: PageParams): void {
         break;
       case 'hand':
         people.onHand(msg);
+        break;
+      case 'viewers':
+        people.onViewers(msg);
         break;
       case 'recording':
         recording.onMessage(msg);

@@ -8,16 +8,19 @@ import { launchChromium, NatsServer, REPO_ROOT, startApp, waitFor, type RunningP
 /*
  * Room chat in real headless Chromium: two tabs on a real gateway and a real
  * JetStream nats-server. What one tab types appears in the other, as text,
- * with links that open safely; a raised hand shows in the other tab.
+ * with links that open safely; a raised hand shows in the other tab. The
+ * people list says how many watch, summed over two gateways of the room.
  */
 
 const ROOM = 'chat-e2e';
+/** A host name for this machine that is not localhost (mapped in the test browser). */
+const LAN_HOST = 'lan.test';
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
 
 interface ChatHooks {
   state: string;
   chat?: { messages: { id: string; name: string; text: string; history: boolean }[]; unread: number; open: boolean };
-  people?: { hands: { who: string; name: string }[] };
+  people?: { hands: { who: string; name: string }[]; watching: number | null; watchingText: string };
 }
 
 async function hooks(page: Page): Promise<ChatHooks | null> {
@@ -34,8 +37,11 @@ async function live(page: Page): Promise<void> {
 describe('chat (Chromium, real gateway, real JetStream)', { timeout: 120_000 }, () => {
   let nats: NatsServer;
   let gateway: RunningProcess;
+  let gateway2: RunningProcess;
   let browser: Browser;
   let baseUrl: string;
+  /** The second gateway of the same broker, by a name that is not localhost. */
+  let lanUrl: string;
 
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -50,11 +56,15 @@ describe('chat (Chromium, real gateway, real JetStream)', { timeout: 120_000 }, 
       },
       { timeoutMs: 20_000, what: 'chat ready' },
     );
-    browser = await launchChromium();
+    gateway2 = startApp('gateway', ['--nats', nats.url, '--port', '0', '--host', '127.0.0.1']);
+    const m2 = await gateway2.waitForOutput(/viewer at https?:\/\/\S+?:(\d+)/, 30_000);
+    lanUrl = `http://${LAN_HOST}:${m2[1]}`;
+    browser = await launchChromium({ args: [`--host-resolver-rules=MAP ${LAN_HOST} 127.0.0.1`] });
   });
 
   after(async () => {
     await browser?.close();
+    await gateway2?.stop();
     await gateway?.stop();
     await nats?.stop();
   });
@@ -143,5 +153,41 @@ describe('chat (Chromium, real gateway, real JetStream)', { timeout: 120_000 }, 
       what: 'the hand to go down',
     });
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it('the people list says how many watch, counted over both gateways of the room', async () => {
+    const room = 'watch-e2e';
+    const problems: string[] = [];
+    const open = async (url: string): Promise<Page> => {
+      const p = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+      p.on('pageerror', (err) => problems.push(err.message));
+      await p.goto(`${url}/?room=${room}`);
+      await live(p);
+      return p;
+    };
+    const watching = (p: Page, n: number, what: string): Promise<unknown> =>
+      waitFor(
+        async () => {
+          const h = await hooks(p);
+          const shown = await p.locator('#people .people-watching').textContent();
+          return h?.people?.watching === n && shown === `${n} watching` ? true : null;
+        },
+        // The gateways tell at most once a second; a loaded machine adds its own delays.
+        { timeoutMs: 20_000, what: `${what} to show ${n} watching` },
+      );
+    const one = await open(baseUrl);
+    const two = await open(lanUrl);
+    const three = await open(lanUrl);
+    await watching(one, 3, 'the tab on the first gateway');
+    await watching(two, 3, 'a tab on the second gateway');
+    await watching(three, 3, 'the other tab on the second gateway');
+    assert.equal(await one.locator('#people .people-watching').isVisible(), true);
+    await one.screenshot({ path: join(ARTIFACTS, 'people-watching.png') });
+    // A tab on the second gateway closes: the first gateway's tab sees it.
+    await three.close();
+    await watching(one, 2, 'the tab on the first gateway after a tab closed');
+    await watching(two, 2, 'the remaining tab on the second gateway');
+    assert.deepEqual(problems, []);
+    await Promise.all([one.close(), two.close()]);
   });
 });

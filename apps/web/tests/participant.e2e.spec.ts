@@ -388,6 +388,37 @@ describe(
       assert.equal((await participant(alice))?.name, 'Alice');
       await liveTile(viewer, alice, "Alice's tile");
 
+      // A raised hand shows on Alice's own tile (her local preview), on her tile
+      // on the viewer's page, and in both people lists; lowered, it goes from all.
+      const raisedOn = async (page: Page, selector: string): Promise<boolean> =>
+        page
+          .locator(selector)
+          .evaluate((t) => t.classList.contains('hand-raised') && (t as HTMLElement).dataset['hand'] === 'raised');
+      const ownTile = '#grid .local-tile';
+      const hers = `#grid .tile[data-source="${await selfOf(alice)}"]`;
+      assert.equal(await raisedOn(alice, ownTile), false);
+      await alice.click('#hand-button');
+      await waitFor(async () => ((await raisedOn(alice, ownTile)) ? true : null), {
+        timeoutMs: 10_000,
+        what: "the hand on Alice's own tile",
+      });
+      await waitFor(async () => ((await raisedOn(viewer, hers)) ? true : null), {
+        timeoutMs: 10_000,
+        what: "the hand on Alice's tile on the viewer's page",
+      });
+      assert.equal(await alice.locator('#people .person-hand').count(), 1);
+      assert.equal(await viewer.locator('#people .person-hand').count(), 1);
+      await alice.screenshot({ path: join(ARTIFACTS, 'participant-hand.png') });
+      await alice.click('#hand-button');
+      await waitFor(async () => ((await raisedOn(alice, ownTile)) ? null : true), {
+        timeoutMs: 10_000,
+        what: "the hand to leave Alice's own tile",
+      });
+      await waitFor(async () => ((await raisedOn(viewer, hers)) ? null : true), {
+        timeoutMs: 10_000,
+        what: "the hand to leave Alice's tile on the viewer's page",
+      });
+
       const first = await selfOf(alice);
       const left = Date.now();
       await alice.getByRole('button', { name: 'Leave' }).click();

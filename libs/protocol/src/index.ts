@@ -11,6 +11,7 @@ export * from './layers.js';
 export * from './levels.js';
 export * from './viewer-messages.js';
 export * from './chat.js';
+export * from './viewer-count.js';
 export * from './recording.js';
 export * from './http-api.js';
 export { utf8Decode, utf8Encode } from './json.js';

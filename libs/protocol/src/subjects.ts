@@ -21,6 +21,9 @@ import { assertValidId, isValidId } from './ids.js';
  *   │                         the JetStream stream VIDCHAT_CHAT (`vidchat.chat.*`)
  *   ├── hand.<room>           gateway → a raised or lowered hand (JSON, see chat.ts);
  *   │                         plain publish/subscribe, not kept in the stream
+ *   ├── viewers.<room>        gateway → how many of its viewers watch the room (JSON, see
+ *   │                         viewer-count.ts): on change and as a heartbeat; every gateway
+ *   │                         with viewers in the room sums the latest report of each
  *   └── rec.<room>            the recorder's request/reply API (JSON, see recording.ts)
  *       ├── .start            gateway → recorder: start recording the room
  *       ├── .stop             gateway → recorder: stop one recording
@@ -158,9 +161,10 @@ export function parseSubject(subject: string): ParsedSubject {
  * that the stream's per-subject limits (`max_msgs_per_subject`) are per-room
  * limits and a room's history is one filtered consumer. Hands are on a
  * subject of their own: they are events, not history, and must not be caught
- * by the stream.
+ * by the stream. So are the gateways' viewer counts for the people list.
  */
-export type ChatScope = 'chat' | 'hand';
+export type ChatScope = 'chat' | 'hand' | 'viewers';
+const CHAT_SCOPES: ReadonlySet<string> = new Set(['chat', 'hand', 'viewers']);
 
 export function chatSubject(room: string): string {
   return `${SUBJECT_ROOT}.chat.${assertValidId('room', room)}`;
@@ -170,18 +174,23 @@ export function handSubject(room: string): string {
   return `${SUBJECT_ROOT}.hand.${assertValidId('room', room)}`;
 }
 
+/** Each gateway's count of the room's viewers (see viewer-count.ts); plain publish/subscribe. */
+export function viewersSubject(room: string): string {
+  return `${SUBJECT_ROOT}.viewers.${assertValidId('room', room)}`;
+}
+
 export const chatWildcards = {
   /** Every room's chat: the subjects of the chat stream. */
   allChat: (): string => `${SUBJECT_ROOT}.chat.*`,
 } as const;
 
-/** Parses a chat or hand subject; null for anything else. */
+/** Parses a chat, hand or viewers subject; null for anything else. */
 export function tryParseChatSubject(subject: string): { scope: ChatScope; room: string } | null {
   const parts = subject.split('.');
   if (parts.length !== 3 || parts[0] !== SUBJECT_ROOT) return null;
   const [, scope, room] = parts;
-  if ((scope !== 'chat' && scope !== 'hand') || !isValidId(room)) return null;
-  return { scope, room };
+  if (scope === undefined || !CHAT_SCOPES.has(scope) || !isValidId(room)) return null;
+  return { scope: scope as ChatScope, room };
 }
 
 /*

@@ -112,6 +112,17 @@ export interface HandMessage {
 }
 
 /**
+ * How many people watch the room without publishing, on every gateway
+ * together (viewer-count.ts); after `join`, then on a change, at most once
+ * per `--viewer-count-interval-ms`.
+ */
+export interface ViewersMessage {
+  type: 'viewers';
+  room: string;
+  count: number;
+}
+
+/**
  * Which video layer of `source` this viewer wants; null pauses that
  * source's video for this viewer. A source nobody asked about gets layer 0.
  */
@@ -145,7 +156,8 @@ export type ServerMessage =
   /** A recording of the room started or ended (`startedAt` ms since the Unix epoch); also sent after `roster` while one runs. */
   | { type: 'recording'; room: string; id: string; state: RecordingState; startedAt: number }
   | ChatMessage
-  | HandMessage;
+  | HandMessage
+  | ViewersMessage;
 
 export const CLIENT_MESSAGE_TYPES = ['join', 'leave', 'ping', 'chat', 'hand', 'layer'] as const;
 
@@ -236,6 +248,7 @@ export function parseServerMessage(text: string): ServerMessage {
     'recording',
     'chat',
     'hand',
+    'viewers',
   ] as const);
   switch (type) {
     case 'roster': {
@@ -280,6 +293,9 @@ export function parseServerMessage(text: string): ServerMessage {
       if (raised === undefined) throw new InvalidMessageError('hand.raised must be true or false');
       return { type, who: id(o, 'who', type), name: str(o, 'name', type, MAX_NAME_LENGTH), raised };
     }
+    case 'viewers':
+      // The sum of every gateway's count: up to MAX_VIEWER_COUNT per gateway, so any safe integer.
+      return { type, room: id(o, 'room', type), count: num(o, 'count', type, 0, Number.MAX_SAFE_INTEGER, true) };
   }
 }
 

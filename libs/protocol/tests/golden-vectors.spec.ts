@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import {
   decodeChatRecord,
   decodeHandEvent,
+  decodeViewerCountReport,
+  encodeViewerCountReport,
+  type ViewerCountReport,
   encodeChatRecord,
   encodeHandEvent,
   type ChatRecord,
@@ -61,8 +64,10 @@ const EXPECTED_NAMES = [
   'server.chat',
   'server.chat-history',
   'server.hand',
+  'server.viewers',
   'chat.record',
   'chat.hand',
+  'viewers.report',
 ];
 
 test('PROTOCOL.md has one well-formed vector per envelope kind and JSON message kind', () => {
@@ -157,6 +162,13 @@ describe('golden vectors from docs/PROTOCOL.md', () => {
             assert.equal(utf8Decode(encodeHandEvent(input), 'hand'), text);
             assert.deepEqual(decodeHandEvent(utf8Encode(text)), input);
           }
+          break;
+        }
+        case 'viewers': {
+          const input = v.input as ViewerCountReport;
+          const text = expectText(v);
+          assert.equal(utf8Decode(encodeViewerCountReport(input), 'viewers'), text);
+          assert.deepEqual(decodeViewerCountReport(utf8Encode(text)), input);
           break;
         }
         default:

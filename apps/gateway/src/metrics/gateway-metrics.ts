@@ -41,7 +41,8 @@ export type InvalidReason =
   | 'chat-rate-limited'
   | 'chat-not-joined'
   | 'chat-unavailable'
-  | 'chat-garbage';
+  | 'chat-garbage'
+  | 'viewer-count-garbage';
 
 @Injectable()
 export class GatewayMetrics implements OnApplicationShutdown {
@@ -139,6 +140,16 @@ export class GatewayMetrics implements OnApplicationShutdown {
   readonly chatDelivered = new Counter({
     name: 'vidchat_gateway_chat_delivered_total',
     help: 'live chat messages sent to viewers (one per viewer)',
+    registers: [this.registry],
+  });
+  readonly viewerCountPublished = new Counter({
+    name: 'vidchat_gateway_viewer_count_published_total',
+    help: "this gateway's viewer counts published on NATS (changes and heartbeats, one per room)",
+    registers: [this.registry],
+  });
+  readonly viewerCountDelivered = new Counter({
+    name: 'vidchat_gateway_viewer_count_delivered_total',
+    help: 'viewers messages (the room total) sent to viewers, one per viewer',
     registers: [this.registry],
   });
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });

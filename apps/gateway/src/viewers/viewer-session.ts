@@ -11,6 +11,7 @@ import {
   type ServerMessage,
   type SourceInfo,
   type ViewerErrorCode,
+  type ViewersMessage,
 } from '@vidchat/protocol';
 import { createLogger } from '@vidchat/service-kit';
 import type { RoomAuthorizer } from '../auth/room-authorizer.js';
@@ -21,6 +22,7 @@ import { TokenError } from '../auth/viewer-token.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { NatsBus } from '../nats/nats-bus.js';
+import type { ViewerCountListener, ViewerCounts } from '../people/viewer-counts.service.js';
 import { RoomCapError, type RoomRegistry } from '../rooms/room-registry.js';
 import type { Room } from '../rooms/room.js';
 import type { MediaFrame, RoomWatcher } from '../rooms/room-watcher.js';
@@ -51,6 +53,8 @@ export interface SessionDeps {
   chat: ChatService;
   /** The room's `recording` messages (absent in tests that build sessions without recordings). */
   recordings?: RecordingRelay;
+  /** The number watching the room on every gateway (the `viewers` message). */
+  viewerCounts: ViewerCounts;
 }
 
 /**
@@ -69,7 +73,7 @@ let nextId = 1;
  * viewer gateway routes the socket's control messages here; media goes out
  * through the sender as raw `ws` frames.
  */
-export class ViewerSession implements RoomWatcher, ChatListener {
+export class ViewerSession implements RoomWatcher, ChatListener, ViewerCountListener {
   readonly id = nextId++;
   /** This viewer in chat and hand events when it gave no name: `viewer-` and 8 random hex digits. */
   readonly chatId = `viewer-${randomBytes(4).toString('hex')}`;
@@ -242,6 +246,10 @@ export class ViewerSession implements RoomWatcher, ChatListener {
     this.sendJson(message);
   }
 
+  onViewerCount(message: ViewersMessage): void {
+    this.sendJson(message);
+  }
+
   /**
    * A chat message: checked (joined, 1–2,000 characters after trimming, the
    * chat rate), then stored. A refusal is an `error` to the sender, nothing
@@ -377,6 +385,8 @@ export class ViewerSession implements RoomWatcher, ChatListener {
     // After the roster, so that a recording in progress is told right after it.
     const unfollow = this.deps.recordings?.follow(room, (m) => this.sendJson(m));
     if (unfollow) releases.push(unfollow);
+    // Counted as watching unless it publishes: the people list names participants and counts the rest.
+    releases.push(this.deps.viewerCounts.join(room, this, participant === null));
     // A late joiner gets each source's latest picture at once instead of
     // waiting for the next frame.
     for (const s of r.sources.values()) {

@@ -8,6 +8,7 @@ import { RecordingRelay } from '../recordings/recording-relay.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { NatsBus } from '../nats/nats-bus.js';
+import { ViewerCounts } from '../people/viewer-counts.service.js';
 import { RoomRegistry } from '../rooms/room-registry.js';
 import { ViewerSession, type SessionDeps } from './viewer-session.js';
 
@@ -38,8 +39,9 @@ export class ViewerSessions implements OnModuleInit, OnModuleDestroy {
     @Inject(NatsBus) bus: NatsBus,
     @Inject(ChatService) chat: ChatService,
     @Inject(RecordingRelay) recordings: RecordingRelay,
+    @Inject(ViewerCounts) viewerCounts: ViewerCounts,
   ) {
-    this.deps = { registry, metrics, auth, bus, limits: config, chat, recordings };
+    this.deps = { registry, metrics, auth, bus, limits: config, chat, recordings, viewerCounts };
   }
 
   get count(): number {

@@ -262,4 +262,5 @@ export const serverMessageArb: fc.Arbitrary<ServerMessage> = fc.oneof(
     { requiredKeys: ['type', 'id', 'name', 'text', 'ts'], noNullPrototype: true },
   ),
   fc.record({ type: fc.constant('hand' as const), who: idArb, name: textArb(64), raised: fc.boolean() }, plain),
+  fc.record({ type: fc.constant('viewers' as const), room: idArb, count: fc.maxSafeNat() }, plain),
 );
