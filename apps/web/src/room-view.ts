@@ -49,7 +49,11 @@ export function showRoom(room: string, params: PageParams): void {
   // Per-tile volume: the mix until a tile is turned up, down or off, then
   // each source's own audio at its own gain (`conn` exists by the time a
   // mode is sent: tiles come with a roster).
-  const sourceAudio = new SourceAudio(audio, (mode) => conn.send({ type: 'audio', mode }));
+  const sourceAudio = new SourceAudio(
+    audio,
+    (mode) => conn.send({ type: 'audio', mode }),
+    (bus) => new AudioPlayer(undefined, undefined, bus),
+  );
   const resetVolumes = byId<HTMLButtonElement>('volume-reset');
   const volumes = new TileVolumes(new VolumeStore(safeLocalStorage(), room), sourceAudio, () => {
     resetVolumes.hidden = !sourceAudio.anyChanged;

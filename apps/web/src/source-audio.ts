@@ -1,5 +1,4 @@
 import type { AudioEnvelope, AudioMode } from '@vidchat/protocol';
-import { AudioPlayer, type AudioHost, type AudioSnapshot } from './audio-player.js';
 
 /*
  * Per-tile volume. By default the page plays the room's mix: one stream,
@@ -11,6 +10,9 @@ import { AudioPlayer, type AudioHost, type AudioSnapshot } from './audio-player.
  * the same decoder, loss concealment, freshness filter and jitter buffer)
  * at its own gain into the same output. When every tile is back at 100% and
  * unmuted, the page goes back to the mix.
+ *
+ * No Web Audio here: the players come in through the interfaces below, so
+ * that this logic runs under Node's test runner too.
  */
 
 /** A tile's volume as the person set it: 0–200 percent, and muted or not. */
@@ -31,32 +33,62 @@ export function gainOf(v: VolumeSetting): number {
   return v.muted ? 0 : v.percent / 100;
 }
 
-/** One source's stream in `window.vidchat.audio.sources`. */
-export interface SourceStreamSnapshot extends AudioSnapshot, VolumeSetting {}
-
-export interface SourceAudioSnapshot {
-  /** What the gateway was asked for on the current socket. */
-  mode: AudioMode;
-  /** Per-source streams playing now (sources mode only). */
-  sources: Record<string, SourceStreamSnapshot>;
+/** A stored setting, or null for anything that is not one (another version, a hand edit). */
+export function parseVolume(raw: string | null): VolumeSetting | null {
+  if (raw === null) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null) return null;
+  const { percent, muted } = v as Record<string, unknown>;
+  if (typeof percent !== 'number' || !Number.isInteger(percent) || percent < 0 || percent > MAX_VOLUME_PERCENT) {
+    return null;
+  }
+  if (typeof muted !== 'boolean') return null;
+  return { percent, muted };
 }
 
-/** Builds one source's stream on the mix player's context. */
-export type StreamFactory = (host: AudioHost) => AudioPlayer;
+/** What this needs of the mix player (an AudioPlayer): `bus` is where other streams can play. */
+export interface MixPlayer<H> {
+  readonly enabled: boolean;
+  readonly bus: H | null;
+  lipSyncDelayMs(): number | null;
+}
 
-export class SourceAudio {
+/** What this needs of one source's stream (an AudioPlayer hosted on the mix player's bus). */
+export interface StreamPlayer<S> {
+  enable(): Promise<void>;
+  push(env: AudioEnvelope): void;
+  setGain(gain: number): void;
+  close(): void;
+  lipSyncDelayMs(): number | null;
+  snapshot(): S;
+}
+
+export interface SourceAudioSnapshot<S> {
+  /** What the gateway was asked for on the current socket. */
+  mode: AudioMode;
+  /** Per-source streams playing now (sources mode only), with their settings. */
+  sources: Record<string, S & VolumeSetting>;
+}
+
+export class SourceAudio<H, S> {
   /** Each tile's setting (tiles of the roster, never the participant's own). */
   private readonly settings = new Map<string, VolumeSetting>();
-  private readonly streams = new Map<string, AudioPlayer>();
+  private readonly streams = new Map<string, StreamPlayer<S>>();
   /** What the gateway was told on this socket; a new socket starts at `mix`. */
   private modeSent: AudioMode = 'mix';
 
   constructor(
     /** The mix player: it owns the AudioContext that the per-source streams join. */
-    private readonly main: AudioPlayer,
+    private readonly main: MixPlayer<H>,
     /** Sends `{"type":"audio","mode"}` on the current socket; false when there is none. */
     private readonly send: (mode: AudioMode) => boolean,
-    private readonly createStream: StreamFactory = (host) => new AudioPlayer(undefined, undefined, host),
+    /** Builds one source's stream on the mix player's bus. */
+    private readonly createStream: (bus: H) => StreamPlayer<S>,
   ) {}
 
   /** What the gateway sends this page now. */
@@ -132,8 +164,8 @@ export class SourceAudio {
     return this.main.lipSyncDelayMs();
   }
 
-  snapshot(): SourceAudioSnapshot {
-    const sources: Record<string, SourceStreamSnapshot> = {};
+  snapshot(): SourceAudioSnapshot<S> {
+    const sources: Record<string, S & VolumeSetting> = {};
     for (const [id, s] of this.streams) {
       sources[id] = { ...s.snapshot(), ...(this.settings.get(id) ?? DEFAULT_VOLUME) };
     }

@@ -16,7 +16,8 @@ export interface VidchatHooks {
    * per-source stream's figures and gain in sources mode, and each tile's
    * volume setting.
    */
-  readonly audio: (AudioSnapshot & SourceAudioSnapshot & { volumes: Record<string, VolumeSetting> }) | null;
+  readonly audio:
+    (AudioSnapshot & SourceAudioSnapshot<AudioSnapshot> & { volumes: Record<string, VolumeSetting> }) | null;
   /** The last 2,048 samples the page played (after every gain), or null before audio starts: for tone checks. */
   readonly audioTap?: number[] | null;
   /** Envelopes or messages that did not decode. */

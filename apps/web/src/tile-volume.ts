@@ -1,6 +1,12 @@
 import type { SourceInfo } from '@vidchat/protocol';
 import { el } from './dom.js';
-import { DEFAULT_VOLUME, isDefaultVolume, MAX_VOLUME_PERCENT, type VolumeSetting } from './source-audio.js';
+import {
+  DEFAULT_VOLUME,
+  isDefaultVolume,
+  MAX_VOLUME_PERCENT,
+  parseVolume,
+  type VolumeSetting,
+} from './source-audio.js';
 
 /*
  * Each tile's volume control: a mute toggle and a 0–200% slider, remembered
@@ -41,24 +47,6 @@ export class VolumeStore {
   private key(source: string): string {
     return `vidchat.volume.${this.room}.${source}`;
   }
-}
-
-/** A stored setting, or null for anything that is not one (another version, a hand edit). */
-export function parseVolume(raw: string | null): VolumeSetting | null {
-  if (raw === null) return null;
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    return null;
-  }
-  if (typeof v !== 'object' || v === null) return null;
-  const { percent, muted } = v as Record<string, unknown>;
-  if (typeof percent !== 'number' || !Number.isInteger(percent) || percent < 0 || percent > MAX_VOLUME_PERCENT) {
-    return null;
-  }
-  if (typeof muted !== 'boolean') return null;
-  return { percent, muted };
 }
 
 /** Who hears about the settings: the page's SourceAudio. */

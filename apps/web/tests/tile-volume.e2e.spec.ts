@@ -171,12 +171,12 @@ describe('per-tile volume and mute (Chromium, real gateway, mixer and NATS)', { 
         const muted = await waitFor(
           async () => {
             const m = await tones(page, 6);
-            return m.low < mix.low * 0.1 && m.high > 0.02 ? m : null;
+            return m.low < mix.low * 0.15 && m.high > 0.02 ? m : null;
           },
           { timeoutMs: 20_000, intervalMs: 200, what: 'the low tone gone, the high one playing' },
         );
         const atFull = await tones(page);
-        assert.ok(atFull.low < mix.low * 0.1, `muted tile silent: ${fmt(atFull)} (mix ${fmt(mix)})`);
+        assert.ok(atFull.low < mix.low * 0.15, `muted tile silent: ${fmt(atFull)} (mix ${fmt(mix)})`);
         assert.ok(atFull.high > mix.high * 0.5, `the other tile plays on: ${fmt(atFull)} (mix ${fmt(mix)})`);
         const sources = (await audio(page))?.sources ?? {};
         assert.deepEqual(Object.keys(sources).sort(), [HIGH.id, LOW.id].sort(), 'one stream per source');
@@ -193,7 +193,7 @@ describe('per-tile volume and mute (Chromium, real gateway, mixer and NATS)', { 
         const at200 = await tones(page);
         const ratio = at200.high / atFull.high;
         assert.ok(ratio > 1.6 && ratio < 2.5, `200% vs 100%: ${ratio.toFixed(2)}x (${fmt(at200)} vs ${fmt(atFull)})`);
-        assert.ok(at200.low < mix.low * 0.1, 'the muted tile stays silent');
+        assert.ok(at200.low < mix.low * 0.15, 'the muted tile stays silent');
 
         // Remembered per source: after a reload the same settings, and per-source audio again.
         await start();
@@ -210,7 +210,7 @@ describe('per-tile volume and mute (Chromium, real gateway, mixer and NATS)', { 
         const reloaded = await waitFor(
           async () => {
             const m = await tones(page, 6);
-            return m.low < mix.low * 0.1 && m.high > atFull.high * 1.5 ? m : null;
+            return m.low < mix.low * 0.15 && m.high > atFull.high * 1.5 ? m : null;
           },
           { timeoutMs: 20_000, intervalMs: 200, what: 'the remembered volumes heard after the reload' },
         );
