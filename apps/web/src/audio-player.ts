@@ -167,6 +167,7 @@ export class AudioPlayer {
     if (!run) return;
     run.output.close();
     run.gain.disconnect();
+    run.decoder.free();
     if (!this.host) void run.ctx.close();
   }
 
@@ -257,8 +258,9 @@ export class AudioPlayer {
       output.node.connect(gain);
       gain.connect(this.host?.input ?? ctx.destination);
       gain.connect(analyser);
-      await ctx.resume();
-      if (ctx.state !== 'running') {
+      // A hosted stream leaves its host's context as it is: suspended while the person muted the page.
+      if (!this.host) await ctx.resume();
+      if (!this.host && ctx.state !== 'running') {
         output.close();
         throw new AudioStartError('blocked', 'the browser kept audio blocked');
       }
