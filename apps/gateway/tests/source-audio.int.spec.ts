@@ -225,6 +225,23 @@ describe(
       assert.ok(got.sources.includes('camA') && got.sources.includes('camB'), 'the real packets still flow');
     });
 
+    it('never sends an `as` viewer the audio of the source it listens as', async () => {
+      const asCam = await viewer();
+      asCam.send({ type: 'audio', mode: 'sources' });
+      asCam.send({ type: 'join', room: ROOM, as: 'camA' });
+      await asCam.waitEvent(isType('roster'));
+      await roundsUntil(
+        () => received(asCam).sources.includes('camB') && received(asCam).sources.includes(participant!.self),
+        'the other sources at the `as` viewer',
+      );
+      await rounds(10);
+      const got = received(asCam);
+      assert.ok(!got.sources.includes('camA'), 'never camA, whose place it takes');
+      assert.deepEqual(got.mix, []);
+      asCam.close();
+      await waitFor(async () => (await sourceAudioViewers()) === 2, { what: 'the `as` viewer released' });
+    });
+
     it('goes back to the mix, and unsubscribes once nobody wants sources (mode switch, leave, close)', async () => {
       const p = participant!;
       const listener = clients[1]!;
