@@ -7,7 +7,8 @@
 //   node bench/run.mjs --only fanout [--quick] [--profile]
 //
 // Benches: fanout, slow-viewers, latency (this folder's lib/) and protocol,
-// capture-agent, video-layers, mixer, audio-loss, recorder, participants, glass-to-glass, browser-participant, playout, chat
+// capture-agent, video-layers, mixer, audio-loss, recorder, participants, source-audio, glass-to-glass,
+// browser-participant, playout, chat
 // (standalone files exporting run({ quick })). A bench
 // file that does not exist yet is skipped with a note; one that fails is
 // reported as failed and the others still run. Everything a bench starts is
@@ -34,6 +35,7 @@ const BENCHES = [
   { name: 'recorder', file: 'recorder.bench.mjs', title: 'Recorder' },
   { name: 'fanout', file: 'fanout.bench.mjs', title: 'Fan-out: gateway vs naive relay' },
   { name: 'participants', file: 'participants.bench.mjs', title: 'Gateway: participants publishing' },
+  { name: 'source-audio', file: 'source-audio.bench.mjs', title: 'Gateway: per-source audio (per-tile volume)' },
   { name: 'slow-viewers', file: 'slow-viewers.bench.mjs', title: 'Slow-viewer isolation' },
   { name: 'latency', file: 'latency.bench.mjs', title: 'Latency end to end' },
   { name: 'chat', file: 'chat.bench.mjs', title: 'Room chat across gateways' },

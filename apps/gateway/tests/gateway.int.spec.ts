@@ -374,7 +374,7 @@ describe('gateway (child process, real NATS)', { timeout: 120_000 }, () => {
     assert.ok(health.natsServer, 'healthz names the NATS node');
   });
 
-  it('never subscribes to per-source audio: viewers hear the mix', async () => {
+  it('never subscribes to per-source audio while no viewer asks for it: viewers hear the mix', async () => {
     const v = await open();
     await v.join('noaudio');
     const s = new FakeSource(nc, 'noaudio', 'cam1');

@@ -59,7 +59,11 @@ export async function createWorkletOutput(
     nodeLatencyMs: 0,
     push: (samples) => node.port.postMessage(samples, [samples.buffer]),
     stats: () => latest,
-    close: () => node.disconnect(),
+    close: () => {
+      // The processor runs until told to stop, connected or not.
+      node.port.postMessage(null);
+      node.disconnect();
+    },
   };
 }
 

@@ -1,4 +1,4 @@
-import type { MixedAudioEnvelope } from '@vidchat/protocol';
+import type { AudioEnvelope, MixedAudioEnvelope } from '@vidchat/protocol';
 import { OpusDecoder } from 'opus-decoder';
 import { LossConcealer } from './audio-concealment.js';
 import { FreshnessFilter } from './audio-freshness.js';
@@ -68,6 +68,18 @@ interface Running {
   decoder: OpusDecoder;
   output: PlayoutOutput;
   analyser: AnalyserNode;
+  /** The stream's volume; for the player that owns the context also the bus every hosted stream joins. */
+  gain: GainNode;
+}
+
+/**
+ * Another player's AudioContext and the node to play into: a player built on
+ * a host is one more stream of the same output (per-source audio, each at
+ * its own volume), not a context of its own.
+ */
+export interface AudioHost {
+  ctx: AudioContext;
+  input: AudioNode;
 }
 
 /**
@@ -91,9 +103,13 @@ export class AudioPlayer {
   /** Smoothed capture → heard delay of the audio, ms in the browser's clock (clock offset included); null until known. */
   private heardDelayMs: number | null = null;
 
+  private gainValue = 1;
+
   constructor(
     private readonly jitter: JitterBufferOptions = DEFAULT_JITTER,
     private readonly now: () => number = () => Date.now(),
+    /** Play as one more stream of this host's context (no gesture needed: the host started it). */
+    private readonly host: AudioHost | null = null,
   ) {}
 
   get enabled(): boolean {
@@ -118,12 +134,44 @@ export class AudioPlayer {
 
   async setMuted(muted: boolean): Promise<void> {
     const ctx = this.running?.ctx;
-    if (!ctx) return;
+    if (!ctx || this.host) return;
     if (muted) await ctx.suspend();
     else await ctx.resume();
   }
 
-  push(env: MixedAudioEnvelope): void {
+  /** This stream's volume: 1 as decoded, 0 silent, up to 2. */
+  setGain(gain: number): void {
+    this.gainValue = gain;
+    if (this.running) this.running.gain.gain.value = gain;
+  }
+
+  /** Where another player can play as one more stream of this one's output; null until started. */
+  get bus(): AudioHost | null {
+    const run = this.running;
+    return run && !this.host ? { ctx: run.ctx, input: run.gain } : null;
+  }
+
+  /** A copy of the last samples the output played (after the gain): what tests analyse. */
+  outputSamples(): Float32Array | null {
+    const run = this.running;
+    if (!run) return null;
+    const buf = new Float32Array(run.analyser.fftSize);
+    run.analyser.getFloatTimeDomainData(buf);
+    return buf;
+  }
+
+  /** Stops playing for good: a hosted stream leaves its host's output, an owner closes its context. */
+  close(): void {
+    const run = this.running;
+    this.running = null;
+    if (!run) return;
+    run.output.close();
+    run.gain.disconnect();
+    run.decoder.free();
+    if (!this.host) void run.ctx.close();
+  }
+
+  push(env: MixedAudioEnvelope | AudioEnvelope): void {
     this.packetsReceived++;
     const run = this.running;
     // opus-decoder turns an empty packet into 120 ms of concealment noise.
@@ -199,23 +247,27 @@ export class AudioPlayer {
     if (typeof WebAssembly === 'undefined') {
       throw new AudioStartError('no-wasm', 'this browser does not run WebAssembly, which the audio decoder needs');
     }
-    const ctx = new AudioContext({ sampleRate: PLAYBACK_SAMPLE_RATE, latencyHint: 'interactive' });
+    const ctx = this.host?.ctx ?? new AudioContext({ sampleRate: PLAYBACK_SAMPLE_RATE, latencyHint: 'interactive' });
     try {
       const decoder = new OpusDecoder({ channels: 1 });
       const [output] = await Promise.all([this.createOutput(ctx), decoder.ready]);
       const analyser = ctx.createAnalyser();
       analyser.fftSize = this.tapBuffer.length;
-      output.node.connect(ctx.destination);
-      output.node.connect(analyser);
-      await ctx.resume();
-      if (ctx.state !== 'running') {
+      const gain = ctx.createGain();
+      gain.gain.value = this.gainValue;
+      output.node.connect(gain);
+      gain.connect(this.host?.input ?? ctx.destination);
+      gain.connect(analyser);
+      // A hosted stream leaves its host's context as it is: suspended while the person muted the page.
+      if (!this.host) await ctx.resume();
+      if (!this.host && ctx.state !== 'running') {
         output.close();
         throw new AudioStartError('blocked', 'the browser kept audio blocked');
       }
       this.concealer = new LossConcealer();
-      this.running = { ctx, decoder, output, analyser };
+      this.running = { ctx, decoder, output, analyser, gain };
     } catch (err) {
-      void ctx.close();
+      if (!this.host) void ctx.close();
       throw err;
     }
   }

@@ -2,7 +2,8 @@
  * The AudioWorklet side of the player, bundled on its own into
  * dist/public/audio-worklet.js: a same-origin module, as the gateway's CSP
  * (`script-src 'self'`) requires. It receives decoded 48 kHz mono samples
- * over its port and plays them through a jitter buffer.
+ * over its port and plays them through a jitter buffer; `null` stops it for
+ * good (a per-source stream that left), so that it no longer runs.
  */
 import { PROCESSOR_NAME } from './audio-worklet-name.js';
 import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer.js';
@@ -20,12 +21,16 @@ declare class AudioWorkletProcessor {
 class PlayerProcessor extends AudioWorkletProcessor {
   private readonly buffer: JitterBuffer;
   private quanta = 0;
+  private stopped = false;
 
   constructor(options: AudioWorkletNodeOptions) {
     super();
     const opts = options.processorOptions as Partial<JitterBufferOptions> | undefined;
     this.buffer = new JitterBuffer(sampleRate, opts);
-    this.port.onmessage = (ev: MessageEvent<Float32Array>) => this.buffer.push(ev.data);
+    this.port.onmessage = (ev: MessageEvent<Float32Array | null>) => {
+      if (ev.data === null) this.stopped = true;
+      else this.buffer.push(ev.data);
+    };
   }
 
   process(_inputs: Float32Array[][], outputs: Float32Array[][]): boolean {
@@ -36,7 +41,7 @@ class PlayerProcessor extends AudioWorkletProcessor {
       for (let c = 1; c < out.length; c++) out[c]?.set(first);
     }
     if (++this.quanta % REPORT_EVERY_QUANTA === 0) this.port.postMessage(this.buffer.stats());
-    return true;
+    return !this.stopped;
   }
 }
 

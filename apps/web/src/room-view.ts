@@ -21,7 +21,9 @@ import { RecordingControls } from './recording/recording-controls.js';
 import { StatusIndicator } from './status-indicator.js';
 import { LayerChooser } from './layer-chooser.js';
 import { installHooks } from './test-hooks.js';
+import { SourceAudio } from './source-audio.js';
 import { TileGrid } from './tile-grid.js';
+import { TileVolumes, VolumeStore } from './tile-volume.js';
 
 /**
  * The page for one room: the connection, the tile grid, the mixed audio,
@@ -44,10 +46,23 @@ export function showRoom(room: string, params: PageParams): void {
   const hand = wireHandButton((raised) => conn.send({ type: 'hand', raised }));
   const people = new PeopleList(byId('people'), byId('grid'));
   const audio = new AudioPlayer();
+  // Per-tile volume: the mix until a tile is turned up, down or off, then
+  // each source's own audio at its own gain (`conn` exists by the time a
+  // mode is sent: tiles come with a roster).
+  const sourceAudio = new SourceAudio(
+    audio,
+    (mode) => conn.send({ type: 'audio', mode }),
+    (bus) => new AudioPlayer(undefined, undefined, bus),
+  );
+  const resetVolumes = byId<HTMLButtonElement>('volume-reset');
+  const volumes = new TileVolumes(new VolumeStore(safeLocalStorage(), room), sourceAudio, () => {
+    resetVolumes.hidden = !sourceAudio.anyChanged;
+  });
+  resetVolumes.addEventListener('click', () => volumes.resetAll());
   // Each tile's layer choice goes to the gateway as a `layer` message on the
   // current connection (`conn` exists by the time one is sent: tiles come with a roster).
   const layers = new LayerChooser((source, layer) => conn.send({ type: 'layer', source, layer }));
-  const grid = new TileGrid(byId('grid'), room, () => audio.lipSyncDelayMs(), layers);
+  const grid = new TileGrid(byId('grid'), room, () => sourceAudio.lipSyncDelayMs(), layers, volumes);
   const status = new StatusIndicator(byId('status'), byId('banner'));
   const count = byId('source-count');
   const recording = new RecordingControls(room, token);
@@ -76,6 +91,8 @@ export function showRoom(room: string, params: PageParams): void {
         people.setRoster(msg.sources);
         // A roster answers a (re)join: a new socket, on which the gateway knows no layer choice yet.
         layers.resync();
+        // Nor the audio mode: it starts at the mix.
+        sourceAudio.resync();
         break;
       }
       case 'source-joined':
@@ -134,7 +151,8 @@ export function showRoom(room: string, params: PageParams): void {
         }
         break;
       case 'audio':
-        // Per-source audio is planned (per-tile volume); today the mix is played.
+        // Sent only after the page asked for per-source audio (a tile's volume changed).
+        sourceAudio.push(env);
         break;
     }
   };
@@ -188,7 +206,8 @@ export function showRoom(room: string, params: PageParams): void {
     },
     send: (source, envelope) => conn.sendMedia(source, envelope),
   };
-  const enableAudio = wireAudioButton(audio);
+  // Once audio plays, changed volumes remembered from earlier visits take effect.
+  const enableAudio = wireAudioButton(audio, () => sourceAudio.resync());
   const join = new JoinControls(
     {
       connect: (publish) => {
@@ -216,7 +235,11 @@ export function showRoom(room: string, params: PageParams): void {
     state,
     room,
     tiles: grid.snapshot(),
-    audio: audio.snapshot(),
+    audio: { ...audio.snapshot(), ...sourceAudio.snapshot(), volumes: volumes.snapshot() },
+    get audioTap() {
+      const samples = audio.outputSamples();
+      return samples ? Array.from(samples) : null;
+    },
     badMessages,
     lastError,
     chat: chat.snapshot(),
@@ -238,7 +261,7 @@ function safeLocalStorage(): Storage | null {
 }
 
 /** Wires the audio button; returns what starts audio from another click (Join). */
-function wireAudioButton(audio: AudioPlayer): () => void {
+function wireAudioButton(audio: AudioPlayer, onStarted: () => void): () => void {
   const button = byId<HTMLButtonElement>('audio-button');
   const note = byId('audio-note');
   let muted = false;
@@ -252,6 +275,7 @@ function wireAudioButton(audio: AudioPlayer): () => void {
         button.textContent = 'Mute';
         button.dataset['on'] = 'true';
         note.hidden = true;
+        onStarted();
       },
       (err: unknown) => {
         button.disabled = false;

@@ -2,6 +2,7 @@ import type { AudioSnapshot } from './audio-player.js';
 import type { ChatSnapshot } from './chat/chat-panel.js';
 import type { PeopleSnapshot } from './chat/people-list.js';
 import type { RecordingSnapshot } from './recording/recording-controls.js';
+import type { SourceAudioSnapshot, VolumeSetting } from './source-audio.js';
 import type { ParticipantHooks } from './publish/join-controls.js';
 import type { TileSnapshot } from './tile.js';
 
@@ -10,7 +11,15 @@ export interface VidchatHooks {
   readonly state: string;
   readonly room: string | null;
   readonly tiles: Record<string, TileSnapshot>;
-  readonly audio: AudioSnapshot | null;
+  /**
+   * The mix player's figures, the audio mode (`mix` or `sources`), each
+   * per-source stream's figures and gain in sources mode, and each tile's
+   * volume setting.
+   */
+  readonly audio:
+    (AudioSnapshot & SourceAudioSnapshot<AudioSnapshot> & { volumes: Record<string, VolumeSetting> }) | null;
+  /** The last 2,048 samples the page played (after every gain), or null before audio starts: for tone checks. */
+  readonly audioTap?: number[] | null;
   /** Envelopes or messages that did not decode. */
   readonly badMessages: number;
   readonly lastError: { code: string; message: string } | null;
@@ -46,6 +55,7 @@ export function installHooks(read: () => VidchatHooks): void {
             'room',
             'tiles',
             'audio',
+            'audioTap',
             'badMessages',
             'lastError',
             'participant',

@@ -3,6 +3,7 @@ import { el } from './dom.js';
 import type { PendingFrame } from './frame-decoder.js';
 import type { LayerChooser } from './layer-chooser.js';
 import { Tile, type TileSnapshot } from './tile.js';
+import type { TileVolumes } from './tile-volume.js';
 
 /** How often stall detection and the stats overlay refresh, ms. */
 export const TICK_MS = 500;
@@ -31,6 +32,8 @@ export class TileGrid {
     private readonly audioDelayMs: () => number | null = () => null,
     /** Asks the gateway for each tile's video layer, when given. */
     private readonly layers: LayerChooser | null = null,
+    /** Each tile's volume control, when given. */
+    private readonly volumes: TileVolumes | null = null,
   ) {
     this.empty = el('div', 'grid-empty');
     this.empty.append(
@@ -63,6 +66,7 @@ export class TileGrid {
     if (tile) {
       tile.update(info);
       this.layers?.updateInfo(info);
+      this.volumes?.updateInfo(info);
       return;
     }
     const t = new Tile(info, this.audioDelayMs);
@@ -70,6 +74,7 @@ export class TileGrid {
     this.root.append(t.root);
     this.layout();
     this.layers?.add(info, t.root);
+    this.volumes?.add(info, t.root);
   }
 
   remove(id: string): void {
@@ -78,6 +83,7 @@ export class TileGrid {
     tile.close();
     this.tiles.delete(id);
     this.layers?.remove(id);
+    this.volumes?.remove(id);
     if (this.focused === id) this.setFocus(null);
     this.layout();
   }

@@ -89,6 +89,7 @@ export type ClientMessage =
   | { type: 'leave' }
   | { type: 'ping'; id?: string }
   | LayerRequest
+  | AudioModeRequest
   /** Checked by the gateway (trimmed, 1–2,000 characters); a bad text is an `error`, not a close. */
   | { type: 'chat'; text: string }
   | { type: 'hand'; raised: boolean };
@@ -132,6 +133,21 @@ export interface LayerRequest {
   layer: number | null;
 }
 
+/**
+ * What this viewer hears: `mix` (the default) is the room's mix (or the
+ * viewer's mix-minus), one Opus stream; `sources` is each source's own audio
+ * envelopes (kind `audio`, with the source id), never the viewer's own
+ * source, so that the page can play each tile at its own volume. The mode
+ * holds for the socket, across joins, until changed.
+ */
+export const AUDIO_MODES = ['mix', 'sources'] as const;
+export type AudioMode = (typeof AUDIO_MODES)[number];
+
+export interface AudioModeRequest {
+  type: 'audio';
+  mode: AudioMode;
+}
+
 export interface SourceInfo {
   id: string;
   /** Shown as text only. */
@@ -159,7 +175,7 @@ export type ServerMessage =
   | HandMessage
   | ViewersMessage;
 
-export const CLIENT_MESSAGE_TYPES = ['join', 'leave', 'ping', 'chat', 'hand', 'layer'] as const;
+export const CLIENT_MESSAGE_TYPES = ['join', 'leave', 'ping', 'chat', 'hand', 'layer', 'audio'] as const;
 
 /** Parses one text frame from a viewer; throws `InvalidMessageError` / `ProtocolError`. */
 export function parseClientMessage(text: string): ClientMessage {
@@ -189,6 +205,8 @@ export function parseClientMessage(text: string): ClientMessage {
         source: id(o, 'source', 'layer'),
         layer: o['layer'] === null ? null : num(o, 'layer', 'layer', 0, MAX_VIDEO_LAYERS - 1, true),
       };
+    case 'audio':
+      return { type, mode: oneOf(o, 'mode', 'audio', AUDIO_MODES) };
   }
 }
 

@@ -61,6 +61,7 @@ const EXPECTED_NAMES = [
   'server.recording',
   'client.chat',
   'client.hand',
+  'client.audio',
   'server.chat',
   'server.chat-history',
   'server.hand',

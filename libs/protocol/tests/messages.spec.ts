@@ -136,6 +136,20 @@ describe('JSON messages round trip (property)', () => {
     }
   });
 
+  test('audio: the mode is mix or sources, nothing else', () => {
+    assert.deepEqual(parseClientMessage('{"type":"audio","mode":"sources"}'), { type: 'audio', mode: 'sources' });
+    assert.deepEqual(parseClientMessage('{"type":"audio","mode":"mix"}'), { type: 'audio', mode: 'mix' });
+    for (const bad of [
+      '{"type":"audio"}',
+      '{"type":"audio","mode":"Sources"}',
+      '{"type":"audio","mode":"source"}',
+      '{"type":"audio","mode":1}',
+      '{"type":"audio","mode":null}',
+    ]) {
+      assert.throws(() => parseClientMessage(bad), InvalidMessageError, bad);
+    }
+  });
+
   test('roster: self is a source id when present', () => {
     assert.deepEqual(parseServerMessage('{"type":"roster","room":"r","sources":[],"self":"p-1"}'), {
       type: 'roster',

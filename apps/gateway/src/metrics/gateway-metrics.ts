@@ -72,6 +72,16 @@ export class GatewayMetrics implements OnApplicationShutdown {
     help: 'video layers above 0 the gateway is subscribed to, one per room, source and layer someone wants',
     registers: [this.registry],
   });
+  readonly sourceAudioSubscriptions = new Gauge({
+    name: 'vidchat_gateway_source_audio_subscriptions',
+    help: "rooms whose sources' own audio the gateway is subscribed to, for viewers in per-source audio mode",
+    registers: [this.registry],
+  });
+  readonly sourceAudioViewers = new Gauge({
+    name: 'vidchat_gateway_source_audio_viewers',
+    help: "viewers that hear each source's own audio (per-tile volume) instead of the mix",
+    registers: [this.registry],
+  });
   readonly natsSubscriptions = new Gauge({
     name: 'vidchat_gateway_nats_subscriptions',
     help: 'NATS subscriptions held (presence, plus media, mix and hands per watched room)',

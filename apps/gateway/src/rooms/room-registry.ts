@@ -34,8 +34,11 @@ import type { MediaFrame, RoomWatcher } from './room-watcher.js';
  * layer while a watcher wants it), and of the mixer's output
  * only the room's mix and levels: viewers hear the mix, so per-source audio
  * and every listener's mix-minus (50 packets/s each) would be received and
- * decoded only to be dropped. Sources stay alive through their presence
- * heartbeats (or, without presence, through their video frames).
+ * decoded only to be dropped. The exceptions follow interest: a listener's
+ * mix-minus while someone hears it (`listen`), and the room's per-source
+ * audio while some viewer plays each tile at its own volume (`hearSources`).
+ * Sources stay alive through their presence heartbeats (or, without
+ * presence, through their video frames).
  */
 
 /** A watch that would subscribe one room more than `--max-rooms`. */
@@ -67,7 +70,7 @@ function layersOf(p: PresenceMessage): Pick<SourceInfo, 'layers'> {
 
 /** Which envelope kind each subscribed subject track must carry. */
 function expectedKind(scope: 'src' | 'mix', track: string): EnvelopeKindName | null {
-  if (scope === 'src') return track === 'video' ? 'video' : null;
+  if (scope === 'src') return track === 'video' ? 'video' : track === 'audio' ? 'audio' : null;
   return track === 'audio' || track === 'minus' ? 'mixedAudio' : track === 'levels' ? 'levels' : null;
 }
 
@@ -126,6 +129,8 @@ export class RoomRegistry implements BeforeApplicationShutdown {
       this.unsubscribeRoom(room);
       for (const m of room.minus.values()) m.subscription.unsubscribe();
       room.minus.clear();
+      room.sourceAudio?.subscription.unsubscribe();
+      room.sourceAudio = null;
     }
     this.rooms.clear();
   }
@@ -243,6 +248,39 @@ export class RoomRegistry implements BeforeApplicationShutdown {
       }
     };
   }
+  /**
+   * Makes `watcher` get the room's per-source audio (the watcher must be
+   * watching the room; it decides itself which sources to pass on). The
+   * first such watcher of a room subscribes to `src.<room>.*.audio`, the last
+   * release unsubscribes. Returns the release, idempotent.
+   */
+  hearSources(room: Room, watcher: RoomWatcher): () => void {
+    let entry = room.sourceAudio;
+    if (!entry) {
+      const subscription = this.bus.subscribe(wildcards.roomTrack(room.id, 'audio'), (msg) => this.onMedia(room, msg));
+      entry = { watchers: new Set(), subscription };
+      room.sourceAudio = entry;
+      log.debug('per-source audio wanted: subscribed', { room: room.id });
+      this.updateGauges();
+    }
+    const listeners = entry;
+    listeners.watchers.add(watcher);
+    this.metrics.sourceAudioViewers.inc();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.metrics.sourceAudioViewers.dec();
+      listeners.watchers.delete(watcher);
+      if (listeners.watchers.size === 0 && room.sourceAudio === listeners) {
+        listeners.subscription.unsubscribe();
+        room.sourceAudio = null;
+        log.debug('per-source audio unwanted: unsubscribed', { room: room.id });
+        this.updateGauges();
+      }
+    };
+  }
+
   private room(id: string): Room {
     let room = this.rooms.get(id);
     if (!room) {
@@ -269,6 +307,9 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     this.metrics.rooms.set(this.list().length);
     this.metrics.roomSubscriptions.set(this.watchedRoomCount);
     this.metrics.layerSubscriptions.set(this.layers.size);
+    let sourceAudio = 0;
+    for (const r of this.rooms.values()) if (r.sourceAudio) sourceAudio++;
+    this.metrics.sourceAudioSubscriptions.set(sourceAudio);
     this.metrics.natsSubscriptions.set(this.bus.subscriptionCount);
   }
 
@@ -409,8 +450,9 @@ export class RoomRegistry implements BeforeApplicationShutdown {
     const payloadLength = env.payload.length;
     if (subjectSource !== '') {
       let entry = room.sources.get(subjectSource);
-      // Only layer 0 may make a source known: a small layer is subscribed for a source already known.
-      if (!entry && layer !== 0) return;
+      // Only layer 0 may make a source known: a small layer is subscribed for
+      // a source already known, and audio is for the tiles already shown.
+      if (!entry && (layer !== 0 || env.kind === 'audio')) return;
       if (!entry) {
         // Only a capture agent can publish without presence: the gateway announces every participant.
         const info: SourceInfo = {
@@ -441,6 +483,11 @@ export class RoomRegistry implements BeforeApplicationShutdown {
       frame.minusOf = minusOf;
       // A mix-minus is for its listeners only, never for the room's other watchers.
       for (const w of room.minus.get(minusOf)?.watchers ?? []) w.onMedia(frame);
+      return;
+    }
+    if (frame.kind === 'audio') {
+      // A source's own audio is for the viewers that asked for it, never for the room's other watchers.
+      for (const w of room.sourceAudio?.watchers ?? []) w.onMedia(frame);
       return;
     }
     if (frame.kind === 'video') {

@@ -31,6 +31,12 @@ export interface MinusListeners {
   subscription: BusSubscription;
 }
 
+/** The watchers that hear each source's own audio (per-tile volume), and the subscription that feeds them. */
+export interface SourceAudioListeners {
+  watchers: Set<RoomWatcher>;
+  subscription: BusSubscription;
+}
+
 /** One room: its roster, its watchers and, while watched, its media subscriptions. */
 export class Room {
   readonly sources = new Map<string, SourceEntry>();
@@ -38,6 +44,8 @@ export class Room {
   subscriptions: BusSubscription[] | null = null;
   /** Mix-minus streams heard here, by listening source id: subscribed while someone hears them. */
   readonly minus = new Map<string, MinusListeners>();
+  /** Sources' own audio (`src.<room>.*.audio`): subscribed while some viewer asked for it. */
+  sourceAudio: SourceAudioListeners | null = null;
 
   constructor(readonly id: string) {}
 

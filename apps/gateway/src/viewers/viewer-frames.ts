@@ -9,7 +9,7 @@ import {
 /*
  * What one WebSocket frame from a viewer becomes before Nest routes it to a
  * `@SubscribeMessage` handler: `{event, data}`. A text frame that parses is
- * routed by its `type` (`join`, `leave`, `ping`, `layer`). Everything else is routed
+ * routed by its `type` (`join`, `leave`, `ping`, `layer`, `audio`, …). Everything else is routed
  * too, to handlers that count it and close with the documented code, because
  * Nest logs an error with a stack for a parser that throws, and a public
  * socket must not be able to flood the log. The two internal event names
@@ -88,5 +88,7 @@ export function parseViewerFrame(data: WsFrameData, maxTextBytes: number): Viewe
       return { event: 'hand', data: msg };
     case 'layer':
       return { event: 'layer', data: msg };
+    case 'audio':
+      return { event: 'audio', data: msg };
   }
 }

@@ -5,6 +5,7 @@ import {
   CloseCode,
   PRESENCE_INTERVAL_MS,
   serverMessage,
+  type AudioMode,
   type ChatMessage,
   type HandMessage,
   type JoinMessage,
@@ -90,6 +91,10 @@ export class ViewerSession implements RoomWatcher, ChatListener, ViewerCountList
   private readonly layers: ViewerLayers;
   /** The source whose mix-minus this viewer hears instead of the room's mix, if any. */
   private hearsMinusOf: string | null = null;
+  /** `sources`: this viewer hears each source's own audio (per-tile volume) instead of the mix. */
+  private audioMode: AudioMode = 'mix';
+  /** Releases the room's per-source audio, while this viewer is joined in `sources` mode. */
+  private sourceAudioRelease: (() => void) | null = null;
   /** Counts joins and leaves, so that a join whose token check finishes late knows it was overtaken. */
   private joinSeq = 0;
   private readonly bucket: TokenBucket;
@@ -156,10 +161,41 @@ export class ViewerSession implements RoomWatcher, ChatListener, ViewerCountList
       // itself in the page's local preview, never a round trip (layerOf).
       if (frame.layer === this.layerOf(frame.source)) this.sender.video(frame.source, frame.bytes);
     } else if (frame.kind === 'mixedAudio') {
-      // One mix per viewer: its mix-minus when it hears one, the room's mix otherwise.
-      if ((frame.minusOf ?? null) === this.hearsMinusOf) this.sender.audio(frame.bytes);
+      // One mix per viewer: its mix-minus when it hears one, the room's mix
+      // otherwise; none in `sources` mode, where the page mixes the sources.
+      if (this.audioMode === 'mix' && (frame.minusOf ?? null) === this.hearsMinusOf) this.sender.audio(frame.bytes);
+    } else if (frame.kind === 'audio') {
+      // Reaches only viewers in `sources` mode (hearSources). Never a
+      // viewer's own source: a participant's own microphone, or the source
+      // whose mix-minus an `as` viewer hears, would come back as an echo.
+      if (this.audioMode === 'sources' && frame.source !== this.hearsMinusOf) this.sender.audio(frame.bytes);
     } else {
       this.sender.audio(frame.bytes);
+    }
+  }
+
+  /**
+   * `{"type":"audio"}`: `sources` makes this viewer hear each source's own
+   * audio instead of the mix (the page plays each tile at its own volume),
+   * `mix` goes back to the single mix. The mode holds across joins; the
+   * room's per-source audio is subscribed only while some joined viewer
+   * wants it.
+   */
+  setAudioMode(mode: AudioMode): void {
+    if (mode === this.audioMode) return;
+    this.audioMode = mode;
+    log.debug('viewer audio mode', { viewer: this.id, mode });
+    this.applyAudioMode();
+  }
+
+  /** Holds the room's per-source audio exactly while joined in `sources` mode. */
+  private applyAudioMode(): void {
+    const want = this.joined !== null && this.audioMode === 'sources';
+    if (want && !this.sourceAudioRelease) {
+      this.sourceAudioRelease = this.deps.registry.hearSources(this.joined!.roster, this);
+    } else if (!want && this.sourceAudioRelease) {
+      this.sourceAudioRelease();
+      this.sourceAudioRelease = null;
     }
   }
 
@@ -380,6 +416,7 @@ export class ViewerSession implements RoomWatcher, ChatListener, ViewerCountList
       },
     };
     this.layers.attach(room);
+    this.applyAudioMode();
     log.debug('viewer joined', { viewer: this.id, room, participant: participant?.id, as: msg.as });
     this.sendJson({ type: 'roster', room, sources: r.roster(), ...(participant ? { self: participant.id } : {}) });
     // After the roster, so that a recording in progress is told right after it.
@@ -403,8 +440,10 @@ export class ViewerSession implements RoomWatcher, ChatListener, ViewerCountList
     if (!this.joined) return;
     this.leaveChat();
     this.layers.detach();
-    this.joined.release();
+    const joined = this.joined;
     this.joined = null;
+    this.applyAudioMode();
+    joined.release();
     this.hearsMinusOf = null;
     this.sender.close();
     // A fresh sender for the next room: nothing of the old room may leak in.
@@ -417,8 +456,10 @@ export class ViewerSession implements RoomWatcher, ChatListener, ViewerCountList
     this.closed = true;
     this.leaveChat();
     this.layers.detach();
-    this.joined?.release();
+    const joined = this.joined;
     this.joined = null;
+    this.applyAudioMode();
+    joined?.release();
     this.sender.close();
     this.onClosed(this);
   }

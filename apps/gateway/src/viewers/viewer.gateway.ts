@@ -71,6 +71,11 @@ export class ViewerGateway implements OnGatewayConnection<WebSocket>, OnGatewayD
     this.admitted(ws, 'layer')?.setLayer(msg.source, msg.layer);
   }
 
+  @SubscribeMessage('audio')
+  audio(@ConnectedSocket() ws: WebSocket, @MessageBody() msg: Msg<'audio'>): void {
+    this.admitted(ws)?.setAudioMode(msg.mode);
+  }
+
   /** The return value is the reply: Nest sends it as a JSON text frame. */
   @SubscribeMessage('ping')
   ping(@ConnectedSocket() ws: WebSocket, @MessageBody() msg: Msg<'ping'>): ServerMessage | undefined {

@@ -218,6 +218,7 @@ export const clientMessageArb: fc.Arbitrary<ClientMessage> = fc.oneof(
     { type: fc.constant('layer' as const), source: idArb, layer: fc.constantFrom(0, 1, null) },
     { noNullPrototype: true },
   ),
+  fc.record({ type: fc.constant('audio' as const), mode: fc.constantFrom('mix' as const, 'sources' as const) }, plain),
 );
 
 export const sourceInfoArb: fc.Arbitrary<SourceInfo> = fc.record(
