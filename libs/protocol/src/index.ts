@@ -14,3 +14,4 @@ export * from './recording.js';
 export * from './http-api.js';
 export { utf8Decode, utf8Encode } from './json.js';
 export * from './timecode.js';
+export { opusPacketHasFec } from './opus-packet.js';
