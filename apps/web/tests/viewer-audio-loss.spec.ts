@@ -55,8 +55,8 @@ test('in-order packets pass; late and duplicate ones are dropped and counted; th
 });
 
 test('10% random loss: every lost packet filled with 20 ms, FEC for most, gaps only where libopus itself dips', () => {
-  // Twenty loss patterns of 15 s. What the page did before (a faded reversed frame, then silence) is the baseline:
-  // the same decoded timeline with the lost frames silent.
+  // Twenty loss patterns of 15 s. The baseline is no concealment: the same decoded timeline with the lost frames
+  // silent (bench/viewer-loss.bench.mjs also plays what the page did before: a reversed frame fading out).
   let frames = 0;
   let gapFrames = 0;
   let silentGapFrames = 0;
