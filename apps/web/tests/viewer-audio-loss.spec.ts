@@ -1,11 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { opusPacketHasFec } from '@vidchat/protocol';
 import { ConcealingDecoder, FADE_IN_SAMPLES, MAX_CONCEALED_FRAMES, SequenceTracker } from '../src/audio-concealment.js';
 import { FreshnessFilter } from '../src/audio-freshness.js';
-import { Libopus, libopusBuild } from '../src/libopus.js';
+import { loadLibopus } from './support/libopus-node.js';
 import { frameRms, gaps, harmonicOpusPackets, randomLoss } from './support/harmonic-opus.js';
 
 /*
@@ -13,9 +11,7 @@ import { frameRms, gaps, harmonicOpusPackets, randomLoss } from './support/harmo
  * libopus WebAssembly build decodes, loaded from the same file the build
  * copies next to app.js), and its freshness filter, on exact numbers.
  */
-const lib = await Libopus.load(
-  readFileSync(createRequire(import.meta.url).resolve(`@evan/opus/wasm/${libopusBuild()}`)),
-);
+const lib = await loadLibopus();
 const COUNT = 750; // 15 s
 const withFec = harmonicOpusPackets(COUNT);
 const rms = (f: Float32Array): number => Math.sqrt(f.reduce((s, v) => s + v * v, 0) / f.length);
