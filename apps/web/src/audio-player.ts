@@ -8,7 +8,7 @@ import {
   type PlayoutOutput,
 } from './audio-output.js';
 import { DEFAULT_JITTER, type JitterBufferOptions } from './jitter-buffer.js';
-import { Libopus, libopusBuild } from './libopus.js';
+import { fetchLibopus } from './libopus.js';
 
 /** The mixer's output rate; the decoder and the AudioContext both run at it. */
 export const PLAYBACK_SAMPLE_RATE = 48_000;
@@ -75,25 +75,6 @@ interface Running {
 }
 
 const NO_PACKETS: ConcealmentStats = { lost: 0, fecRecovered: 0, concealed: 0, late: 0, decoded: 0, decodeErrors: 0 };
-
-/** Where the build puts libopus's two WebAssembly builds, next to app.js. */
-const LIBOPUS_DIR = 'opus/';
-
-/** Fetches and instantiates the libopus build this browser runs (once per page). */
-let libopus: Promise<Libopus> | null = null;
-function loadLibopus(): Promise<Libopus> {
-  libopus ??= fetch(LIBOPUS_DIR + libopusBuild())
-    .then((res) => {
-      if (!res.ok) throw new Error(`the audio decoder did not load (HTTP ${res.status})`);
-      return res.arrayBuffer();
-    })
-    .then((bytes) => Libopus.load(bytes))
-    .catch((err: unknown) => {
-      libopus = null;
-      throw err;
-    });
-  return libopus;
-}
 
 /**
  * Plays the room's mixed audio: Opus packets → libopus (wasm, works on every
@@ -212,7 +193,7 @@ export class AudioPlayer {
     }
     const ctx = new AudioContext({ sampleRate: PLAYBACK_SAMPLE_RATE, latencyHint: 'interactive' });
     try {
-      const [output, lib] = await Promise.all([this.createOutput(ctx), loadLibopus()]);
+      const [output, lib] = await Promise.all([this.createOutput(ctx), fetchLibopus()]);
       const decoder = new ConcealingDecoder(lib.decoder(PLAYBACK_SAMPLE_RATE));
       const analyser = ctx.createAnalyser();
       analyser.fftSize = this.tapBuffer.length;

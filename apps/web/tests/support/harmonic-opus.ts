@@ -57,6 +57,21 @@ export function frameRms(pcm: Float32Array, frame = 960): number[] {
   return out;
 }
 
+/**
+ * RMS of every 20 ms window of `pcm`, one starting each `hop` samples (1 ms by
+ * default): where packets fall in a recording is unknown, and a 20 ms gap
+ * that straddles two fixed frames leaves each at half its level.
+ */
+export function slidingRms(pcm: Float32Array, window = 960, hop = 48): number[] {
+  const sums = new Float64Array(pcm.length + 1);
+  for (let i = 0; i < pcm.length; i++) sums[i + 1] = sums[i]! + pcm[i]! * pcm[i]!;
+  const out: number[] = [];
+  for (let start = 0; start + window <= pcm.length; start += hop) {
+    out.push(Math.sqrt(Math.max(0, sums[start + window]! - sums[start]!) / window));
+  }
+  return out;
+}
+
 /** Frames below a quarter of the median: audible gaps where the signal is continuous. */
 export function gaps(rms: readonly number[]): { gaps: number[]; median: number; min: number } {
   const sorted = [...rms].sort((x, y) => x - y);
