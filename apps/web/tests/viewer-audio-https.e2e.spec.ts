@@ -49,14 +49,20 @@ describe(
       dir = mkdtempSync(join(tmpdir(), 'vidchat-https-'));
       const key = join(dir, 'key.pem');
       const cert = join(dir, 'cert.pem');
-      execFileSync(
-        'openssl',
-        [
-          ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1'],
-          ...['-keyout', key, '-out', cert, '-subj', `/CN=${HOST}`, '-addext', `subjectAltName=DNS:${HOST}`],
-        ],
-        { stdio: 'pipe' },
-      );
+      try {
+        execFileSync(
+          'openssl',
+          [
+            ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1'],
+            ...['-keyout', key, '-out', cert, '-subj', `/CN=${HOST}`, '-addext', `subjectAltName=DNS:${HOST}`],
+          ],
+          { stdio: 'pipe' },
+        );
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+          throw new Error('openssl not found: this test makes its certificate with it (apt-get install openssl)');
+        throw err;
+      }
       nats = await startNatsFixture();
       gateway = startApp('gateway', [
         ...['--nats', nats.url, '--port', '0', '--tls-port', '0'],
