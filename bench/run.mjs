@@ -7,8 +7,8 @@
 //   node bench/run.mjs --only fanout [--quick] [--profile]
 //
 // Benches: fanout, slow-viewers, latency (this folder's lib/) and protocol,
-// capture-agent, video-layers, mixer, audio-loss, recorder, participants, source-audio, glass-to-glass,
-// browser-participant, playout, chat
+// capture-agent, video-layers, mixer, audio-loss, viewer-loss, recorder, participants, source-audio,
+// glass-to-glass, browser-participant, playout, chat
 // (standalone files exporting run({ quick })). A bench
 // file that does not exist yet is skipped with a note; one that fails is
 // reported as failed and the others still run. Everything a bench starts is
@@ -32,6 +32,7 @@ const BENCHES = [
   { name: 'video-layers', file: 'video-layers.bench.mjs', title: 'Video layers' },
   { name: 'mixer', file: 'mixer.bench.mjs', title: 'Mixer' },
   { name: 'audio-loss', file: 'audio-loss.bench.mjs', title: 'Audio under packet loss' },
+  { name: 'viewer-loss', file: 'viewer-loss.bench.mjs', title: 'Viewer audio under packet loss' },
   { name: 'recorder', file: 'recorder.bench.mjs', title: 'Recorder' },
   { name: 'fanout', file: 'fanout.bench.mjs', title: 'Fan-out: gateway vs naive relay' },
   { name: 'participants', file: 'participants.bench.mjs', title: 'Gateway: participants publishing' },

@@ -55,9 +55,12 @@ describe('ffmpeg arguments', () => {
   it('passes a camera’s MJPEG through when it offers the size, and encodes otherwise', () => {
     const pass = videoSpec({ kind: 'v4l2', device: '/dev/video0' }, { ...settings, passthrough: true });
     assert.equal(pass.input, '/dev/video0');
-    assert.deepEqual(pass.inputOptions.slice(-8), [
+    assert.deepEqual(pass.inputOptions.slice(-11), [
+      '-copyts',
       '-f',
       'v4l2',
+      '-ts',
+      'abs',
       '-input_format',
       'mjpeg',
       '-video_size',
@@ -68,8 +71,30 @@ describe('ffmpeg arguments', () => {
     assert.deepEqual(pass.outputOptions.slice(0, 2), ['-c:v', 'copy']);
     const enc = videoSpec({ kind: 'v4l2', device: '/dev/video0' }, settings);
     assert.ok(!enc.inputOptions.includes('-input_format'));
-    assert.deepEqual(enc.outputOptions.slice(0, 4), ['-c:v', 'mjpeg', '-q:v', '5']);
-    assert.deepEqual(enc.outputOptions.slice(-2), ['-f', 'mjpeg']);
+    assert.match(enc.outputOptions.join(' '), /^-fps_mode passthrough -enc_time_base:v 1:1000 -c:v mjpeg -q:v 5 /);
+    assert.deepEqual(enc.outputOptions.slice(-2), ['-f', 'smjpeg']);
+    assert.deepEqual(pass.outputOptions.slice(-2), ['-f', 'smjpeg']);
+  });
+
+  it("keeps every input's own capture times: its pts on the wall clock, SMJPEG, no rate grid", () => {
+    const custom = videoSpec(
+      { kind: 'custom', inputOptions: ['-f', 'dshow'], input: 'video=Integrated Camera' },
+      { ...settings, fps: 15 },
+    );
+    assert.deepEqual(custom.inputOptions, ['-fflags', 'nobuffer', '-f', 'dshow']);
+    const out = custom.outputOptions.join(' ');
+    assert.match(
+      out,
+      /^-map 0:v:0 -vf settb=1\/1000000,setpts=PTS-STARTPTS\+RTCSTART,scale=640:360,select='isnan\(prev_selected_t\)\+gte\(t-prev_selected_t\\,0\.0600\)' -fps_mode passthrough -enc_time_base:v 1:1000 .*-f smjpeg$/,
+    );
+    assert.doesNotMatch(out, / -r /);
+    const two = ffmpegArgs(
+      videoSpec({ kind: 'custom', inputOptions: [], input: 'in.mp4' }, { ...settings, layers: 2 }),
+    ).join(' ');
+    assert.match(
+      two,
+      /-i in\.mp4 -filter_complex \[0:v:0\]settb=1\/1000000,setpts=PTS-STARTPTS\+RTCSTART,.*-f smjpeg pipe:1 .*-f smjpeg pipe:3$/,
+    );
   });
 
   it('paces the test sources at real time and asks for 20 ms Opus pages', () => {
@@ -123,7 +148,7 @@ describe('ffmpeg arguments', () => {
     );
     assert.match(
       pass,
-      /-map 0:v -c:v copy .*-f mjpeg pipe:1 -map 0:v -vf scale=320:180,select='not\(mod\(n,2\)\)' .*-c:v mjpeg .*-f mjpeg pipe:3$/,
+      /-map 0:v -c:v copy .*-f smjpeg pipe:1 -map 0:v -vf scale=320:180,select='not\(mod\(n,2\)\)' .*-c:v mjpeg .*-f smjpeg pipe:3$/,
     );
     const enc = ffmpegArgs(videoSpec({ kind: 'v4l2', device: '/dev/video0' }, two)).join(' ');
     assert.match(

@@ -4,6 +4,7 @@ import { FRAME_SAMPLES } from '../src/dsp/audio-format.js';
 import { DEFAULT_JITTER_OPTIONS } from '../src/dsp/jitter-buffer.js';
 import { floatToInt16 } from '../src/dsp/mix.js';
 import { createMixEncoder } from '../src/codec/opus-encoder.js';
+import { opusPacketHasFec } from '../src/codec/opus-fec.js';
 import { createStats } from '../src/room/mixer-stats.js';
 import { RAMP_MS, SourceChannel } from '../src/room/source-channel.js';
 
@@ -58,8 +59,9 @@ test('a source fades in when it starts, conceals a lost packet at its level, and
     1_160_000,
   ]);
   assert.equal(stats.lost, 1);
-  // The mix encoder's packets carry no FEC, and packet 7 arrived anyway: libopus's concealment.
-  assert.deepEqual([stats.concealed, stats.fecRecovered], [1, 0]);
+  // The mix encoder's packets carry in-band FEC (for viewers), and packet 7 arrived in time: rebuilt from it.
+  assert.ok(opusPacketHasFec(packets[7]!));
+  assert.deepEqual([stats.concealed, stats.fecRecovered], [0, 1]);
   assert.ok(frames[0]!.every((v) => v === 0) && frames[1]!.every((v) => v === 0));
   // Fade-in: the first sample is at most 1/rampSamples of the signal's amplitude.
   assert.ok(Math.abs(frames[2]![0]!) <= 0.6 / rampSamples, `first sample ${frames[2]![0]}`);

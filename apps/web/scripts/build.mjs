@@ -3,12 +3,13 @@
 // the gateway serves that folder at `/` (it finds it through the @vidchat/web
 // package). Two entry points: the page (app.js) and the AudioWorklet module
 // (audio-worklet.js), which must be a same-origin file because the gateway's
-// CSP allows scripts from 'self' only. The opus-decoder wasm is inlined in its
-// JavaScript, so there is no .wasm file to copy. It also type-checks the page
+// CSP allows scripts from 'self' only. libopus's two WebAssembly builds from
+// @evan/opus (SIMD and plain) are copied to opus/; the page fetches the one the
+// browser runs (src/libopus.ts). It also type-checks the page
 // against the DOM lib with no Node types (`--no-check` skips that).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,4 +35,7 @@ if (existsSync(join(src, 'main.ts'))) {
     logLevel: 'warning',
   });
 }
+const evanOpus = dirname(createRequire(import.meta.url).resolve('@evan/opus/package.json'));
+mkdirSync(join(out, 'opus'), { recursive: true });
+for (const file of ['simd.wasm', 'opus.wasm']) copyFileSync(join(evanOpus, 'wasm', file), join(out, 'opus', file));
 if (existsSync(join(src, 'static'))) cpSync(join(src, 'static'), out, { recursive: true });

@@ -1,6 +1,5 @@
 import type { AudioEnvelope, MixedAudioEnvelope } from '@vidchat/protocol';
-import { OpusDecoder } from 'opus-decoder';
-import { LossConcealer } from './audio-concealment.js';
+import { ConcealingDecoder, type ConcealmentStats } from './audio-concealment.js';
 import { FreshnessFilter } from './audio-freshness.js';
 import {
   createScriptProcessorOutput,
@@ -9,6 +8,7 @@ import {
   type PlayoutOutput,
 } from './audio-output.js';
 import { DEFAULT_JITTER, type JitterBufferOptions } from './jitter-buffer.js';
+import { fetchLibopus } from './libopus.js';
 
 /** The mixer's output rate; the decoder and the AudioContext both run at it. */
 export const PLAYBACK_SAMPLE_RATE = 48_000;
@@ -39,8 +39,12 @@ export interface AudioSnapshot {
   packetsReceived: number;
   packetsDecoded: number;
   decodeErrors: number;
-  /** Packets missing from the mix's sequence, frames filled in for them, and packets out of order. */
+  /**
+   * Packets missing from the mix's sequence; of those, rebuilt from the next
+   * packet's FEC data, and concealed by the decoder (PLC); packets out of order.
+   */
   packetsLost: number;
+  framesRecoveredFec: number;
   framesConcealed: number;
   packetsLate: number;
   /** Packets dropped on arrival because they were too old to play (the page had been busy). */
@@ -65,7 +69,7 @@ export interface AudioSnapshot {
 
 interface Running {
   ctx: AudioContext;
-  decoder: OpusDecoder;
+  decoder: ConcealingDecoder;
   output: PlayoutOutput;
   analyser: AnalyserNode;
   /** The stream's volume; for the player that owns the context also the bus every hosted stream joins. */
@@ -82,9 +86,11 @@ export interface AudioHost {
   input: AudioNode;
 }
 
+const NO_PACKETS: ConcealmentStats = { lost: 0, fecRecovered: 0, concealed: 0, late: 0, decoded: 0, decodeErrors: 0 };
+
 /**
- * Plays the room's mixed audio: Opus packets → opus-decoder (wasm, works on
- * every origin) → loss concealment → an output with a jitter buffer (the
+ * Plays the room's mixed audio: Opus packets → libopus (wasm, works on every
+ * origin) with FEC recovery and concealment of lost packets → an output with a jitter buffer (the
  * AudioWorklet where it exists, else a ScriptProcessorNode). Packets too old
  * to play are dropped on arrival. It starts only from a user gesture, as
  * browsers' autoplay policy requires; until then packets are counted and
@@ -94,11 +100,8 @@ export class AudioPlayer {
   private running: Running | null = null;
   private starting: Promise<void> | null = null;
   private error: AudioSnapshot['error'] = null;
-  private concealer = new LossConcealer();
   private readonly freshness = new FreshnessFilter();
   private packetsReceived = 0;
-  private packetsDecoded = 0;
-  private decodeErrors = 0;
   private readonly tapBuffer = new Float32Array(2048);
   /** Smoothed capture → heard delay of the audio, ms in the browser's clock (clock offset included); null until known. */
   private heardDelayMs: number | null = null;
@@ -167,33 +170,21 @@ export class AudioPlayer {
     if (!run) return;
     run.output.close();
     run.gain.disconnect();
-    run.decoder.free();
+    run.decoder.close();
     if (!this.host) void run.ctx.close();
   }
 
   push(env: MixedAudioEnvelope | AudioEnvelope): void {
     this.packetsReceived++;
     const run = this.running;
-    // opus-decoder turns an empty packet into 120 ms of concealment noise.
     if (!run || env.payload.length === 0) return;
-    const verdict = this.concealer.sequence(env.seq);
+    const verdict = run.decoder.sequence(env.seq);
     if (verdict.kind === 'late') return;
     if (!this.freshness.accept(env.captureTimeUs, this.now())) {
-      this.concealer.interrupt();
+      run.decoder.interrupt();
       return;
     }
-    const out = run.decoder.decodeFrame(env.payload);
-    const mono = out.channelData[0];
-    if (out.errors.length > 0 || out.samplesDecoded === 0 || !mono) {
-      this.decodeErrors++;
-      this.concealer.interrupt();
-      return;
-    }
-    this.packetsDecoded++;
-    // Copy: the decoder reuses its output memory between calls.
-    for (const frame of this.concealer.frames(mono.slice(0, out.samplesDecoded), verdict.lost)) {
-      run.output.push(frame);
-    }
+    for (const frame of run.decoder.frames(env.payload, verdict.lost)) run.output.push(frame);
     const ahead = (run.output.stats().buffered / PLAYBACK_SAMPLE_RATE) * 1000;
     const heard = this.now() - env.captureTimeUs / 1000 + ahead + outputLatency(run);
     this.heardDelayMs =
@@ -214,15 +205,16 @@ export class AudioPlayer {
     const s = run?.output.stats();
     const ms = (samples: number): number => (samples / PLAYBACK_SAMPLE_RATE) * 1000;
     const outputLatencyMs = run ? outputLatency(run) : 0;
-    const c = this.concealer.stats;
+    const c = run?.decoder.stats ?? NO_PACKETS;
     return {
       enabled: this.enabled,
       path: run?.output.path ?? null,
       error: this.error,
       packetsReceived: this.packetsReceived,
-      packetsDecoded: this.packetsDecoded,
-      decodeErrors: this.decodeErrors,
+      packetsDecoded: c.decoded,
+      decodeErrors: c.decodeErrors,
       packetsLost: c.lost,
+      framesRecoveredFec: c.fecRecovered,
       framesConcealed: c.concealed,
       packetsLate: c.late,
       packetsStale: this.freshness.stale,
@@ -249,8 +241,8 @@ export class AudioPlayer {
     }
     const ctx = this.host?.ctx ?? new AudioContext({ sampleRate: PLAYBACK_SAMPLE_RATE, latencyHint: 'interactive' });
     try {
-      const decoder = new OpusDecoder({ channels: 1 });
-      const [output] = await Promise.all([this.createOutput(ctx), decoder.ready]);
+      const [output, lib] = await Promise.all([this.createOutput(ctx), fetchLibopus()]);
+      const decoder = new ConcealingDecoder(lib.decoder(PLAYBACK_SAMPLE_RATE));
       const analyser = ctx.createAnalyser();
       analyser.fftSize = this.tapBuffer.length;
       const gain = ctx.createGain();
@@ -262,9 +254,9 @@ export class AudioPlayer {
       if (!this.host) await ctx.resume();
       if (!this.host && ctx.state !== 'running') {
         output.close();
+        decoder.close();
         throw new AudioStartError('blocked', 'the browser kept audio blocked');
       }
-      this.concealer = new LossConcealer();
       this.running = { ctx, decoder, output, analyser, gain };
     } catch (err) {
       if (!this.host) void ctx.close();

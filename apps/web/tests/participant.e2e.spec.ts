@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { OpusDecoder } from 'opus-decoder';
 import type { Browser, Page } from 'playwright-core';
 import { decodeEnvelope, mixAudioSubject, tryParseSubject, wildcards } from '@vidchat/protocol';
 import {
@@ -19,6 +18,7 @@ import {
   type NatsFixture,
   type RunningProcess,
 } from '@vidchat/test-support';
+import { loadLibopus } from './support/libopus-node.js';
 import { hooks, watchConsole, type Hooks, type ParticipantView } from './support/page-hooks.js';
 
 /*
@@ -26,7 +26,7 @@ import { hooks, watchConsole, type Hooks, type ParticipantView } from './support
  * and a fake microphone playing a known tone (a WAV made by ffmpeg), the real
  * gateway, the real mixer and a real nats-server. The mixes are checked where
  * the mixer publishes them: this process subscribes to the room mix and to
- * every mix-minus and decodes the Opus with opus-decoder; Goertzel says
+ * every mix-minus and decodes the Opus with the page's libopus; Goertzel says
  * which participant's tone is in which stream.
  */
 
@@ -108,13 +108,9 @@ async function amplitudes(
 ): Promise<number[]> {
   const picked = list.filter((r) => r.at >= from);
   assert.ok(picked.length >= (ms / 20) * 0.4, `only ${picked.length} packets of ${what} in the last ${ms} ms`);
-  const decoder = new OpusDecoder({ channels: 1 });
-  await decoder.ready;
-  const parts = picked.map((r) => {
-    const out = decoder.decodeFrame(r.packet);
-    return Float32Array.from((out.channelData[0] ?? new Float32Array()).subarray(0, out.samplesDecoded));
-  });
-  decoder.free();
+  const decoder = (await loadLibopus()).decoder();
+  const parts = picked.map((r) => decoder.decode(r.packet) ?? new Float32Array());
+  decoder.close();
   const pcm = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let off = 0;
   for (const p of parts) {

@@ -17,3 +17,4 @@ export * from './http-api.js';
 export { utf8Decode, utf8Encode } from './json.js';
 export * from './timecode.js';
 export * from './mixer-lease.js';
+export { opusPacketHasFec } from './opus-packet.js';

@@ -114,15 +114,31 @@ function encodeOptions(s: VideoTrackSettings): string[] {
 }
 
 /**
- * Whether the video track's ffmpeg writes SMJPEG (a JPEG per chunk with its
- * pts in ms) rather than bare MJPEG. Only the test pattern does so far: its
- * pts is set to the wall-clock time each frame was generated. A camera's
- * pts would be its driver's capture time with `-copyts`, but that path is
- * not tested on a real camera yet, so cameras still stamp frames when they
- * leave ffmpeg's pipe.
+ * Every video track's ffmpeg writes SMJPEG (a JPEG per chunk with its pts in
+ * ms), and every pts is a wall-clock capture time, which the agent publishes
+ * as `captureTimeUs`:
+ * - the test pattern: the time each frame was generated (`setpts=RTCTIME`);
+ * - a V4L2 camera: the driver's capture timestamp, which `-ts abs` turns into
+ *   wall-clock time when the driver counts on the monotonic clock;
+ * - any other input (a device through avfoundation or dshow, a file, a URL):
+ *   the input's own timestamps, moved onto the wall clock at the filter
+ *   graph's start (`setpts=PTS-STARTPTS+RTCSTART`): frames keep the spacing
+ *   the device (or the file, played with `-re`) gave them, and the first one
+ *   is stamped when ffmpeg had read and decoded it. Not `-copyts` with
+ *   `-use_wallclock_as_timestamps`: ffmpeg 5's `-re` then stalls after a frame
+ *   (its rate emulation waits for the epoch), and wall-clock read times
+ *   would defeat `-re` on a file anyway.
+ * For V4L2, `-copyts` keeps the driver's pts through the filters and the
+ * encoder instead of shifting the first one to zero. A pts the agent does
+ * not believe (no epoch, or older than MAX_CAPTURE_LAG_US) falls back to the
+ * pipe-exit time.
  */
-export function videoTimestamped(source: Exclude<VideoSource, { kind: 'none' }>): boolean {
-  return source.kind === 'test';
+export const VIDEO_MUXER = 'smjpeg';
+const KEEP_TIMESTAMPS = ['-copyts'];
+
+/** Keeps at most `fps` frames a second of an input, each with its own pts (`-r` would move them to a grid). */
+function rateCapFilter(fps: number): string {
+  return `select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,${(0.9 / fps).toFixed(4)})'`;
 }
 
 /**
@@ -178,7 +194,7 @@ export function videoSpec(source: Exclude<VideoSource, { kind: 'none' }>, s: Vid
       // The clock goes top right: the viewer labels each tile at its bottom left.
       const filters = [
         // Each frame's pts becomes the wall-clock time it was generated, in µs,
-        // carried to the agent by the SMJPEG muxer (see videoTimestamped).
+        // carried to the agent by the SMJPEG muxer (see VIDEO_MUXER).
         'settb=1/1000000',
         'setpts=RTCTIME',
         // The capture time, machine-readable, for glass-to-glass measurements.
@@ -212,8 +228,12 @@ export function videoSpec(source: Exclude<VideoSource, { kind: 'none' }>, s: Vid
     case 'v4l2': {
       const inputOptions = [
         ...LOW_LATENCY_INPUT,
+        ...KEEP_TIMESTAMPS,
         '-f',
         'v4l2',
+        // The driver's capture time, as wall-clock time (see VIDEO_MUXER).
+        '-ts',
+        'abs',
         ...(s.passthrough ? ['-input_format', 'mjpeg'] : []),
         '-video_size',
         size,
@@ -225,43 +245,60 @@ export function videoSpec(source: Exclude<VideoSource, { kind: 'none' }>, s: Vid
         return {
           inputOptions,
           input: source.device,
-          outputOptions: ['-map', '0:v', '-c:v', 'copy', ...out, '-f', 'mjpeg'],
-          extraOutputs: [smallLayerOutput('0:v', ['-vf', smallLayerFilter(small)], s, 'mjpeg')],
+          outputOptions: ['-map', '0:v', '-c:v', 'copy', ...out, '-f', VIDEO_MUXER],
+          extraOutputs: [smallLayerOutput('0:v', ['-vf', smallLayerFilter(small)], s, VIDEO_MUXER)],
         };
       }
-      if (small) return { inputOptions, input: source.device, ...twoLayerOutputs('[0:v]', [], small, s, 'mjpeg') };
+      if (small) return { inputOptions, input: source.device, ...twoLayerOutputs('[0:v]', [], small, s, VIDEO_MUXER) };
       return {
         inputOptions,
         input: source.device,
-        outputOptions: [...(s.passthrough ? ['-c:v', 'copy'] : encodeOptions(s)), ...out, '-f', 'mjpeg'],
+        outputOptions: [
+          ...(s.passthrough
+            ? ['-c:v', 'copy']
+            : ['-fps_mode', 'passthrough', ...timeBaseOptions(VIDEO_MUXER), ...encodeOptions(s)]),
+          ...out,
+          '-f',
+          VIDEO_MUXER,
+        ],
       };
     }
-    case 'custom':
+    case 'custom': {
+      const inputOptions = LOW_LATENCY_INPUT;
+      const base = [
+        // Each frame's pts: the input's own, from the wall-clock time the graph started (see VIDEO_MUXER), in µs.
+        'settb=1/1000000',
+        'setpts=PTS-STARTPTS+RTCSTART',
+        // A custom input may deliver any size and rate: scale to the asked size so presence tells the truth,
+        // and keep at most the asked rate.
+        `scale=${s.width}:${s.height}`,
+        rateCapFilter(s.fps),
+      ];
       if (small) {
-        const base = [`scale=${s.width}:${s.height}`, `fps=${s.fps}`];
         return {
-          inputOptions: [...LOW_LATENCY_INPUT, ...source.inputOptions],
+          inputOptions: [...inputOptions, ...source.inputOptions],
           input: source.input,
-          ...twoLayerOutputs('[0:v:0]', base, small, s, 'mjpeg'),
+          ...twoLayerOutputs('[0:v:0]', base, small, s, VIDEO_MUXER),
         };
       }
       return {
-        inputOptions: [...LOW_LATENCY_INPUT, ...source.inputOptions],
+        inputOptions: [...inputOptions, ...source.inputOptions],
         input: source.input,
-        // A custom input may deliver any size: scale to the asked one so presence tells the truth.
         outputOptions: [
           '-map',
           '0:v:0',
           '-vf',
-          `scale=${s.width}:${s.height}`,
-          '-r',
-          String(s.fps),
+          base.join(','),
+          '-fps_mode',
+          'passthrough',
+          ...timeBaseOptions(VIDEO_MUXER),
           ...encodeOptions(s),
           ...out,
           '-f',
-          'mjpeg',
+          VIDEO_MUXER,
         ],
       };
+    }
   }
 }
 

@@ -4,7 +4,7 @@ import type { Logger } from '@vidchat/service-kit';
 import { nowUs } from '../clock.js';
 import { FfmpegSupervisor } from '../ffmpeg/supervisor.js';
 import { MjpegSplitter, type JpegFrameInfo } from '../ffmpeg/mjpeg-splitter.js';
-import { smallLayer, videoSpec, videoTimestamped, type VideoTrackSettings } from '../ffmpeg/track-args.js';
+import { smallLayer, videoSpec, type VideoTrackSettings } from '../ffmpeg/track-args.js';
 import { SmjpegDemuxer, unwrapEpochMs } from '../ffmpeg/smjpeg-demuxer.js';
 import { MAX_CAPTURE_LAG_US } from './audio-capture-clock.js';
 import type { FfmpegError } from '../ffmpeg/ffmpeg-errors.js';
@@ -15,9 +15,10 @@ import type { TrackCounters } from './track-counters.js';
 /*
  * The camera track: one supervised ffmpeg writing MJPEG, split into JPEGs,
  * each stamped with its capture time and published as one video envelope on
- * `vidchat.src.<room>.<source>.video`. The capture time is the frame's pts
- * when ffmpeg writes SMJPEG (the test pattern), else the moment the JPEG
- * left ffmpeg's pipe.
+ * `vidchat.src.<room>.<source>.video`. The capture time is the frame's pts,
+ * which ffmpeg writes in SMJPEG as a wall-clock time for every source (see
+ * VIDEO_MUXER in track-args.ts); only a pts that is no believable capture
+ * time falls back to the moment the JPEG left ffmpeg's pipe.
  *
  * With two layers the same ffmpeg also writes the half-width layer 1 on its
  * fd 3; those JPEGs go out on `.video1` with layer byte 1. Each layer has its
@@ -42,10 +43,10 @@ export interface VideoTrackOptions {
 class LayerOutput {
   readonly counters: TrackCounters = { items: 0, bytes: 0 };
   readonly splitter: MjpegSplitter;
-  /** Set when ffmpeg writes SMJPEG: it carries each frame's capture time. */
-  readonly smjpeg: SmjpegDemuxer | null;
+  /** ffmpeg writes SMJPEG: it carries each frame's capture time. */
+  readonly smjpeg: SmjpegDemuxer;
   readonly publisher: TrackPublisher;
-  /** The capture time of the JPEG being split, from SMJPEG; null for bare MJPEG. */
+  /** The capture time of the JPEG being split, from SMJPEG; null outside a frame. */
   private frameTimeUs: number | null = null;
   private seq = 0;
   private warnedSize = false;
@@ -63,19 +64,16 @@ class LayerOutput {
     const maxFrameBytes = Math.min(o.maxFrameBytes, ENVELOPE_LIMITS.maxVideoPayloadBytes);
     this.splitter = new MjpegSplitter((jpeg, frame) => this.onFrame(jpeg, frame), { maxFrameBytes });
     // SMJPEG frames still go through the splitter, which checks each JPEG and reads its size.
-    this.smjpeg = videoTimestamped(o.source)
-      ? new SmjpegDemuxer((jpeg, ms32) => this.onTimedJpeg(jpeg, ms32), { maxFrameBytes })
-      : null;
+    this.smjpeg = new SmjpegDemuxer((jpeg, ms32) => this.onTimedJpeg(jpeg, ms32), { maxFrameBytes });
   }
 
   push(chunk: Uint8Array): void {
-    if (this.smjpeg) this.smjpeg.push(chunk);
-    else this.splitter.push(chunk);
+    this.smjpeg.push(chunk);
   }
 
   reset(): void {
     this.splitter.reset();
-    this.smjpeg?.reset();
+    this.smjpeg.reset();
   }
 
   /** One SMJPEG frame: its pts (the epoch in ms, cut to 32 bits) is the capture time. */

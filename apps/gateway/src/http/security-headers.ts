@@ -2,7 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 
 /*
  * Headers on every response. Scripts come from this origin only; the viewer
- * decodes Opus with a wasm build of opus-decoder, hence 'wasm-unsafe-eval'
+ * decodes Opus with libopus compiled to wasm, hence 'wasm-unsafe-eval'
  * (which allows compiling wasm, not eval of strings).
  */
 export const CONTENT_SECURITY_POLICY = [

@@ -32,10 +32,16 @@ export class EncoderClosedError extends Error {
   }
 }
 
+/** The loss the mix's in-band FEC is sized for, in percent (libopus spends more bits on FEC for more). */
+export const MIX_EXPECTED_LOSS_PERCENT = 10;
+
 export function createMixEncoder(bitrate: number = DEFAULT_MIX_BITRATE): MixEncoder {
   let enc: Encoder | null = new Encoder({ channels: 1, sample_rate: SAMPLE_RATE, application: 'voip' });
   enc.bitrate = bitrate;
   enc.expert_frame_duration = 20;
+  // In-band FEC, as the agents send: a viewer that loses a mix packet rebuilds it from the next one (apps/web/src/audio-concealment.ts).
+  enc.inband_fec = true;
+  enc.packet_loss = MIX_EXPECTED_LOSS_PERCENT;
   return {
     encode(pcm) {
       if (enc === null) throw new EncoderClosedError();
