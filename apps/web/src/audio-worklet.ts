@@ -5,13 +5,17 @@
  * over its port and plays them through a jitter buffer.
  */
 import { PROCESSOR_NAME } from './audio-worklet-name.js';
+import type { WorkletCommand, WorkletReport } from './audio-output.js';
 import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer.js';
 
 /** How often the processor reports its counters, in render quanta (128 samples): about 0.27 s. */
 const REPORT_EVERY_QUANTA = 100;
+/** How often it says what it plays when (lip sync), in render quanta: about 21 ms. */
+const CLOCK_EVERY_QUANTA = 8;
 
 // The worklet global scope is not part of TypeScript's DOM lib.
 declare const sampleRate: number;
+declare const currentTime: number;
 declare function registerProcessor(name: string, ctor: new (options: AudioWorkletNodeOptions) => object): void;
 declare class AudioWorkletProcessor {
   readonly port: MessagePort;
@@ -25,7 +29,11 @@ class PlayerProcessor extends AudioWorkletProcessor {
     super();
     const opts = options.processorOptions as Partial<JitterBufferOptions> | undefined;
     this.buffer = new JitterBuffer(sampleRate, opts);
-    this.port.onmessage = (ev: MessageEvent<Float32Array>) => this.buffer.push(ev.data);
+    this.port.onmessage = (ev: MessageEvent<WorkletCommand>) => {
+      const cmd = ev.data;
+      if ('holdMs' in cmd) this.buffer.setHoldMs(cmd.holdMs);
+      else this.buffer.push(cmd.samples, cmd.captureUs);
+    };
   }
 
   process(_inputs: Float32Array[][], outputs: Float32Array[][]): boolean {
@@ -35,7 +43,14 @@ class PlayerProcessor extends AudioWorkletProcessor {
       this.buffer.pull(first);
       for (let c = 1; c < out.length; c++) out[c]?.set(first);
     }
-    if (++this.quanta % REPORT_EVERY_QUANTA === 0) this.port.postMessage(this.buffer.stats());
+    this.quanta++;
+    const captureUs = this.buffer.lastPullCaptureUs;
+    if (captureUs !== null && this.quanta % CLOCK_EVERY_QUANTA === 0) {
+      // currentTime: when this render quantum is rendered, in context time.
+      const clock: WorkletReport = { clock: true, captureUs, contextTime: currentTime, buffered: this.buffer.buffered };
+      this.port.postMessage(clock);
+    }
+    if (this.quanta % REPORT_EVERY_QUANTA === 0) this.port.postMessage(this.buffer.stats() satisfies WorkletReport);
     return true;
   }
 }

@@ -4,14 +4,19 @@
  * The audio player knows how late its audio runs behind capture time (the
  * packets' transit plus its playout delay, in the browser's clock); a frame
  * captured at T is due at T + that delay. A frame that is already later than
- * that (video slower than audio) is shown at once: holding audio back for
- * video is not done here. Without audio playing, frames are shown at once.
+ * that (video slower than audio) is shown at once; the presenter measures
+ * how late frames come (`readyDelayMs`), and the audio player holds the
+ * sound back by the difference (lip-sync.ts), so that the next frames are
+ * due again. Without audio playing, frames are shown at once.
  */
 
 /** Longest a frame is held: beyond it the delay estimate is not trusted, and the frame is shown. */
 export const MAX_HOLD_MS = 1_000;
 /** Frames waiting at most per tile; past it the oldest is dropped (30 fps × 0.27 s). */
 export const MAX_HELD_FRAMES = 8;
+/** How fast the ready delay follows frames that come later (fast: audio must wait for them) and earlier (slowly). */
+const READY_RISE = 0.3;
+const READY_FALL = 0.03;
 
 export interface HeldFrame {
   captureTimeUs: number;
@@ -36,6 +41,10 @@ export class FramePresenter<F extends HeldFrame> {
   private timer: unknown = null;
   /** Frames dropped while held (a newer one was due first, or too many waited). */
   dropped = 0;
+  /** How late after capture frames are ready to show (decoded), ms in the browser's clock, smoothed; null before one. */
+  readyDelayMs: number | null = null;
+  /** When the last frame came (browser ms), 0 before one. */
+  lastPushAt = 0;
 
   constructor(
     private readonly show: (frame: F) => void,
@@ -46,6 +55,11 @@ export class FramePresenter<F extends HeldFrame> {
 
   /** Frames arrive in capture order (the decoder is latest-frame-wins). */
   push(frame: F): void {
+    const now = this.clock.now();
+    const ready = now - frame.captureTimeUs / 1000;
+    const r = this.readyDelayMs;
+    this.readyDelayMs = r === null ? ready : r + (ready > r ? READY_RISE : READY_FALL) * (ready - r);
+    this.lastPushAt = now;
     this.held.push(frame);
     if (this.held.length > MAX_HELD_FRAMES) {
       this.held.shift()?.discard();

@@ -48,6 +48,8 @@ export function showRoom(room: string, params: PageParams): void {
   // current connection (`conn` exists by the time one is sent: tiles come with a roster).
   const layers = new LayerChooser((source, layer) => conn.send({ type: 'layer', source, layer }));
   const grid = new TileGrid(byId('grid'), room, () => audio.lipSyncDelayMs(), layers);
+  // Lip sync the other way: the sound waits (up to 300 ms) for a picture that comes later than it.
+  audio.followVideo(() => grid.videoDelayMs());
   const status = new StatusIndicator(byId('status'), byId('banner'));
   const count = byId('source-count');
   const recording = new RecordingControls(room, token);
