@@ -14,9 +14,9 @@
 export const MAX_HOLD_MS = 1_000;
 /** Frames waiting at most per tile; past it the oldest is dropped (30 fps × 0.27 s). */
 export const MAX_HELD_FRAMES = 8;
-/** How fast the ready delay follows frames that come later (fast: audio must wait for them) and earlier (slowly). */
-const READY_RISE = 0.3;
-const READY_FALL = 0.03;
+/** The ready delay is this percentile of the frames of the last READY_WINDOW_MS: most frames are ready by then. */
+const READY_PERCENTILE = 0.8;
+const READY_WINDOW_MS = 2_000;
 
 export interface HeldFrame {
   captureTimeUs: number;
@@ -41,8 +41,8 @@ export class FramePresenter<F extends HeldFrame> {
   private timer: unknown = null;
   /** Frames dropped while held (a newer one was due first, or too many waited). */
   dropped = 0;
-  /** How late after capture frames are ready to show (decoded), ms in the browser's clock, smoothed; null before one. */
-  readyDelayMs: number | null = null;
+  /** Capture → ready (decoded) delays of the recent frames, with when each came, oldest first. */
+  private readonly ready: { at: number; ms: number }[] = [];
   /** When the last frame came (browser ms), 0 before one. */
   lastPushAt = 0;
 
@@ -56,9 +56,8 @@ export class FramePresenter<F extends HeldFrame> {
   /** Frames arrive in capture order (the decoder is latest-frame-wins). */
   push(frame: F): void {
     const now = this.clock.now();
-    const ready = now - frame.captureTimeUs / 1000;
-    const r = this.readyDelayMs;
-    this.readyDelayMs = r === null ? ready : r + (ready > r ? READY_RISE : READY_FALL) * (ready - r);
+    this.ready.push({ at: now, ms: now - frame.captureTimeUs / 1000 });
+    while ((this.ready[0]?.at ?? now) < now - READY_WINDOW_MS) this.ready.shift();
     this.lastPushAt = now;
     this.held.push(frame);
     if (this.held.length > MAX_HELD_FRAMES) {
@@ -66,6 +65,17 @@ export class FramePresenter<F extends HeldFrame> {
       this.dropped++;
     }
     this.run();
+  }
+
+  /**
+   * How late after capture frames are ready to show (decoded), ms in the
+   * browser's clock: the 80th percentile over the last two seconds; null
+   * before a frame.
+   */
+  get readyDelayMs(): number | null {
+    if (this.ready.length === 0) return null;
+    const sorted = this.ready.map((r) => r.ms).sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor(READY_PERCENTILE * sorted.length))] ?? null;
   }
 
   close(): void {
