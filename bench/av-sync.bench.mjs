@@ -18,7 +18,7 @@
 // init script; the picture is then the later path and the audio waits).
 //
 //   node bench/av-sync.bench.mjs [--quick]
-/* global window, setInterval, setTimeout, WebSocket -- evaluated inside the viewer page. */
+/* global window, WebSocket -- evaluated inside the viewer page. */
 import { connect } from '@nats-io/transport-node';
 import { decodeEnvelope, mixAudioSubject } from '@vidchat/protocol';
 import { launchChromium, startApp } from '@vidchat/test-support';
