@@ -208,7 +208,8 @@ describe('viewer audio on every origin (Chromium, real gateway, real NATS)', { t
       );
       assert.equal(before.audioMs, null, 'no audio yet: frames are shown as they come');
       await page.getByRole('button', { name: 'Enable audio' }).click();
-      await waitFor(async () => ((await audio(page))?.playedMs ?? 0) > 1_500, { timeoutMs: 20_000, what: 'audio' });
+      // Three seconds: the audio hold (for a picture later than the sound) changes at most once a second.
+      await waitFor(async () => ((await audio(page))?.playedMs ?? 0) > 3_000, { timeoutMs: 20_000, what: 'audio' });
       // Drawn frames now lag their capture by what the audio lags its own: sampled over two seconds.
       const offsets: number[] = [];
       const audioDelays: number[] = [];
