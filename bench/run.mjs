@@ -8,7 +8,7 @@
 //
 // Benches: fanout, slow-viewers, latency (this folder's lib/) and protocol,
 // capture-agent, video-layers, mixer, audio-loss, viewer-loss, recorder, participants, source-audio,
-// glass-to-glass, browser-participant, playout, chat
+// glass-to-glass, browser-participant, playout, av-sync, chat
 // (standalone files exporting run({ quick })). A bench
 // file that does not exist yet is skipped with a note; one that fails is
 // reported as failed and the others still run. Everything a bench starts is
@@ -47,6 +47,7 @@ const BENCHES = [
     title: 'Browser participant: camera + microphone cost',
   },
   { name: 'playout', file: 'playout.bench.mjs', title: 'Viewer audio playout' },
+  { name: 'av-sync', file: 'av-sync.bench.mjs', title: 'Mouth to ear and lip sync' },
   // Standalone too: a 3-node cluster with two mixers, then a gateway with ten rooms.
   { name: 'takeover', file: 'takeover.bench.mjs', title: 'Scale-out: mixer takeover and gateway ingress' },
 ];

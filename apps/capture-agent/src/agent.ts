@@ -74,6 +74,8 @@ export class CaptureAgent {
     const isConnected = (): boolean => conn.state().state === 'connected';
     const fatal = (err: FfmpegError): void => this.onFatal(err);
 
+    // Test pattern and test tone together: the lip-sync test (a flash and a beep once a second).
+    const syncTest = videoSource.kind === 'test' && audioSource.kind === 'test';
     if (videoSource.kind !== 'none') {
       let passthrough = false;
       if (videoSource.kind === 'v4l2') {
@@ -92,7 +94,15 @@ export class CaptureAgent {
       const fontFile = videoSource.kind === 'test' ? await findClockFont(c.ffmpeg) : null;
       this.video = new VideoTrack({
         source: videoSource,
-        settings: { ...size, fps: c.fps, quality: c.quality, fontFile, passthrough, layers: c.layers === 1 ? 1 : 2 },
+        settings: {
+          ...size,
+          fps: c.fps,
+          quality: c.quality,
+          fontFile,
+          passthrough,
+          layers: c.layers === 1 ? 1 : 2,
+          syncFlash: syncTest,
+        },
         room: c.room,
         sourceId: c.source,
         ffmpegPath: c.ffmpeg,
@@ -106,7 +116,7 @@ export class CaptureAgent {
     if (audioSource.kind !== 'none') {
       this.audio = new AudioTrack({
         source: audioSource,
-        settings: { toneHz: c.tone, packetLossPercent: c.audioPacketLoss },
+        settings: { toneHz: c.tone, packetLossPercent: c.audioPacketLoss, syncBeep: syncTest },
         room: c.room,
         sourceId: c.source,
         ffmpegPath: c.ffmpeg,

@@ -117,6 +117,28 @@ describe('ffmpeg arguments', () => {
     assert.match(noFec, /-fec 0 -packet_loss 0 /);
   });
 
+  it('adds the flash and the beep of the sync test only when asked, to the test pattern and tone only', () => {
+    const flash = videoSpec({ kind: 'test' }, { ...settings, syncFlash: true }).outputOptions.join(' ');
+    // After the epoch pts (its `t` is the capture time), before the timecode (drawn over it).
+    assert.match(
+      flash,
+      /setpts=RTCTIME,drawbox=x=iw\/4:y=ih\/4:w=iw\/2:h=ih\/2:color=white:t=fill:enable='lt\(mod\(t,1\),0\.1\)',drawbox=x=0:y=0/,
+    );
+    // At 5 fps a frame interval is longer than a tenth: the window grows so that every second has a white frame.
+    assert.match(
+      videoSpec({ kind: 'test' }, { ...settings, fps: 5, syncFlash: true }).outputOptions.join(' '),
+      /mod\(t,1\),0\.2\)/,
+    );
+    assert.doesNotMatch(videoSpec({ kind: 'test' }, settings).outputOptions.join(' '), /color=white:t=fill:enable='lt/);
+    const beep = audioSpec({ kind: 'test' }, { toneHz: 440, packetLossPercent: 10, syncBeep: true });
+    assert.match(
+      beep.outputOptions.join(' '),
+      /-af asetpts=N\/SR\/TB\+RTCSTART\/1000000\/TB,aeval='val\(0\)\*\(1\+2\*clip\(/,
+    );
+    const mic = audioSpec({ kind: 'alsa', device: 'default' }, { toneHz: 440, packetLossPercent: 10, syncBeep: true });
+    assert.doesNotMatch(mic.outputOptions.join(' '), /aeval/);
+  });
+
   it('makes layer 1 at half the size and at most 15 fps, for a layer 0 at least 480 px wide', () => {
     assert.deepEqual(smallLayer({ ...settings, layers: 2 }), { width: 320, height: 180, fps: 15, every: 1 });
     assert.deepEqual(smallLayer({ ...settings, layers: 2, fps: 30 }), { width: 320, height: 180, fps: 15, every: 2 });

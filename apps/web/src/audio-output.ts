@@ -18,6 +18,25 @@ import { DEFAULT_JITTER, JitterBuffer, type JitterBufferOptions, type JitterStat
 
 export type OutputPath = 'worklet' | 'script-processor';
 
+/**
+ * What the output plays when: the capture time (µs) of the first sample of
+ * a block, the AudioContext time at which that block is rendered, and the
+ * jitter buffer's depth then (samples). Lip sync maps the context time to
+ * the wall clock (AudioContext.getOutputTimestamp) to know how late after
+ * capture the sound is heard.
+ */
+export interface PlayClock {
+  captureUs: number;
+  contextTime: number;
+  buffered: number;
+}
+
+/** A message from the worklet: its jitter stats, or a play clock. */
+export type WorkletReport = JitterStats | ({ clock: true } & PlayClock);
+
+/** Messages to the worklet: samples (with their capture time), or a new hold. */
+export type WorkletCommand = { samples: Float32Array; captureUs?: number } | { holdMs: number };
+
 /** Samples per ScriptProcessorNode callback: 21 ms at 48 kHz, short enough to talk over, long enough not to glitch. */
 export const SCRIPT_PROCESSOR_FRAMES = 1024;
 
@@ -27,7 +46,12 @@ export interface PlayoutOutput {
   readonly node: AudioNode;
   /** Delay the output path adds after the jitter buffer, in ms (the node's own buffering). */
   readonly nodeLatencyMs: number;
-  push(samples: Float32Array): void;
+  /** `captureUs`: capture time of the first sample, when known. */
+  push(samples: Float32Array, captureUs?: number): void;
+  /** Extra playout delay for lip sync, ms (see JitterBuffer.setHoldMs). */
+  setHoldMs(ms: number): void;
+  /** Called with what plays when, a few times per 100 ms while audio plays. */
+  onClock: ((c: PlayClock) => void) | null;
   stats(): JitterStats;
   close(): void;
 }
@@ -50,14 +74,16 @@ export async function createWorkletOutput(
     processorOptions: jitter,
   });
   let latest = EMPTY_STATS;
-  node.port.onmessage = (ev: MessageEvent<JitterStats>) => {
-    latest = ev.data;
-  };
-  return {
+  const out: PlayoutOutput = {
     path: 'worklet',
     node,
     nodeLatencyMs: 0,
-    push: (samples) => node.port.postMessage(samples, [samples.buffer]),
+    onClock: null,
+    push: (samples, captureUs) => {
+      const cmd: WorkletCommand = captureUs === undefined ? { samples } : { samples, captureUs };
+      node.port.postMessage(cmd, [samples.buffer]);
+    },
+    setHoldMs: (holdMs) => node.port.postMessage({ holdMs } satisfies WorkletCommand),
     stats: () => latest,
     close: () => {
       // The processor runs until told to stop, connected or not.
@@ -65,6 +91,11 @@ export async function createWorkletOutput(
       node.disconnect();
     },
   };
+  node.port.onmessage = (ev: MessageEvent<WorkletReport>) => {
+    if ('clock' in ev.data) out.onClock?.(ev.data);
+    else latest = ev.data;
+  };
+  return out;
 }
 
 /** The ScriptProcessorNode path: available in every context. */
@@ -74,18 +105,24 @@ export function createScriptProcessorOutput(
 ): PlayoutOutput {
   const buffer = new JitterBuffer(ctx.sampleRate, jitter);
   const node = ctx.createScriptProcessor(SCRIPT_PROCESSOR_FRAMES, 0, 1);
-  node.onaudioprocess = (ev: AudioProcessingEvent) => {
-    buffer.pull(ev.outputBuffer.getChannelData(0));
-  };
-  return {
+  const out: PlayoutOutput = {
     path: 'script-processor',
     node,
     nodeLatencyMs: (SCRIPT_PROCESSOR_FRAMES / ctx.sampleRate) * 1000,
-    push: (samples) => buffer.push(samples),
+    onClock: null,
+    push: (samples, captureUs) => buffer.push(samples, captureUs),
+    setHoldMs: (ms) => buffer.setHoldMs(ms),
     stats: () => buffer.stats(),
     close: () => {
       node.onaudioprocess = null;
       node.disconnect();
     },
   };
+  node.onaudioprocess = (ev: AudioProcessingEvent) => {
+    buffer.pull(ev.outputBuffer.getChannelData(0));
+    const captureUs = buffer.lastPullCaptureUs;
+    // playbackTime: when this output buffer is rendered, in context time.
+    if (captureUs !== null) out.onClock?.({ captureUs, contextTime: ev.playbackTime, buffered: buffer.buffered });
+  };
+  return out;
 }

@@ -5,16 +5,22 @@ import {
   createScriptProcessorOutput,
   createWorkletOutput,
   type OutputPath,
+  type PlayClock,
   type PlayoutOutput,
 } from './audio-output.js';
 import { DEFAULT_JITTER, type JitterBufferOptions } from './jitter-buffer.js';
 import { fetchLibopus } from './libopus.js';
+import { AudioHold, heardAtMs, type OutputTimestamp } from './lip-sync.js';
 
 /** The mixer's output rate; the decoder and the AudioContext both run at it. */
 export const PLAYBACK_SAMPLE_RATE = 48_000;
 
 /** Weight of each packet in the smoothed capture → heard delay (about a second's worth of packets). */
 const HEARD_SMOOTHING = 0.05;
+/** Weight of each play clock (about 50 a second) in the measured capture → heard delay. */
+const CLOCK_SMOOTHING = 0.2;
+/** Weight of each play clock in the audio's path delay without its buffer (about a second). */
+const PATH_SMOOTHING = 0.02;
 
 /** Why audio could not start, for the person and for tests. */
 export type AudioStartErrorCode = 'no-web-audio' | 'no-wasm' | 'blocked' | 'start-failed';
@@ -65,6 +71,12 @@ export interface AudioSnapshot {
   outputLevelDbfs: number | null;
   /** Capture → heard delay of the audio (ms, browser clock): what tiles hold their frames back by. */
   lipSyncDelayMs: number | null;
+  /** Extra playout delay (ms) holding the audio back for a later picture (lip sync), 0..300. */
+  audioHoldMs: number;
+  /** The video's capture → ready delay the hold follows (ms; the latest tile with sound), null without one. */
+  videoDelayMs: number | null;
+  /** The last play clock: audio captured at `captureTimeUs` leaves the sound card at `atMs` (epoch ms). */
+  heard: { captureTimeUs: number; atMs: number } | null;
 }
 
 interface Running {
@@ -105,6 +117,13 @@ export class AudioPlayer {
   private readonly tapBuffer = new Float32Array(2048);
   /** Smoothed capture → heard delay of the audio, ms in the browser's clock (clock offset included); null until known. */
   private heardDelayMs: number | null = null;
+  /** The same, measured from the output's play clocks; null until the first. */
+  private clockDelayMs: number | null = null;
+  /** Capture → heard delay minus the jitter buffer's depth: transit plus output, ms. */
+  private pathMs: number | null = null;
+  private lastHeard: AudioSnapshot['heard'] = null;
+  private readonly hold = new AudioHold();
+  private videoDelay: () => number | null = () => null;
 
   private gainValue = 1;
 
@@ -114,6 +133,11 @@ export class AudioPlayer {
     /** Play as one more stream of this host's context (no gesture needed: the host started it). */
     private readonly host: AudioHost | null = null,
   ) {}
+
+  /** Where the picture's delay comes from (the tiles), so that audio waits for a later picture. */
+  followVideo(videoDelayMs: () => number | null): void {
+    this.videoDelay = videoDelayMs;
+  }
 
   get enabled(): boolean {
     return this.running !== null;
@@ -184,7 +208,15 @@ export class AudioPlayer {
       run.decoder.interrupt();
       return;
     }
-    for (const frame of run.decoder.frames(env.payload, verdict.lost)) run.output.push(frame);
+    const frames = run.decoder.frames(env.payload, verdict.lost);
+    // The packet's own frame is the last; concealed ones before it cover the capture times before.
+    let us = env.captureTimeUs;
+    for (let i = 0; i < frames.length - 1; i++) us -= ((frames[i]?.length ?? 0) * 1e6) / PLAYBACK_SAMPLE_RATE;
+    for (const frame of frames) {
+      const n = frame.length;
+      run.output.push(frame, us);
+      us += (n * 1e6) / PLAYBACK_SAMPLE_RATE;
+    }
     const ahead = (run.output.stats().buffered / PLAYBACK_SAMPLE_RATE) * 1000;
     const heard = this.now() - env.captureTimeUs / 1000 + ahead + outputLatency(run);
     this.heardDelayMs =
@@ -197,7 +229,24 @@ export class AudioPlayer {
    * while no audio plays. Tiles hold their frames back by it (lip sync).
    */
   lipSyncDelayMs(): number | null {
-    return this.running ? this.heardDelayMs : null;
+    return this.running ? (this.clockDelayMs ?? this.heardDelayMs) : null;
+  }
+
+  /** What the output plays when: the measured delay, and the hold that keeps up with a later picture. */
+  private onClock(run: Running, c: PlayClock): void {
+    const ctx = run.ctx;
+    const ts: OutputTimestamp | null = typeof ctx.getOutputTimestamp === 'function' ? ctx.getOutputTimestamp() : null;
+    const wallNow = this.now();
+    const at = heardAtMs(c.contextTime, ts, ctx, wallNow, performance.now());
+    const delay = at - c.captureUs / 1000;
+    this.lastHeard = { captureTimeUs: c.captureUs, atMs: at };
+    this.clockDelayMs =
+      this.clockDelayMs === null ? delay : this.clockDelayMs + CLOCK_SMOOTHING * (delay - this.clockDelayMs);
+    const path = delay - (c.buffered / PLAYBACK_SAMPLE_RATE) * 1000;
+    this.pathMs = this.pathMs === null ? path : this.pathMs + PATH_SMOOTHING * (path - this.pathMs);
+    const before = this.hold.holdMs;
+    const hold = this.hold.update(this.videoDelay(), this.pathMs + this.jitter.targetMs, wallNow);
+    if (hold !== before) run.output.setHoldMs(hold);
   }
 
   snapshot(): AudioSnapshot {
@@ -229,6 +278,9 @@ export class AudioPlayer {
       outputLatencyMs,
       outputLevelDbfs: run ? this.tapLevel(run.analyser) : null,
       lipSyncDelayMs: this.lipSyncDelayMs(),
+      audioHoldMs: this.hold.holdMs,
+      videoDelayMs: this.videoDelay(),
+      heard: run ? this.lastHeard : null,
     };
   }
 
@@ -257,7 +309,9 @@ export class AudioPlayer {
         decoder.close();
         throw new AudioStartError('blocked', 'the browser kept audio blocked');
       }
-      this.running = { ctx, decoder, output, analyser, gain };
+      const running: Running = { ctx, decoder, output, analyser, gain };
+      output.onClock = (c) => this.onClock(running, c);
+      this.running = running;
     } catch (err) {
       if (!this.host) void ctx.close();
       throw err;

@@ -6,13 +6,17 @@
  * good (a per-source stream that left), so that it no longer runs.
  */
 import { PROCESSOR_NAME } from './audio-worklet-name.js';
+import type { WorkletCommand, WorkletReport } from './audio-output.js';
 import { JitterBuffer, type JitterBufferOptions } from './jitter-buffer.js';
 
 /** How often the processor reports its counters, in render quanta (128 samples): about 0.27 s. */
 const REPORT_EVERY_QUANTA = 100;
+/** How often it says what it plays when (lip sync), in render quanta: about 21 ms. */
+const CLOCK_EVERY_QUANTA = 8;
 
 // The worklet global scope is not part of TypeScript's DOM lib.
 declare const sampleRate: number;
+declare const currentTime: number;
 declare function registerProcessor(name: string, ctor: new (options: AudioWorkletNodeOptions) => object): void;
 declare class AudioWorkletProcessor {
   readonly port: MessagePort;
@@ -27,9 +31,11 @@ class PlayerProcessor extends AudioWorkletProcessor {
     super();
     const opts = options.processorOptions as Partial<JitterBufferOptions> | undefined;
     this.buffer = new JitterBuffer(sampleRate, opts);
-    this.port.onmessage = (ev: MessageEvent<Float32Array | null>) => {
-      if (ev.data === null) this.stopped = true;
-      else this.buffer.push(ev.data);
+    this.port.onmessage = (ev: MessageEvent<WorkletCommand | null>) => {
+      const cmd = ev.data;
+      if (cmd === null) this.stopped = true;
+      else if ('holdMs' in cmd) this.buffer.setHoldMs(cmd.holdMs);
+      else this.buffer.push(cmd.samples, cmd.captureUs);
     };
   }
 
@@ -40,7 +46,14 @@ class PlayerProcessor extends AudioWorkletProcessor {
       this.buffer.pull(first);
       for (let c = 1; c < out.length; c++) out[c]?.set(first);
     }
-    if (++this.quanta % REPORT_EVERY_QUANTA === 0) this.port.postMessage(this.buffer.stats());
+    this.quanta++;
+    const captureUs = this.buffer.lastPullCaptureUs;
+    if (captureUs !== null && this.quanta % CLOCK_EVERY_QUANTA === 0) {
+      // currentTime: when this render quantum is rendered, in context time.
+      const clock: WorkletReport = { clock: true, captureUs, contextTime: currentTime, buffered: this.buffer.buffered };
+      this.port.postMessage(clock);
+    }
+    if (this.quanta % REPORT_EVERY_QUANTA === 0) this.port.postMessage(this.buffer.stats() satisfies WorkletReport);
     return !this.stopped;
   }
 }

@@ -4,14 +4,19 @@
  * The audio player knows how late its audio runs behind capture time (the
  * packets' transit plus its playout delay, in the browser's clock); a frame
  * captured at T is due at T + that delay. A frame that is already later than
- * that (video slower than audio) is shown at once: holding audio back for
- * video is not done here. Without audio playing, frames are shown at once.
+ * that (video slower than audio) is shown at once; the presenter measures
+ * how late frames come (`readyDelayMs`), and the audio player holds the
+ * sound back by the difference (lip-sync.ts), so that the next frames are
+ * due again. Without audio playing, frames are shown at once.
  */
 
 /** Longest a frame is held: beyond it the delay estimate is not trusted, and the frame is shown. */
 export const MAX_HOLD_MS = 1_000;
 /** Frames waiting at most per tile; past it the oldest is dropped (30 fps × 0.27 s). */
 export const MAX_HELD_FRAMES = 8;
+/** The ready delay is this percentile of the frames of the last READY_WINDOW_MS: most frames are ready by then. */
+const READY_PERCENTILE = 0.8;
+const READY_WINDOW_MS = 2_000;
 
 export interface HeldFrame {
   captureTimeUs: number;
@@ -36,6 +41,10 @@ export class FramePresenter<F extends HeldFrame> {
   private timer: unknown = null;
   /** Frames dropped while held (a newer one was due first, or too many waited). */
   dropped = 0;
+  /** Capture → ready (decoded) delays of the recent frames, with when each came, oldest first. */
+  private readonly ready: { at: number; ms: number }[] = [];
+  /** When the last frame came (browser ms), 0 before one. */
+  lastPushAt = 0;
 
   constructor(
     private readonly show: (frame: F) => void,
@@ -46,12 +55,27 @@ export class FramePresenter<F extends HeldFrame> {
 
   /** Frames arrive in capture order (the decoder is latest-frame-wins). */
   push(frame: F): void {
+    const now = this.clock.now();
+    this.ready.push({ at: now, ms: now - frame.captureTimeUs / 1000 });
+    while ((this.ready[0]?.at ?? now) < now - READY_WINDOW_MS) this.ready.shift();
+    this.lastPushAt = now;
     this.held.push(frame);
     if (this.held.length > MAX_HELD_FRAMES) {
       this.held.shift()?.discard();
       this.dropped++;
     }
     this.run();
+  }
+
+  /**
+   * How late after capture frames are ready to show (decoded), ms in the
+   * browser's clock: the 80th percentile over the last two seconds; null
+   * before a frame.
+   */
+  get readyDelayMs(): number | null {
+    if (this.ready.length === 0) return null;
+    const sorted = this.ready.map((r) => r.ms).sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor(READY_PERCENTILE * sorted.length))] ?? null;
   }
 
   close(): void {

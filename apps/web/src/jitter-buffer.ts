@@ -24,6 +24,13 @@ export interface JitterBufferOptions {
 export const DEFAULT_JITTER: JitterBufferOptions = { targetMs: 60, maxMs: 200, driftBandMs: 10, skipAboveMs: 40 };
 
 /**
+ * Most extra delay `setHoldMs` adds on top of the target (lip sync: audio
+ * waits for a slower video path). Beyond it the audio would feel late in a
+ * conversation; the picture then trails the sound instead.
+ */
+export const MAX_HOLD_MS = 300;
+
+/**
  * How much faster or slower than real time playback runs while drift control
  * is acting: one sample in 128 (0.78%), enough for any sound card's drift
  * (typically well under 0.1%), too little to hear as a pitch change.
@@ -69,7 +76,7 @@ export interface JitterStats {
  */
 export class JitterBuffer {
   private readonly ring: Float32Array;
-  private readonly target: number;
+  private target: number;
   private readonly band: number;
   private readonly skipAbove: number;
   private readonly smoothingSamples: number;
@@ -94,6 +101,16 @@ export class JitterBuffer {
   playedSamples = 0;
   driftAdjustedSamples = 0;
   private delayCount = 0;
+  /** Samples ever written and ever consumed (played, skipped or dropped): positions in the stream. */
+  private writePos = 0;
+  private readPos = 0;
+  /** Capture times (µs) of stream positions, one per push that gave one, oldest first. */
+  private marks: { pos: number; us: number }[] = [];
+  /** Capture time of the first sample of the last pull that played audio; null after silence. */
+  lastPullCaptureUs: number | null = null;
+  private readonly baseTarget: number;
+  private readonly maxSamples: number;
+  private hold = 0;
 
   constructor(sampleRate: number, opts: Partial<JitterBufferOptions> = {}) {
     const o = { ...DEFAULT_JITTER, ...opts };
@@ -104,7 +121,9 @@ export class JitterBuffer {
     this.skipAbove = samples(o.skipAboveMs);
     this.smoothingSamples = sampleRate * DEPTH_SMOOTHING_S;
     this.skipWindow = sampleRate * SKIP_WINDOW_S;
-    this.ring = new Float32Array(Math.max(this.target, samples(o.maxMs)));
+    this.baseTarget = this.target;
+    this.maxSamples = Math.max(this.target, samples(o.maxMs));
+    this.ring = new Float32Array(this.maxSamples + samples(MAX_HOLD_MS));
     this.delays = new Uint32Array(Math.ceil((this.ring.length * 1000) / sampleRate) + 1);
   }
 
@@ -112,11 +131,36 @@ export class JitterBuffer {
     return this.size;
   }
 
-  push(samples: Float32Array): void {
-    const cap = this.ring.length;
+  /**
+   * Extra delay on top of the target, ms (0..MAX_HOLD_MS): lip sync holds the
+   * audio back when the picture comes later than the sound. A rise pauses
+   * playback until the deeper target is buffered (one gap of the difference,
+   * the quickest way there); a fall is skipped or played out faster, as any
+   * excess depth is.
+   */
+  setHoldMs(ms: number): void {
+    const hold = Math.round((Math.min(Math.max(0, ms), MAX_HOLD_MS) * this.sampleRate) / 1000);
+    if (hold === this.hold) return;
+    const rise = hold - this.hold;
+    this.hold = hold;
+    this.target = this.baseTarget + hold;
+    if (this.playing && rise > this.band) this.playing = false;
+  }
+
+  get holdMs(): number {
+    return (this.hold * 1000) / this.sampleRate;
+  }
+
+  /** `captureTimeUs`: when the first of `samples` was captured, if known; pulls then say what they play. */
+  push(samples: Float32Array, captureTimeUs?: number): void {
+    const cap = this.maxSamples + this.hold;
     let src = samples;
+    let us = captureTimeUs;
     if (src.length > cap) {
       this.droppedSamples += src.length - cap;
+      if (us !== undefined) us += ((src.length - cap) * 1e6) / this.sampleRate;
+      this.readPos += src.length - cap;
+      this.writePos += src.length - cap;
       src = src.subarray(src.length - cap);
     }
     const overflow = this.size + src.length - cap;
@@ -129,17 +173,29 @@ export class JitterBuffer {
     const bin = Math.min(this.delays.length - 1, Math.round((ahead * 1000) / this.sampleRate));
     this.delays[bin] = (this.delays[bin] ?? 0) + 1;
     this.delayCount++;
-    let write = (this.read + this.size) % cap;
+    const ringLength = this.ring.length;
+    let write = (this.read + this.size) % ringLength;
     for (let i = 0; i < src.length; i++) {
       this.ring[write] = src[i] ?? 0;
-      write = write + 1 === cap ? 0 : write + 1;
+      write = write + 1 === ringLength ? 0 : write + 1;
     }
     this.size += src.length;
+    if (us !== undefined) this.marks.push({ pos: this.writePos, us });
+    this.writePos += src.length;
+  }
+
+  /** Capture time (µs) of the next sample to play, from the newest mark at or before it; null if unknown. */
+  private captureAtReadUs(): number | null {
+    while (this.marks.length > 1 && (this.marks[1]?.pos ?? Infinity) <= this.readPos) this.marks.shift();
+    const m = this.marks[0];
+    if (!m || m.pos > this.readPos) return null;
+    return m.us + ((this.readPos - m.pos) * 1e6) / this.sampleRate;
   }
 
   /** Fills `out` with the next samples, or silence; returns whether audio played. */
   pull(out: Float32Array): boolean {
     const n = out.length;
+    this.lastPullCaptureUs = null;
     if (!this.playing) {
       if (this.size < this.target) {
         out.fill(0);
@@ -155,6 +211,7 @@ export class JitterBuffer {
       out.fill(0);
       return false;
     }
+    this.lastPullCaptureUs = this.captureAtReadUs();
     const alpha = Math.min(1, n / this.smoothingSamples);
     this.smoothed += alpha * (this.size - this.smoothed);
 
@@ -235,6 +292,7 @@ export class JitterBuffer {
       this.read = this.read + 1 === cap ? 0 : this.read + 1;
     }
     this.size -= n;
+    this.readPos += n;
   }
 
   /** Plays `take` buffered samples as `out.length` samples, linearly interpolated end to end. */
@@ -281,5 +339,6 @@ export class JitterBuffer {
   private advance(n: number): void {
     this.read = (this.read + n) % this.ring.length;
     this.size -= n;
+    this.readPos += n;
   }
 }

@@ -52,7 +52,11 @@ export function showRoom(room: string, params: PageParams): void {
   const sourceAudio = new SourceAudio(
     audio,
     (mode) => conn.send({ type: 'audio', mode }),
-    (bus) => new AudioPlayer(undefined, undefined, bus),
+    (bus) => {
+      const player = new AudioPlayer(undefined, undefined, bus);
+      player.followVideo(() => grid.videoDelayMs());
+      return player;
+    },
   );
   const resetVolumes = byId<HTMLButtonElement>('volume-reset');
   const volumes = new TileVolumes(new VolumeStore(safeLocalStorage(), room), sourceAudio, () => {
@@ -63,6 +67,8 @@ export function showRoom(room: string, params: PageParams): void {
   // current connection (`conn` exists by the time one is sent: tiles come with a roster).
   const layers = new LayerChooser((source, layer) => conn.send({ type: 'layer', source, layer }));
   const grid = new TileGrid(byId('grid'), room, () => sourceAudio.lipSyncDelayMs(), layers, volumes);
+  // Lip sync the other way: the sound waits (up to 300 ms) for a picture that comes later than it.
+  audio.followVideo(() => grid.videoDelayMs());
   const status = new StatusIndicator(byId('status'), byId('banner'));
   const count = byId('source-count');
   const recording = new RecordingControls(room, token);

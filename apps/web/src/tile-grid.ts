@@ -120,6 +120,17 @@ export class TileGrid {
     return this.tiles.size;
   }
 
+  /** The latest video path among the tiles with sound (ms after capture), null without one: the audio waits for it. */
+  videoDelayMs(): number | null {
+    const now = Date.now();
+    let latest: number | null = null;
+    for (const tile of this.tiles.values()) {
+      const d = tile.videoDelayMs(now);
+      if (d !== null && (latest === null || d > latest)) latest = d;
+    }
+    return latest;
+  }
+
   snapshot(): Record<string, TileSnapshot & { layerAsked: number | null }> {
     const now = Date.now();
     const out: Record<string, TileSnapshot & { layerAsked: number | null }> = {};

@@ -84,6 +84,16 @@ export class Tile {
     return this.info.id;
   }
 
+  /**
+   * How late after capture this tile's frames are ready (ms), for the audio
+   * to wait for; null for a source without sound in the mix, or whose frames
+   * stopped coming.
+   */
+  videoDelayMs(now: number): number | null {
+    if (this.info.audio === null || now - this.presenter.lastPushAt > STALL_AFTER_MS) return null;
+    return this.presenter.readyDelayMs;
+  }
+
   /** New metadata for the same source (a re-join or a roster refresh). */
   update(info: SourceInfo): void {
     this.info = info;

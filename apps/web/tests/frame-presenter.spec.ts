@@ -86,3 +86,19 @@ test('holds at most MAX_HOLD_MS and MAX_HELD_FRAMES', () => {
   assert.equal(p.dropped, 2);
   p.close();
 });
+
+test('says how late frames are ready: the 80th percentile of the last two seconds', () => {
+  const { clock, p, frame } = setup(null);
+  assert.equal(p.readyDelayMs, null);
+  // Ten frames ready 100..190 ms after capture (in that order): the 80th percentile is 180.
+  for (let i = 0; i < 10; i++) {
+    clock.t = 1_000 + i * 50;
+    p.push(frame(clock.t - 100 - 10 * i));
+  }
+  assert.equal(p.readyDelayMs, 180);
+  // Two seconds later only the new, quicker frames count.
+  clock.t = 4_000;
+  p.push(frame(3_950));
+  assert.equal(p.readyDelayMs, 50);
+  p.close();
+});

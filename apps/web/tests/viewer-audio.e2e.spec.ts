@@ -208,7 +208,8 @@ describe('viewer audio on every origin (Chromium, real gateway, real NATS)', { t
       );
       assert.equal(before.audioMs, null, 'no audio yet: frames are shown as they come');
       await page.getByRole('button', { name: 'Enable audio' }).click();
-      await waitFor(async () => ((await audio(page))?.playedMs ?? 0) > 1_500, { timeoutMs: 20_000, what: 'audio' });
+      // Three seconds: the audio hold (for a picture later than the sound) changes at most once a second.
+      await waitFor(async () => ((await audio(page))?.playedMs ?? 0) > 3_000, { timeoutMs: 20_000, what: 'audio' });
       // Drawn frames now lag their capture by what the audio lags its own: sampled over two seconds.
       const offsets: number[] = [];
       const audioDelays: number[] = [];
@@ -226,9 +227,8 @@ describe('viewer audio on every origin (Chromium, real gateway, real NATS)', { t
         `audio heard ${Math.round(audioDelays[0] ?? NaN)} ms after capture; video − audio offset p50 ${Math.round(mid)} ms over ${offsets.length} samples; first frame before audio drawn ${Math.round(before.videoMs ?? NaN)} ms after capture`,
       );
       assert.ok(offsets.length >= 10);
-      // Video is never shown ahead of its audio (beyond 40 ms). It may trail it: audio is not held back for a
-      // video path that is slower than the audio's (a loaded machine's ffmpeg can make it so); 100 ms bounds that here.
-      assert.ok(mid > -40 && mid < 100, `video − audio offset p50 ${mid} ms`);
+      // Within ±40 ms either way: video waits for slower audio, and audio (up to 300 ms) for slower video.
+      assert.ok(mid > -40 && mid < 40, `video − audio offset p50 ${mid} ms`);
     } finally {
       await page.close();
       await agent.stop();

@@ -20,6 +20,8 @@ export interface VideoTrackSettings {
   passthrough: boolean;
   /** 2: also publish the half-width layer 1 (when the size allows it, see `smallLayer`); 1: layer 0 only. */
   layers: 1 | 2;
+  /** Test pattern only: flash a white box at each whole second of capture time (the sync test, see `syncFlashFilter`). */
+  syncFlash?: boolean;
 }
 
 /** Layer 1 exists only for a layer 0 at least this wide: below it, half the width is too small to help. */
@@ -55,6 +57,8 @@ export interface AudioTrackSettings {
   toneHz: number;
   /** Packet loss the Opus encoder expects, percent: it sizes the in-band FEC (0 turns FEC off). */
   packetLossPercent: number;
+  /** Test tone only: beep (the tone, louder) at each whole second of capture time (the sync test, see `SYNC_BEEP_FILTER`). */
+  syncBeep?: boolean;
 }
 
 /** Opus as the mixer and viewers expect it: 48 kHz mono, 20 ms packets. */
@@ -68,6 +72,44 @@ export const DEFAULT_AUDIO_PACKET_LOSS = 10;
 
 /** asetpts expression: the epoch in samples at the filter graph's start (RTCSTART, µs), plus the sample index. */
 export const AUDIO_EPOCH_TIMELINE = 'asetpts=N/SR/TB+RTCSTART/1000000/TB';
+
+/*
+ * The lip-sync test (`--video test --audio test`): once a second, at each
+ * whole second of capture time (the epoch pts both runs stamp), the picture
+ * shows a white box and the tone beeps. Video and audio are separate ffmpeg
+ * runs; both key on their own capture times, so the flash and the beep are
+ * at the same instant without any link between the runs, and a consumer
+ * finds the A/V offset from where each is seen and heard.
+ */
+
+/** Length of each beep, seconds. */
+export const SYNC_BEEP_S = 0.1;
+/** The beep is the test tone, this many times louder (+9.5 dB): -12 dBFS peak over a -18 dBFS tone. */
+export const SYNC_BEEP_GAIN = 3;
+/** Ramp in and out of each beep, seconds: no click, and the onset is still sharp (5 ms). */
+const SYNC_BEEP_RAMP_S = 0.005;
+
+/**
+ * aeval after the epoch timeline: `t` is each sample's capture time in
+ * seconds (aeval counts it from the frame's pts sample by sample), so the
+ * beep starts on the sample captured at the whole second. The tone goes on
+ * between beeps: tests and the demo tell sources apart by their tone's
+ * frequency, and levels keep showing a live source; the beep is the same
+ * frequency, so it adds no new one.
+ */
+export const SYNC_BEEP_FILTER = `aeval='val(0)*(1+${SYNC_BEEP_GAIN - 1}*clip(min(mod(t,1),${SYNC_BEEP_S}-mod(t,1))/${SYNC_BEEP_RAMP_S},0,1))'`;
+
+/**
+ * drawbox over the middle quarter of the picture (clear of the timecode row
+ * on top and the clock top right, which are drawn over it anyway), on for
+ * the frames captured in the first tenth of each second, or the first frame
+ * interval when that is longer: every second has at least one white frame,
+ * and the first is captured at most one frame interval after the second.
+ */
+export function syncFlashFilter(fps: number): string {
+  const window = Math.max(SYNC_BEEP_S, 1 / fps);
+  return `drawbox=x=iw/4:y=ih/4:w=iw/2:h=ih/2:color=white:t=fill:enable='lt(mod(t,1),${+window.toFixed(6)})'`;
+}
 
 /** Output side of every run: write each packet at once instead of filling an I/O buffer first. */
 const LOW_LATENCY_OUTPUT = ['-flush_packets', '1'];
@@ -197,6 +239,7 @@ export function videoSpec(source: Exclude<VideoSource, { kind: 'none' }>, s: Vid
         // carried to the agent by the SMJPEG muxer (see VIDEO_MUXER).
         'settb=1/1000000',
         'setpts=RTCTIME',
+        ...(s.syncFlash ? [syncFlashFilter(s.fps)] : []),
         // The capture time, machine-readable, for glass-to-glass measurements.
         ...timecodeFilters(s.width),
         ...(s.fontFile
@@ -303,12 +346,13 @@ export function videoSpec(source: Exclude<VideoSource, { kind: 'none' }>, s: Vid
 }
 
 export function audioSpec(source: Exclude<AudioSource, { kind: 'none' }>, s: AudioTrackSettings): FfmpegSpec {
+  const beep = source.kind === 'test' && s.syncBeep === true;
   const out = [
     '-vn',
     // Stamps sample N at the filter graph's wall-clock start plus N samples;
     // the Ogg granules then carry capture times (tracks/audio-capture-clock.ts).
     '-af',
-    AUDIO_EPOCH_TIMELINE,
+    beep ? `${AUDIO_EPOCH_TIMELINE},${SYNC_BEEP_FILTER}` : AUDIO_EPOCH_TIMELINE,
     '-ac',
     String(AUDIO_CHANNELS),
     '-ar',
