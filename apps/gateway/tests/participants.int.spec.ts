@@ -244,8 +244,7 @@ describe('participants (in-process gateway, real NATS, ws clients)', { timeout: 
     // A layer the protocol has no subject for is dropped and counted, not published.
     p.sendVideo(small, p.self, 32, 24, 2);
     await waitFor(
-      () =>
-        all.on(videoSubject('r9', p.self)).length === 6 && all.on(videoLayerSubject('r9', p.self, 1)).length === 6,
+      () => all.on(videoSubject('r9', p.self)).length === 6 && all.on(videoLayerSubject('r9', p.self, 1)).length === 6,
       { what: 'both layers on their subjects' },
     );
     assert.deepEqual(

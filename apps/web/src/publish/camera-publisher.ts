@@ -160,12 +160,7 @@ export class CameraPublisher {
   }
 }
 
-function draw(
-  canvas: OffscreenCanvas,
-  ctx: OffscreenCanvasRenderingContext2D,
-  frame: VideoFrame,
-  size: Size,
-): void {
+function draw(canvas: OffscreenCanvas, ctx: OffscreenCanvasRenderingContext2D, frame: VideoFrame, size: Size): void {
   if (canvas.width !== size.width || canvas.height !== size.height) {
     canvas.width = size.width;
     canvas.height = size.height;
