@@ -20,7 +20,7 @@ import { captureSupport } from './publish/secure-origin.js';
 import { RecordingControls } from './recording/recording-controls.js';
 import { StatusIndicator } from './status-indicator.js';
 import { LayerChooser } from './layer-chooser.js';
-import { installHooks } from './test-hooks.js';
+import { installHooks, type ReceivedSnapshot } from './test-hooks.js';
 import { TileGrid } from './tile-grid.js';
 
 /**
@@ -46,13 +46,14 @@ export function showRoom(room: string, params: PageParams): void {
   const audio = new AudioPlayer();
   // Each tile's layer choice goes to the gateway as a `layer` message on the
   // current connection (`conn` exists by the time one is sent: tiles come with a roster).
-  const layers = new LayerChooser((source, layer) => conn.send({ type: 'layer', source, layer }));
+  const layers = new LayerChooser((source, layer) => conn.send({ type: 'layer', source, layer }), params.layer);
   const grid = new TileGrid(byId('grid'), room, () => audio.lipSyncDelayMs(), layers);
   const status = new StatusIndicator(byId('status'), byId('banner'));
   const count = byId('source-count');
   const recording = new RecordingControls(room, token);
   let state: ConnectionStatus['state'] = 'connecting';
   let badMessages = 0;
+  const received: ReceivedSnapshot = { bytes: 0, videoBytes: 0, videoFrames: 0, audioBytes: 0, audioPackets: 0 };
   let lastError: { code: string; message: string } | null = null;
 
   const updateCount = (): void => {
@@ -102,12 +103,20 @@ export function showRoom(room: string, params: PageParams): void {
   };
 
   const onBinary = (bytes: Uint8Array): void => {
+    received.bytes += bytes.byteLength;
     let env;
     try {
       env = decodeEnvelope(bytes);
     } catch {
       badMessages++;
       return;
+    }
+    if (env.kind === 'video') {
+      received.videoBytes += bytes.byteLength;
+      received.videoFrames++;
+    } else if (env.kind === 'mixedAudio' || env.kind === 'audio') {
+      received.audioBytes += bytes.byteLength;
+      received.audioPackets++;
     }
     switch (env.kind) {
       case 'video':
@@ -214,6 +223,7 @@ export function showRoom(room: string, params: PageParams): void {
     tiles: grid.snapshot(),
     audio: audio.snapshot(),
     badMessages,
+    received: { ...received },
     lastError,
     chat: chat.snapshot(),
     people: people.snapshot(),

@@ -5,6 +5,17 @@ import type { RecordingSnapshot } from './recording/recording-controls.js';
 import type { ParticipantHooks } from './publish/join-controls.js';
 import type { TileSnapshot } from './tile.js';
 
+/** Binary bytes the page's WebSocket received, by kind (what a viewer costs the network). */
+export interface ReceivedSnapshot {
+  /** Every binary message, whatever its kind (and the ones that did not decode). */
+  bytes: number;
+  videoBytes: number;
+  videoFrames: number;
+  /** The room mix or mix-minus, and per-source audio. */
+  audioBytes: number;
+  audioPackets: number;
+}
+
 /** What `window.vidchat` shows to tests and benches: read-only snapshots. */
 export interface VidchatHooks {
   readonly state: string;
@@ -13,6 +24,8 @@ export interface VidchatHooks {
   readonly audio: AudioSnapshot | null;
   /** Envelopes or messages that did not decode. */
   readonly badMessages: number;
+  /** Binary bytes received on the page's WebSocket(s) since the page loaded. */
+  readonly received: ReceivedSnapshot;
   readonly lastError: { code: string; message: string } | null;
   /** The chat as shown: messages (oldest first), unread count, panel state. */
   readonly chat?: ChatSnapshot;
@@ -47,6 +60,7 @@ export function installHooks(read: () => VidchatHooks): void {
             'tiles',
             'audio',
             'badMessages',
+            'received',
             'lastError',
             'participant',
             'chat',
