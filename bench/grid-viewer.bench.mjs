@@ -10,8 +10,11 @@
 // sources then replay those frames at 15 fps from this process, both layers,
 // announcing them in presence as agents do (nine agents with their ffmpegs
 // would take the two cores the viewer is measured on). One headless
-// Chromium (new headless, started by launchChromiumWithTabs) opens the room
-// at 1280x800: every tile ~405 px wide, so per-tile choice takes layer 1.
+// Chromium (new headless), driven over the DevTools protocol by hand
+// (bench/lib/cdp.mjs: Playwright's Network domain would ship every WebSocket
+// message's payload through the browser process to it, more than the page's
+// own cost), opens the room at 1280x800: every tile ~405 px wide, so per-tile
+// choice takes layer 1.
 // Modes, alternated round by round on the same tab: `layers` (the page as
 // shipped), `layer0` (`?layer=0`: every tile asks layer 0, the layout
 // before layers) and `idle` (the page as in `layers`, but the sources stop
@@ -22,19 +25,12 @@
 // Medians per mode; the ratios are layers / layer0 (goals: bytes ≤ 45%,
 // CPU ≤ 50%), and `videoCpuVsLayer0Pct` the same for the CPU above the
 // idle page. Linux only (/proc).
-/* global window -- the hooks are read inside the viewer page. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { connect } from '@nats-io/transport-node';
-import {
-  FakeSource,
-  launchChromiumWithTabs,
-  NatsServer,
-  sleep,
-  startApp,
-  waitFor,
-} from '../libs/test-support/dist/src/index.js';
+import { FakeSource, NatsServer, sleep, startApp, waitFor } from '../libs/test-support/dist/src/index.js';
 import { decodeEnvelope, tryParseSubject, wildcards } from '../libs/protocol/dist/src/index.js';
+import { startBareChromium } from './lib/cdp.mjs';
 import { onCleanup } from './lib/procs.mjs';
 
 const ROOM = 'bench-grid';
@@ -134,8 +130,11 @@ async function recordAgentFrames(natsUrl, perLayer) {
   return frames;
 }
 
+/** Reads the page's hooks (an expression evaluated in the page). */
 function readHooks(page) {
-  return page.evaluate(() => {
+  return page
+    .evaluate(
+      `(() => {
     const v = window.vidchat;
     if (!v) return null;
     const tiles = Object.values(v.tiles);
@@ -148,7 +147,9 @@ function readHooks(page) {
       widths: tiles.map((t) => t.width),
       received: { ...v.received },
     };
-  });
+  })()`,
+    )
+    .catch(() => null); // mid-navigation: no page to ask yet
 }
 
 async function measure(page, chromiumPid, baseUrl, mode, { warmupMs, windowMs, setVideo }) {
@@ -227,10 +228,8 @@ export async function run({ quick = false } = {}) {
       });
       tick++;
     }, 1000 / FPS);
-    chromium = await launchChromiumWithTabs();
-    const closeChromium = onCleanup(() => chromium.close());
-    const page = await chromium.context.newPage();
-    await page.setViewportSize({ width: 1280, height: 800 });
+    chromium = await startBareChromium();
+    const page = await chromium.newPage(1280, 800);
     for (let r = 0; r < rounds; r++) {
       // Alternate which mode goes first, so that a drift in the machine's load favours neither.
       const order = r % 2 === 0 ? ['layers', 'layer0', 'idle'] : ['idle', 'layer0', 'layers'];
@@ -238,8 +237,6 @@ export async function run({ quick = false } = {}) {
         samples.push(await measure(page, chromium.pid, baseUrl, mode, { warmupMs, windowMs, setVideo }));
       }
     }
-    await chromium.close();
-    closeChromium();
   } finally {
     if (timer) clearInterval(timer);
     for (const s of sources) s.stopHeartbeats();
