@@ -44,13 +44,17 @@ export interface TabbedChromium {
 /**
  * Headless Chromium (new headless: the real browser with a headless window)
  * started here with `--remote-debugging-port=0` and driven over CDP with
- * `connectOverCDP(..., { noDefaults: true })`. A browser `launchChromium`
- * starts keeps every page `visible` whatever happens: Playwright turns on
- * focus emulation for each page (`Emulation.setFocusEmulationEnabled`),
- * which holds its contents as if captured, so another tab in front or a
- * minimized window never hides it. In this one's default context focus
- * emulation is off: a new tab in front (`context.newPage()`) or the
- * window minimized (`Browser.setWindowBounds`) makes a page `hidden` with a
+ * `connectOverCDP(..., { noDefaults: true })`. In a browser `launchChromium`
+ * starts every page stays `visible` whatever happens (another page brought
+ * to front, `Target.createTarget` in the same or a new window, the window
+ * minimized by `Browser.setWindowBounds`, `Page.setWebLifecycleState`, and
+ * without Playwright's `--disable-backgrounding-occluded-windows` and
+ * `--disable-renderer-backgrounding`): Playwright turns on focus emulation
+ * for every page of its contexts (`Emulation.setFocusEmulationEnabled`),
+ * which, as far as these tries tell, keeps the page shown; turning it off
+ * from a second CDP session does not undo Playwright's own. `noDefaults`
+ * leaves it off in the default context, where a new tab in front
+ * (`context.newPage()`) or the window minimized makes a page `hidden` with a
  * real `visibilitychange`, and `page.bringToFront()` shows it again.
  */
 export async function launchChromiumWithTabs(args: readonly string[] = []): Promise<TabbedChromium> {
