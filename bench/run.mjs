@@ -8,7 +8,7 @@
 //
 // Benches: fanout, slow-viewers, latency (this folder's lib/) and protocol,
 // capture-agent, video-layers, mixer, audio-loss, viewer-loss, recorder, participants, source-audio,
-// glass-to-glass, browser-participant, playout, av-sync, chat
+// glass-to-glass, grid-viewer, browser-participant, playout, av-sync, chat
 // (standalone files exporting run({ quick })). A bench
 // file that does not exist yet is skipped with a note; one that fails is
 // reported as failed and the others still run. Everything a bench starts is
@@ -41,6 +41,11 @@ const BENCHES = [
   { name: 'latency', file: 'latency.bench.mjs', title: 'Latency end to end' },
   { name: 'chat', file: 'chat.bench.mjs', title: 'Room chat across gateways' },
   { name: 'glass-to-glass', file: 'glass-to-glass.bench.mjs', title: 'Glass to glass' },
+  {
+    name: 'grid-viewer',
+    file: 'grid-viewer.bench.mjs',
+    title: 'A 3x3 grid in Chromium: per-tile layers vs all layer 0',
+  },
   {
     name: 'browser-participant',
     file: 'browser-participant.bench.mjs',

@@ -9,14 +9,38 @@
 // and once with `--layers 2`, several runs each. A subscriber counts the
 // bytes of every envelope on `.video` (layer 0) and `.video1` (layer 1).
 // CPU is utime+stime from /proc/<pid>/stat over a window, in percent of one
-// core. The grid ratio is what a 3x3 grid viewer of nine such cameras
-// receives on layer 1 (what the viewer asks for at 1280x800, see the web
-// e2e test) against all layer 0: nine times each layer's bytes, so the
-// ratio of one camera's layers. Linux only (/proc).
+// core. The grid ratio is measured at viewers: the built gateway serves the
+// room to two `ws` viewers, one asking the camera's layer 1 (what a 3x3 grid
+// tile asks at 1280x800, see the web e2e test), one on layer 0 (every viewer's
+// default, the layout before layers); each counts the video bytes its
+// socket receives, and the ratio is theirs (nine cameras would multiply both
+// alike). bench/grid-viewer.bench.mjs measures the same at a real Chromium
+// grid of nine. Linux only (/proc).
 import { readFileSync } from 'node:fs';
 import { connect } from '@nats-io/transport-node';
+import WebSocket from 'ws';
 import { NatsServer, startApp, waitFor, sleep } from '../libs/test-support/dist/src/index.js';
-import { tryParseSubject, wildcards } from '../libs/protocol/dist/src/index.js';
+import { decodeEnvelope, tryParseSubject, wildcards } from '../libs/protocol/dist/src/index.js';
+
+/** A `ws` viewer of `room` that asks `layer` of `source` and counts the video bytes it receives. */
+async function layerViewer(wsUrl, room, source, layer) {
+  const ws = new WebSocket(wsUrl);
+  const v = { videoBytes: 0, videoFrames: 0, close: () => ws.close() };
+  ws.on('message', (data, isBinary) => {
+    if (!isBinary) return;
+    const env = decodeEnvelope(data);
+    if (env.kind !== 'video' || env.source !== source) return;
+    v.videoBytes += data.length;
+    v.videoFrames++;
+  });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  ws.send(JSON.stringify({ type: 'layer', source, layer }));
+  ws.send(JSON.stringify({ type: 'join', room }));
+  return v;
+}
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux.
 
@@ -36,9 +60,10 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-async function oneRun(url, layers, windowMs, warmupMs) {
+async function oneRun(url, wsUrl, layers, windowMs, warmupMs) {
   const room = 'bench-layers';
   const nc = await connect({ servers: url });
+  const viewers = [await layerViewer(wsUrl, room, 'bench', 0), await layerViewer(wsUrl, room, 'bench', 1)];
   const bytes = [0, 0];
   const frames = [0, 0];
   const sub = nc.subscribe(wildcards.roomSources(room));
@@ -66,6 +91,7 @@ async function oneRun(url, layers, windowMs, warmupMs) {
     const f0 = cpuTicks(ffmpegPid);
     const b0 = [...bytes];
     const n0 = [...frames];
+    const v0 = viewers.map((v) => v.videoBytes);
     const t0 = Date.now();
     await sleep(windowMs);
     const secs = (Date.now() - t0) / 1000;
@@ -76,8 +102,11 @@ async function oneRun(url, layers, windowMs, warmupMs) {
       layer1KBps: (bytes[1] - b0[1]) / secs / 1000,
       layer0Fps: (frames[0] - n0[0]) / secs,
       layer1Fps: (frames[1] - n0[1]) / secs,
+      viewerLayer0KBps: (viewers[0].videoBytes - v0[0]) / secs / 1000,
+      viewerLayer1KBps: (viewers[1].videoBytes - v0[1]) / secs / 1000,
     };
   } finally {
+    for (const v of viewers) v.close();
     await agent.stop();
     await nc.close();
   }
@@ -88,13 +117,18 @@ export async function run({ quick = false } = {}) {
   const windowMs = quick ? 3_000 : 8_000;
   const warmupMs = quick ? 1_000 : 2_000;
   const server = await NatsServer.start();
+  const gateway = startApp('gateway', ['--nats', server.url, '--port', '0', '--host', '127.0.0.1']);
   const results = [];
   try {
+    const port = Number((await gateway.waitForOutput(/viewer at http:\/\/[^\s]+:(\d+)\//, 30_000))[1]);
+    const wsUrl = `ws://127.0.0.1:${port}/ws`;
     for (const layers of [1, 2]) {
       const samples = [];
-      for (let i = 0; i < runs; i++) samples.push(await oneRun(server.url, layers, windowMs, warmupMs));
+      for (let i = 0; i < runs; i++) samples.push(await oneRun(server.url, wsUrl, layers, windowMs, warmupMs));
       const l0 = median(samples.map((s) => s.layer0KBps));
       const l1 = median(samples.map((s) => s.layer1KBps));
+      const atViewer0 = median(samples.map((s) => s.viewerLayer0KBps));
+      const atViewer1 = median(samples.map((s) => s.viewerLayer1KBps));
       results.push({
         name: `640x360@15fps --layers ${layers}`,
         runs,
@@ -103,11 +137,15 @@ export async function run({ quick = false } = {}) {
         layer0KBps: Number(l0.toFixed(1)),
         layer1KBps: Number(l1.toFixed(1)),
         layer1Fps: Number(median(samples.map((s) => s.layer1Fps)).toFixed(1)),
-        gridBytesVsLayer0Pct: layers === 2 ? Number(((l1 / l0) * 100).toFixed(1)) : null,
+        viewerLayer0KBps: Number(atViewer0.toFixed(1)),
+        viewerLayer1KBps: Number(atViewer1.toFixed(1)),
+        // Bytes at the viewer asking layer 1 vs the one on layer 0 (with --layers 1 both get layer 0).
+        gridBytesVsLayer0Pct: Number(((atViewer1 / atViewer0) * 100).toFixed(1)),
         samples,
       });
     }
   } finally {
+    await gateway.stop();
     await server.stop();
   }
   return results;
@@ -118,7 +156,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.log(
       `${r.name}: agent ${r.agentCorePctMedian}% of a core, ffmpeg ${r.ffmpegCorePctMedian}%, ` +
         `layer 0 ${r.layer0KBps} kB/s, layer 1 ${r.layer1KBps} kB/s at ${r.layer1Fps} fps, ` +
-        `3x3 grid on layer 1 vs all layer 0: ${r.gridBytesVsLayer0Pct ?? '–'}% (median of ${r.runs} runs)`,
+        `at viewers: ${r.viewerLayer0KBps} kB/s on layer 0, ${r.viewerLayer1KBps} kB/s asking layer 1 ` +
+        `(${r.gridBytesVsLayer0Pct}%) (median of ${r.runs} runs)`,
     );
   }
 }

@@ -90,7 +90,8 @@ export const DEFAULTS = {
   maxRooms: 1_000,
   /**
    * Media envelopes per second a participant may send, video and audio
-   * together (15 fps video + 50 Opus packets = 65 at the room's defaults),
+   * together (15 fps of layer 0 + 15 of layer 1 + 50 Opus packets = 80 at the
+   * browser app's defaults),
    * with a burst of one second's worth; more are dropped and counted.
    */
   participantFramesPerSecond: 120,

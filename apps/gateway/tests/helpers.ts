@@ -119,7 +119,7 @@ export class TestParticipant extends TestViewer {
   }
 
   /** Encodes and sends one video envelope (as `source`, `self` by default); returns its bytes. */
-  sendVideo(jpeg: Uint8Array, source = this.self, width = 64, height = 48): Uint8Array {
+  sendVideo(jpeg: Uint8Array, source = this.self, width = 64, height = 48, layer = 0): Uint8Array {
     return this.sendEnvelope({
       kind: 'video',
       source,
@@ -128,7 +128,7 @@ export class TestParticipant extends TestViewer {
       width,
       height,
       codec: 'jpeg',
-      layer: 0,
+      layer,
       payload: jpeg,
     });
   }

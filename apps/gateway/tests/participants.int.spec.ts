@@ -11,6 +11,7 @@ import {
   mixLevelsSubject,
   mixMinusSubject,
   presenceSubject,
+  videoLayerSubject,
   videoSubject,
   type PresenceMessage,
 } from '@vidchat/protocol';
@@ -224,6 +225,61 @@ describe('participants (in-process gateway, real NATS, ws clients)', { timeout: 
     );
     await sleep(300);
     assert.equal(binariesOf(p, 'video', p.self).length, 0, 'its own video never comes back');
+  });
+
+  it("publishes a participant's layer 1 on `.video1`, announces both layers, and serves layer 1 to who asks", async () => {
+    const small = makeJpeg('32x24');
+    const watcher = await viewer();
+    const p = await participant();
+    await p.joinAsParticipant('r9', 'Ed', { video: { codec: 'jpeg', width: 64, height: 48, fps: 15 } });
+    await watcher.join('r9');
+    watcher.send({ type: 'layer', source: p.self, layer: 1 });
+    const before = await metric(gw.port, 'vidchat_gateway_invalid_messages_total', { reason: 'participant-garbage' });
+    const sent1: Uint8Array[] = [];
+    for (let i = 0; i < 6; i++) {
+      p.sendVideo(jpeg);
+      sent1.push(p.sendVideo(small, p.self, 32, 24, 1));
+      await sleep(50);
+    }
+    // A layer the protocol has no subject for is dropped and counted, not published.
+    p.sendVideo(small, p.self, 32, 24, 2);
+    await waitFor(
+      () => all.on(videoSubject('r9', p.self)).length === 6 && all.on(videoLayerSubject('r9', p.self, 1)).length === 6,
+      { what: 'both layers on their subjects' },
+    );
+    assert.deepEqual(
+      all.on(videoLayerSubject('r9', p.self, 1)),
+      sent1.map((b) => Buffer.from(b)),
+      'layer 1 unchanged on .video1',
+    );
+    assert.ok(all.on(videoSubject('r9', p.self)).every((b) => (decodeEnvelope(b) as { layer: number }).layer === 0));
+    const announced = await waitFor(() => all.presence('r9', p.self).find((m) => m.layers !== undefined), {
+      what: 'presence with layers',
+    });
+    assert.deepEqual(announced.layers, [
+      { layer: 0, width: 64, height: 48, fps: 15 },
+      { layer: 1, width: 32, height: 24, fps: 15 },
+    ]);
+    await waitFor(
+      async () =>
+        (await metric(gw.port, 'vidchat_gateway_invalid_messages_total', { reason: 'participant-garbage' })) ===
+        before + 1,
+      { what: 'the layer-2 envelope counted as garbage' },
+    );
+    // The viewer asked for layer 1: once the layers are announced, frames of layer 1 come.
+    for (let i = 0; i < 6; i++) {
+      p.sendVideo(jpeg);
+      p.sendVideo(small, p.self, 32, 24, 1);
+      await sleep(50);
+    }
+    await waitFor(
+      () =>
+        binariesOf(watcher, 'video', p.self).some((b) => {
+          const e = decodeEnvelope(b);
+          return e.kind === 'video' && e.layer === 1 && e.width === 32;
+        }),
+      { what: 'layer 1 at the viewer that asked for it' },
+    );
   });
 
   it('gives a participant its mix-minus and not the room mix; `as` gets a source its mix-minus; a viewer the room mix', async () => {

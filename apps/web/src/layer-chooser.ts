@@ -51,7 +51,11 @@ export class LayerChooser {
   private readonly intersect: IntersectionObserver;
   private readonly onVisibility = (): void => this.updateAll();
 
-  constructor(private readonly send: SendLayer) {
+  /** `forced`: the layer every visible tile asks for instead of its own choice (null: choose per tile). */
+  constructor(
+    private readonly send: SendLayer,
+    private readonly forced: number | null = null,
+  ) {
     this.resize = new ResizeObserver((entries) => {
       for (const e of entries) {
         const t = this.byElement(e.target);
@@ -126,7 +130,10 @@ export class LayerChooser {
     const t = this.tiles.get(source);
     if (!t) return;
     const visible = document.visibilityState === 'visible' && t.inView && t.width > 0 && t.height > 0;
-    const layer = chooseLayer(t.info.layers, t.width * window.devicePixelRatio, this.focused === source, visible);
+    const layer =
+      visible && this.forced !== null
+        ? this.forced
+        : chooseLayer(t.info.layers, t.width * window.devicePixelRatio, this.focused === source, visible);
     const before = this.asked(source);
     if (layer === before) return;
     this.sent.set(source, layer);

@@ -5,7 +5,9 @@ import { isValidId } from '@vidchat/protocol';
  * with camera and microphone `&join=1&name=<display name>`; `&as=<source>`
  * watches as that source (playing its mix-minus); `&https-port=<n>` is the
  * gateway's https port when it is not the default (for the link shown on a
- * plain-http page).
+ * plain-http page); `&layer=0|1` asks that video layer for every visible
+ * tile instead of choosing per tile (for benches and debugging: `layer=0`
+ * is the layout before layers).
  */
 export interface PageParams {
   /** A valid room id, or null when absent. */
@@ -21,6 +23,8 @@ export interface PageParams {
   as: string | null;
   /** `https-port=<n>` when it is a valid port, else null. */
   httpsPort: number | null;
+  /** `layer=0|1`: the layer every visible tile asks for; null (absent or invalid) chooses per tile. */
+  layer: number | null;
 }
 
 const TRUE_VALUES: ReadonlySet<string> = new Set(['1', 'true', 'yes', '']);
@@ -33,6 +37,7 @@ export function readPageParams(search: string): PageParams {
   const join = q.get('join');
   const as = q.get('as');
   const port = Number(q.get('https-port') ?? NaN);
+  const layer = q.get('layer');
   return {
     room,
     invalidRoom: raw !== null && room === null ? raw : null,
@@ -41,6 +46,7 @@ export function readPageParams(search: string): PageParams {
     name: q.get('name') || null,
     as: as !== null && isValidId(as) ? as : null,
     httpsPort: Number.isInteger(port) && port > 0 && port < 65_536 ? port : null,
+    layer: layer === '0' || layer === '1' ? Number(layer) : null,
   };
 }
 

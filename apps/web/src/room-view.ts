@@ -20,7 +20,7 @@ import { captureSupport } from './publish/secure-origin.js';
 import { RecordingControls } from './recording/recording-controls.js';
 import { StatusIndicator } from './status-indicator.js';
 import { LayerChooser } from './layer-chooser.js';
-import { installHooks } from './test-hooks.js';
+import { installHooks, type ReceivedSnapshot } from './test-hooks.js';
 import { SourceAudio } from './source-audio.js';
 import { TileGrid } from './tile-grid.js';
 import { TileVolumes, VolumeStore } from './tile-volume.js';
@@ -65,7 +65,7 @@ export function showRoom(room: string, params: PageParams): void {
   resetVolumes.addEventListener('click', () => volumes.resetAll());
   // Each tile's layer choice goes to the gateway as a `layer` message on the
   // current connection (`conn` exists by the time one is sent: tiles come with a roster).
-  const layers = new LayerChooser((source, layer) => conn.send({ type: 'layer', source, layer }));
+  const layers = new LayerChooser((source, layer) => conn.send({ type: 'layer', source, layer }), params.layer);
   const grid = new TileGrid(byId('grid'), room, () => sourceAudio.lipSyncDelayMs(), layers, volumes);
   // Lip sync the other way: the sound waits (up to 300 ms) for a picture that comes later than it.
   audio.followVideo(() => grid.videoDelayMs());
@@ -74,6 +74,7 @@ export function showRoom(room: string, params: PageParams): void {
   const recording = new RecordingControls(room, token);
   let state: ConnectionStatus['state'] = 'connecting';
   let badMessages = 0;
+  const received: ReceivedSnapshot = { bytes: 0, videoBytes: 0, videoFrames: 0, audioBytes: 0, audioPackets: 0 };
   let lastError: { code: string; message: string } | null = null;
 
   const updateCount = (): void => {
@@ -129,12 +130,20 @@ export function showRoom(room: string, params: PageParams): void {
   };
 
   const onBinary = (bytes: Uint8Array): void => {
+    received.bytes += bytes.byteLength;
     let env;
     try {
       env = decodeEnvelope(bytes);
     } catch {
       badMessages++;
       return;
+    }
+    if (env.kind === 'video') {
+      received.videoBytes += bytes.byteLength;
+      received.videoFrames++;
+    } else if (env.kind === 'mixedAudio' || env.kind === 'audio') {
+      received.audioBytes += bytes.byteLength;
+      received.audioPackets++;
     }
     switch (env.kind) {
       case 'video':
@@ -247,6 +256,7 @@ export function showRoom(room: string, params: PageParams): void {
       return samples ? Array.from(samples) : null;
     },
     badMessages,
+    received: { ...received },
     lastError,
     chat: chat.snapshot(),
     people: people.snapshot(),

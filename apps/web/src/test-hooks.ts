@@ -6,6 +6,17 @@ import type { SourceAudioSnapshot, VolumeSetting } from './source-audio.js';
 import type { ParticipantHooks } from './publish/join-controls.js';
 import type { TileSnapshot } from './tile.js';
 
+/** Binary bytes the page's WebSocket received, by kind (what a viewer costs the network). */
+export interface ReceivedSnapshot {
+  /** Every binary message, whatever its kind (and the ones that did not decode). */
+  bytes: number;
+  videoBytes: number;
+  videoFrames: number;
+  /** The room mix or mix-minus, and per-source audio. */
+  audioBytes: number;
+  audioPackets: number;
+}
+
 /** What `window.vidchat` shows to tests and benches: read-only snapshots. */
 export interface VidchatHooks {
   readonly state: string;
@@ -22,6 +33,8 @@ export interface VidchatHooks {
   readonly audioTap?: number[] | null;
   /** Envelopes or messages that did not decode. */
   readonly badMessages: number;
+  /** Binary bytes received on the page's WebSocket(s) since the page loaded. */
+  readonly received: ReceivedSnapshot;
   readonly lastError: { code: string; message: string } | null;
   /** The chat as shown: messages (oldest first), unread count, panel state. */
   readonly chat?: ChatSnapshot;
@@ -57,6 +70,7 @@ export function installHooks(read: () => VidchatHooks): void {
             'audio',
             'audioTap',
             'badMessages',
+            'received',
             'lastError',
             'participant',
             'chat',

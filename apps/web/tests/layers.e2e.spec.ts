@@ -6,6 +6,7 @@ import { encodeEnvelope, mixAudioSubject } from '@vidchat/protocol';
 import {
   FakeSource,
   launchChromium,
+  launchChromiumWithTabs,
   makeJpeg,
   startApp,
   startNatsFixture,
@@ -38,7 +39,12 @@ interface Hooks {
   state: string;
   tiles: Record<string, TileView>;
   audio: { packetsReceived: number } | null;
+  received: { bytes: number; videoBytes: number; videoFrames: number; audioBytes: number; audioPackets: number };
 }
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** A host name for this machine that is not localhost (mapped in the test browser). */
+const LAN_HOST = 'lan.test';
 
 function hooks(page: Page): Promise<Hooks | null> {
   return page.evaluate(() => {
@@ -56,6 +62,8 @@ describe('viewer video layers (Chromium, real gateway, real NATS)', { timeout: 1
   const sources: FakeSource[] = [];
   let timer: NodeJS.Timeout | undefined;
   let mixSeq = 0;
+  /** Off: the sources publish no video (the mix goes on). */
+  let videoOn = true;
 
   before(async () => {
     nats = await startNatsFixture();
@@ -73,7 +81,7 @@ describe('viewer video layers (Chromium, real gateway, real NATS)', { timeout: 1
     // Both layers of every source at 8 fps, and the room's mix every 20 ms (a few bytes: enough to count).
     let tick = 0;
     timer = setInterval(() => {
-      if (tick++ % 6 === 0) {
+      if (videoOn && tick++ % 6 === 0) {
         for (const s of sources) {
           s.videoLayer(0, big, 640, 360);
           s.videoLayer(1, small, 320, 180);
@@ -197,4 +205,101 @@ describe('viewer video layers (Chromium, real gateway, real NATS)', { timeout: 1
     });
     await page.close();
   });
+  it(
+    'a hidden tab receives (almost) no video while the mix goes on, and the latest frames at once when shown',
+    { timeout: 120_000 },
+    async () => {
+      // A browser whose tabs really hide (see launchChromiumWithTabs); the page from a name that is not localhost.
+      const tabs = await launchChromiumWithTabs([`--host-resolver-rules=MAP ${LAN_HOST} 127.0.0.1`]);
+      // Someone else watches the grid meanwhile (a visible page of the other browser): the gateway keeps
+      // every source's layer 1 and its latest frame, as it does in any room with more than one viewer.
+      const other = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      try {
+        await other.goto(`${baseUrl}/?room=${ROOM}`);
+        const page = await tabs.context.newPage();
+        await page.setViewportSize({ width: 1280, height: 800 });
+        await page.goto(`${baseUrl.replace('127.0.0.1', LAN_HOST)}/?room=${ROOM}`);
+        const ids = sources.map((s) => s.id);
+        for (const p of [page, other]) {
+          await waitFor(
+            async () => {
+              const h = await hooks(p);
+              return h?.state === 'live' && ids.every((id) => (h.tiles[id]?.framesDrawn ?? 0) > 2) ? h : null;
+            },
+            { timeoutMs: 30_000, what: 'nine tiles drawing' },
+          );
+        }
+        const visibility = (): Promise<string> => page.evaluate(() => document.visibilityState);
+        assert.equal(await visibility(), 'visible');
+        await page.evaluate(() => {
+          const w = window as unknown as { visibilityEvents: string[] };
+          w.visibilityEvents = [];
+          document.addEventListener('visibilitychange', () => w.visibilityEvents.push(document.visibilityState));
+        });
+        // What a visible tab receives over a window of 3 s.
+        const v0 = (await hooks(page))!.received;
+        await sleep(3_000);
+        const v1 = (await hooks(page))!.received;
+        const visibleVideo = v1.videoBytes - v0.videoBytes;
+        assert.ok(visibleVideo > 0 && v1.videoFrames - v0.videoFrames >= 9, 'video flows to the visible tab');
+
+        // Another tab in front: the page is hidden (a real visibilitychange) and pauses every tile.
+        const cover = await tabs.context.newPage();
+        await waitFor(async () => ((await visibility()) === 'hidden' ? true : null), {
+          timeoutMs: 10_000,
+          what: 'the page hidden behind another tab',
+        });
+        await waitFor(
+          async () => {
+            const h = await hooks(page);
+            return ids.every((id) => h?.tiles[id]?.layerAsked === null) ? h : null;
+          },
+          { timeoutMs: 15_000, what: 'every tile of the hidden tab paused' },
+        );
+        // Frames already on the way when the pause went out still land: count once they have.
+        await sleep(1_500);
+        const h0 = (await hooks(page))!.received;
+        await sleep(3_000);
+        const h1 = (await hooks(page))!.received;
+        const hiddenFrames = h1.videoFrames - h0.videoFrames;
+        const hiddenVideo = h1.videoBytes - h0.videoBytes;
+        assert.ok(hiddenFrames <= ids.length, `${hiddenFrames} video frames reached the hidden tab in 3 s`);
+        assert.ok(
+          hiddenVideo <= visibleVideo * 0.05,
+          `the hidden tab got ${hiddenVideo} video bytes in 3 s, the visible one ${visibleVideo}`,
+        );
+        assert.ok(h1.audioPackets - h0.audioPackets >= 50, `only ${h1.audioPackets - h0.audioPackets} mix packets`);
+        assert.ok((await hooks(other))!.received.videoFrames > 0, 'the other viewer still gets video');
+
+        // The sources stop publishing video; shown again, every tile gets the gateway's latest frame at once.
+        videoOn = false;
+        await sleep(1_000);
+        const before = (await hooks(page))!;
+        await page.bringToFront();
+        await waitFor(async () => ((await visibility()) === 'visible' ? true : null), {
+          timeoutMs: 10_000,
+          what: 'the page visible again',
+        });
+        const shown = await waitFor(
+          async () => {
+            const h = await hooks(page);
+            return ids.every((id) => (h?.tiles[id]?.framesDrawn ?? 0) > (before.tiles[id]?.framesDrawn ?? 0))
+              ? h
+              : null;
+          },
+          { timeoutMs: 15_000, what: 'a new frame in every tile without a new publish' },
+        );
+        assert.ok(shown.received.videoFrames - before.received.videoFrames >= ids.length);
+        assert.deepEqual(
+          await page.evaluate(() => (window as unknown as { visibilityEvents: string[] }).visibilityEvents),
+          ['hidden', 'visible'],
+        );
+        await cover.close();
+      } finally {
+        videoOn = true;
+        await other.close();
+        await tabs.close();
+      }
+    },
+  );
 });

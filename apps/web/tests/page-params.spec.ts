@@ -8,7 +8,7 @@ import { readPageParams, roomHref, socketUrl } from '../src/page-params.js';
  * picked room keeps the token.
  */
 
-const NO_JOIN = { join: false, name: null, as: null, httpsPort: null };
+const NO_JOIN = { join: false, name: null, as: null, httpsPort: null, layer: null };
 
 test('reads a valid room and a token from the query', () => {
   assert.deepEqual(readPageParams('?room=demo&token=abc'), {
@@ -48,6 +48,14 @@ test('join=1 with a name joins at once; as= and https-port= are read when valid'
   assert.equal(readPageParams('?room=r&as=a.b').as, null);
   assert.equal(readPageParams('?room=r&https-port=70000').httpsPort, null);
   assert.equal(readPageParams('?room=r&https-port=x').httpsPort, null);
+});
+
+test('layer=0|1 forces a layer for every tile; anything else chooses per tile', () => {
+  assert.equal(readPageParams('?room=r&layer=0').layer, 0);
+  assert.equal(readPageParams('?room=r&layer=1').layer, 1);
+  assert.equal(readPageParams('?room=r&layer=2').layer, null);
+  assert.equal(readPageParams('?room=r&layer=').layer, null);
+  assert.equal(readPageParams('?room=r&layer=x').layer, null);
 });
 
 test('socketUrl follows the page scheme and host', () => {

@@ -5,7 +5,16 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Browser, Page } from 'playwright-core';
-import { decodeEnvelope, mixAudioSubject, tryParseSubject, wildcards } from '@vidchat/protocol';
+import {
+  decodeEnvelope,
+  decodePresence,
+  mixAudioSubject,
+  presenceSubject,
+  tryParseSubject,
+  videoLayerSubject,
+  wildcards,
+  type PresenceMessage,
+} from '@vidchat/protocol';
 import {
   launchChromium,
   REPO_ROOT,
@@ -118,6 +127,14 @@ async function amplitudes(
     off += p.length;
   }
   return tones.map((hz) => toneAmplitude(pcm, 48_000, hz));
+}
+
+/** What a tile says about its layer (src/tile.ts). */
+interface TileLayerView {
+  framesDrawn: number;
+  layer: number | null;
+  layerAsked: number | null;
+  width: number;
 }
 
 async function participant(page: Page): Promise<ParticipantView | null> {
@@ -360,6 +377,99 @@ describe(
         await bob.close();
         assert.deepEqual([...viewerProblems, ...aliceProblems, ...bobProblems], []);
         await viewer.close();
+        await alice.close();
+      },
+    );
+
+    it(
+      'a participant publishes layer 0 and a half-size layer 1 from one camera; a small tile draws layer 1, a large one layer 0',
+      { timeout: 120_000 },
+      async () => {
+        // A room of its own: the tiles' sizes depend on how many sources the room has.
+        const LROOM = 'joins-layers';
+        const alice = await aliceBrowser.newPage({ viewport: { width: 1280, height: 720 } });
+        await alice.goto(`${baseUrl}/?room=${LROOM}&join=1&name=Alice`);
+        await joined(alice, 'Alice to join and send');
+        const p = await waitFor(
+          async () => {
+            const v = await participant(alice);
+            return v?.self && (v.layer1FramesSent ?? 0) > 5 ? v : null;
+          },
+          { timeoutMs: 30_000, what: 'Alice to send layer 1' },
+        );
+        assert.equal(p.videoWidth, 640);
+        assert.equal(p.layer1Width, 320);
+        assert.equal(p.layer1Height, 180);
+
+        // Both layers on NATS, each on its own subject, at its size, with the layer byte of its subject.
+        const self = p.self ?? '';
+        const layers = [0, 1].map((layer) => {
+          const got: { width: number; height: number; layer: number; captureTimeUs: number }[] = [];
+          const sub = nc.subscribe(videoLayerSubject(LROOM, self, layer), {
+            callback: (_e, msg) => {
+              const env = decodeEnvelope(msg.data);
+              if (env.kind === 'video') got.push(env);
+            },
+          });
+          return { got, sub };
+        });
+        const presences: PresenceMessage[] = [];
+        const psub = nc.subscribe(presenceSubject(LROOM, self), {
+          callback: (_e, msg) => {
+            presences.push(decodePresence(msg.data));
+          },
+        });
+        try {
+          await waitFor(() => layers.every((l) => l.got.length >= 20) && presences.length > 0, {
+            timeoutMs: 30_000,
+            what: "20 frames of each of Alice's layers on NATS, and her presence",
+          });
+        } finally {
+          for (const l of layers) l.sub.unsubscribe();
+          psub.unsubscribe();
+        }
+        const [l0, l1] = layers.map((l) => l.got);
+        assert.ok(
+          l0!.every((e) => e.layer === 0 && e.width === 640 && e.height === 360),
+          'layer 0: 640x360',
+        );
+        assert.ok(
+          l1!.every((e) => e.layer === 1 && e.width === 320 && e.height === 180),
+          'layer 1: 320x180',
+        );
+        // Layer 1 is cut from the same camera frames: its capture times are layer 0's.
+        const times0 = new Set(l0!.map((e) => e.captureTimeUs));
+        const shared = l1!.filter((e) => times0.has(e.captureTimeUs)).length;
+        assert.ok(shared >= l1!.length / 2, `only ${shared} of ${l1!.length} layer 1 frames share a layer 0 capture`);
+        // At most 15 fps by the frames' own capture times (a little slack for rounding of the pacer).
+        const span = (l1!.at(-1)!.captureTimeUs - l1![0]!.captureTimeUs) / 1e6;
+        assert.ok((l1!.length - 1) / span <= 16, `layer 1 at ${((l1!.length - 1) / span).toFixed(1)} fps`);
+        assert.deepEqual(presences.at(-1)?.layers, [
+          { layer: 0, width: 640, height: 360, fps: 15 },
+          { layer: 1, width: 320, height: 180, fps: 15 },
+        ]);
+
+        // A viewer whose tile is small (a 400x300 window: 2/3 of the tile is below 320 px) draws layer 1;
+        // one with a large tile draws layer 0.
+        const small = await bobBrowser.newPage({ viewport: { width: 400, height: 300 } });
+        const large = await bobBrowser.newPage({ viewport: { width: 1280, height: 720 } });
+        await small.goto(`${baseUrl}/?room=${LROOM}`);
+        await large.goto(`${baseUrl}/?room=${LROOM}`);
+        const drawsLayer = (page: Page, layer: number, width: number, what: string): Promise<TileLayerView> =>
+          waitFor(
+            async () => {
+              const id = await selfOf(alice);
+              const t = (await hooks(page))?.tiles[id] as TileLayerView | undefined;
+              return t && t.layer === layer && t.width === width && t.framesDrawn > 3 ? t : null;
+            },
+            { timeoutMs: 40_000, what },
+          );
+        const s = await drawsLayer(small, 1, 320, "Alice's layer 1 in a small tile");
+        assert.equal(s.layerAsked, 1);
+        const l = await drawsLayer(large, 0, 640, "Alice's layer 0 in a large tile");
+        assert.equal(l.layerAsked, 0);
+        await small.close();
+        await large.close();
         await alice.close();
       },
     );

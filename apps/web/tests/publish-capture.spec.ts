@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CaptureClock } from '../src/publish/capture-clock.js';
-import { fitInside, FramePacer } from '../src/publish/frame-pacer.js';
+import { fitInside, FramePacer, layer1Size } from '../src/publish/frame-pacer.js';
 
 /*
  * The arithmetic of the camera path: which frames are sent, at which size,
@@ -70,6 +70,19 @@ describe('fitInside', () => {
     assert.deepEqual(fitInside({ width: 320, height: 240 }, box), { width: 320, height: 240 });
     assert.deepEqual(fitInside({ width: 321, height: 241 }, box), { width: 320, height: 240 });
     assert.deepEqual(fitInside({ width: 1, height: 1 }, box), { width: 2, height: 2 });
+  });
+});
+
+describe('layer1Size', () => {
+  it('is half of layer 0, in even pixels, when layer 0 is at least the minimum width', () => {
+    assert.deepEqual(layer1Size({ width: 640, height: 360 }, 480), { width: 320, height: 180 });
+    assert.deepEqual(layer1Size({ width: 480, height: 360 }, 480), { width: 240, height: 180 });
+    assert.deepEqual(layer1Size({ width: 202, height: 360 }, 100), { width: 100, height: 180 });
+    assert.deepEqual(layer1Size({ width: 640, height: 212 }, 480), { width: 320, height: 106 });
+  });
+  it('is none below the minimum width, or with a minimum of 0 (layer 1 off)', () => {
+    assert.equal(layer1Size({ width: 478, height: 360 }, 480), null);
+    assert.equal(layer1Size({ width: 640, height: 360 }, 0), null);
   });
 });
 

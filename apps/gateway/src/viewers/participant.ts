@@ -3,14 +3,17 @@ import {
   audioSubject,
   decodeEnvelope,
   encodePresence,
+  MAX_VIDEO_LAYER,
   PRESENCE_INTERVAL_MS,
+  PRESENCE_TIMEOUT_MS,
   presenceSubject,
   ProtocolError,
-  videoSubject,
+  videoLayerSubject,
   type AudioInfo,
   type Envelope,
   type PresenceType,
   type VideoInfo,
+  type VideoLayerInfo,
 } from '@vidchat/protocol';
 import { createLogger } from '@vidchat/service-kit';
 import { TokenBucket } from '../limits/token-bucket.js';
@@ -50,6 +53,8 @@ export type MediaVerdict = 'published' | 'dropped' | 'bad-media';
 
 /** Frames per second assumed for a participant whose join did not say (the browser app's default). */
 export const DEFAULT_PARTICIPANT_FPS = 15;
+/** Layer 1's announced rate at most (the browser app sends it at most this often, as agents do). */
+export const LAYER1_MAX_FPS = 15;
 
 const log = createLogger('gateway.participant');
 
@@ -64,6 +69,8 @@ export class Participant {
   private readonly bytes: TokenBucket;
   private timer: NodeJS.Timeout | null = null;
   private video: VideoInfo | null;
+  /** Layer 1's size as its envelopes say, and when the last one came (ms); null until one does. */
+  private layer1: { width: number; height: number; at: number } | null = null;
   private audio: AudioInfo | null;
   private readonly fps: number;
   private stopped = false;
@@ -91,6 +98,8 @@ export class Participant {
   start(): void {
     this.presence('join');
     this.timer = setInterval(() => {
+      // A layer 1 that stopped (a narrower camera, camera off) is no longer announced: viewers fall back to layer 0.
+      if (this.layer1 && Date.now() - this.layer1.at > PRESENCE_TIMEOUT_MS) this.layer1 = null;
       if (this.alive()) this.presence('heartbeat');
     }, PRESENCE_INTERVAL_MS);
     this.timer.unref();
@@ -130,7 +139,14 @@ export class Participant {
       log.debug('participant sent media it may not', { source: this.id, kind: env.kind, as: env.source });
       return 'bad-media';
     }
-    const subject = env.kind === 'video' ? videoSubject(this.room, this.id) : audioSubject(this.room, this.id);
+    if (env.kind === 'video' && env.layer > MAX_VIDEO_LAYER) {
+      this.metrics.reject('participant-garbage');
+      log.debug('dropped a participant frame of an unknown layer', { source: this.id, layer: env.layer });
+      return 'dropped';
+    }
+    // Each layer on its own subject, as an agent's: `.video` for layer 0, `.video1` for layer 1.
+    const subject =
+      env.kind === 'video' ? videoLayerSubject(this.room, this.id, env.layer) : audioSubject(this.room, this.id);
     if (!this.bus.publish(subject, data)) return this.drop('participant-nats-down', data);
     this.metrics.participantFrames.inc({ kind: env.kind });
     this.metrics.participantBytes.inc(data.length);
@@ -144,7 +160,12 @@ export class Participant {
    * once so that tiles get the right shape without waiting a second.
    */
   private learn(env: Envelope): void {
-    if (env.kind === 'video') {
+    if (env.kind === 'video' && env.layer === 1) {
+      const known = this.layer1 !== null && this.layer1.width === env.width && this.layer1.height === env.height;
+      this.layer1 = { width: env.width, height: env.height, at: Date.now() };
+      // Announced once layer 0 is known too (the layers list starts with it).
+      if (known || !this.video) return;
+    } else if (env.kind === 'video') {
       if (this.video && this.video.width === env.width && this.video.height === env.height) return;
       this.video = { codec: 'jpeg', width: env.width, height: env.height, fps: this.fps };
     } else if (env.kind === 'audio') {
@@ -167,6 +188,18 @@ export class Participant {
     return 'dropped';
   }
 
+  /** `{layers}` once layer 1 flows (layer 0 and 1, as an agent announces them); nothing for layer 0 only. */
+  private layers(): { layers?: VideoLayerInfo[] } {
+    if (!this.video || !this.layer1) return {};
+    const v = this.video;
+    return {
+      layers: [
+        { layer: 0, width: v.width, height: v.height, fps: v.fps },
+        { layer: 1, width: this.layer1.width, height: this.layer1.height, fps: Math.min(v.fps, LAYER1_MAX_FPS) },
+      ],
+    };
+  }
+
   private presence(type: PresenceType): void {
     const bytes = encodePresence({
       v: 1,
@@ -177,6 +210,7 @@ export class Participant {
       ts: Date.now(),
       video: this.video,
       audio: this.audio,
+      ...this.layers(),
       kind: 'participant',
       // A participant hears the room through its own mix-minus.
       listens: true,

@@ -48,3 +48,9 @@ export function fitInside(source: Size, box: Size): Size {
   const even = (v: number): number => Math.max(2, 2 * Math.floor(v / 2));
   return { width: even(source.width * scale), height: even(source.height * scale) };
 }
+
+/** Layer 1's size: half of layer 0 in even pixels, or null when layer 0 is narrower than `minWidth` (or it is 0). */
+export function layer1Size(layer0: Size, minWidth: number): Size | null {
+  if (minWidth <= 0 || layer0.width < minWidth) return null;
+  return fitInside(layer0, { width: layer0.width / 2, height: layer0.height / 2 });
+}

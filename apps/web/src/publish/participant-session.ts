@@ -19,6 +19,11 @@ export interface PublishSnapshot {
   videoBytesSent: number;
   videoWidth: number | null;
   videoHeight: number | null;
+  /** Layer 1 (half size, for small tiles): frames and bytes sent, its size (null when not sent). */
+  layer1FramesSent: number;
+  layer1BytesSent: number;
+  layer1Width: number | null;
+  layer1Height: number | null;
   lastEncodeMs: number;
   audioPacketsSent: number;
   audioPacketsDropped: number;
@@ -50,6 +55,8 @@ export class ParticipantSession {
     framesSkipped: 0,
     framesUnsent: 0,
     bytes: 0,
+    layer1Frames: 0,
+    layer1Bytes: 0,
     packets: 0,
     dropped: 0,
     unsent: 0,
@@ -132,6 +139,10 @@ export class ParticipantSession {
       videoBytesSent: this.past.bytes + (v?.bytesSent ?? 0),
       videoWidth: v?.size?.width ?? null,
       videoHeight: v?.size?.height ?? null,
+      layer1FramesSent: this.past.layer1Frames + (v?.layer1FramesSent ?? 0),
+      layer1BytesSent: this.past.layer1Bytes + (v?.layer1BytesSent ?? 0),
+      layer1Width: v?.layer1Size?.width ?? null,
+      layer1Height: v?.layer1Size?.height ?? null,
       lastEncodeMs: v?.lastEncodeMs ?? 0,
       audioPacketsSent: this.past.packets + (a?.packetsSent ?? 0),
       audioPacketsDropped: this.past.dropped + (a?.packetsDropped ?? 0),
@@ -158,6 +169,8 @@ export class ParticipantSession {
       this.past.framesSkipped += s.framesSkipped;
       this.past.framesUnsent += s.framesUnsent;
       this.past.bytes += s.bytesSent;
+      this.past.layer1Frames += s.layer1FramesSent;
+      this.past.layer1Bytes += s.layer1BytesSent;
       this.camera.close();
       this.camera = null;
     }

@@ -9,6 +9,13 @@ export interface PublishOptions {
   readonly maxHeight: number;
   /** Video frames sent per second at most. */
   readonly fps: number;
+  /**
+   * Layer 1 (half the width and height of layer 0, for small tiles) is sent
+   * too when layer 0 is at least this wide; 0 never sends it.
+   */
+  readonly layer1MinWidth: number;
+  /** Layer 1 frames per second at most (at most `fps`). */
+  readonly layer1MaxFps: number;
   /** `convertToBlob` JPEG quality, 0..1. */
   readonly jpegQuality: number;
   /**
@@ -34,6 +41,8 @@ export const DEFAULT_PUBLISH_OPTIONS: PublishOptions = Object.freeze({
   maxWidth: 640,
   maxHeight: 360,
   fps: 15,
+  layer1MinWidth: 480,
+  layer1MaxFps: 15,
   jpegQuality: 0.7,
   videoHighWaterBytes: 96 * 1024,
   audioHighWaterBytes: 1024 * 1024,

@@ -27,6 +27,9 @@ export interface ParticipantView {
   audioProblem?: string | null;
   videoWidth?: number | null;
   videoHeight?: number | null;
+  layer1FramesSent?: number;
+  layer1Width?: number | null;
+  layer1Height?: number | null;
   cameraId?: string | null;
   microphoneId?: string | null;
 }
