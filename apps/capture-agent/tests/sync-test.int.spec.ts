@@ -168,7 +168,9 @@ describe('capture agent sync test: flash and beep at each whole second', { timeo
     // the beep on the sample captured there: the source's own A/V offset is the beep onset's.
     for (const ms of offsetsMs) assert.ok(Math.abs(ms) <= 40, `beep onset ${ms.toFixed(1)} ms from the second`);
     // And every beep is a tenth of a second long: loud until the flash window ends.
-    for (const o of onsets) {
+    // A beep that begins as the recording ends has no tenth of a second to judge.
+    const lastT = env.at(-1)!.t;
+    for (const o of onsets.filter((x) => x + 0.5 < lastT)) {
       const during = env.filter((e) => e.t > o + 0.01 && e.t < o + FLASH_S - 0.01);
       const afterBeep = env.filter((e) => e.t > o + FLASH_S + 0.02 && e.t < o + 0.5);
       // Most of it: the codec can dip for a window or two where it switches modes at the loudness step.
