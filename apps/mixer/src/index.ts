@@ -19,3 +19,5 @@ export * from './room/source-channel.js';
 export * from './presence/audio-presence.js';
 export * from './clock/mix-clock.js';
 export * from './mixer-service.js';
+/* Shared with the recorders' room locks. */
+export * from './lease/kv-bucket.js';

@@ -122,10 +122,18 @@ export const recorderOptionSpec = {
   replicas: opt.int(
     'replicas',
     'VIDCHAT_RECORDER_REPLICAS',
-    'copies of the bucket when the recorder creates it (3 on a 3-node NATS cluster)',
+    'copies of the buckets (recordings, room locks) when the recorder creates them (3 on a 3-node NATS cluster)',
     1,
     1,
     5,
+  ),
+  lockTtlMs: opt.int(
+    'lock-ttl-ms',
+    'VIDCHAT_RECORDER_LOCK_TTL_MS',
+    "a room's lock lapses when its recorder has not renewed it this long, ms (same on every recorder)",
+    10_000,
+    1_000,
+    600_000,
   ),
   retention: opt.int(
     'retention',

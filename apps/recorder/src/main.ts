@@ -44,6 +44,8 @@ async function main(cfg: RecorderConfig): Promise<void> {
     ffmpegPath: cfg.ffmpeg,
     ffprobePath: ffprobe,
     statusIntervalMs: cfg.statusIntervalMs,
+    lockTtlMs: cfg.lockTtlMs,
+    replicas: cfg.replicas,
   });
   onShutdown(async () => {
     await service.close();

@@ -6,7 +6,6 @@ import {
   decodeRecordingRequest,
   encodeRecordingEvent,
   encodeRecordingReply,
-  encodeRecordingRequest,
   MAX_LISTED_RECORDINGS,
   ProtocolError,
   RECORDER_QUEUE,
@@ -26,6 +25,7 @@ import { createLogger } from '@vidchat/service-kit';
 import type { EncoderSettings } from './ffmpeg/encoder-args.js';
 import { finalizeRecording } from './session/finalize.js';
 import { recoverOrphans } from './session/orphans.js';
+import { RoomLocks } from './lock/room-locks.js';
 import { RoomRecording } from './session/room-recording.js';
 import type { RecordingStore } from './storage/recording-store.js';
 
@@ -40,10 +40,13 @@ import type { RecordingStore } from './storage/recording-store.js';
  * one it lands on hands it on when it cannot answer alone (`peer.*`
  * subjects, see subjects.ts): a stop or a list of a room recorded by
  * another instance goes to that instance (`peer.stop`/`peer.list`, which
- * only the recorder of the room subscribes to), a start of a room recorded
- * elsewhere is `already-recording`, and a start on a full recorder goes to
- * one with room (`peer.start`, subscribed in the queue group only while
- * below `--max-recordings`). A handed-on request is never handed on again.
+ * only the recorder of the room subscribes to), and a start on a full
+ * recorder goes to one with room (`peer.start`, subscribed in the queue
+ * group only while below `--max-recordings`). A handed-on request is never
+ * handed on again. Which recorder records a room is settled by the room's
+ * lock in the key-value bucket (lock/room-locks.ts): a start takes it
+ * before anything else, so of simultaneous starts on any recorders exactly
+ * one records and the others answer `already-recording`.
  */
 export interface RecorderServiceOptions {
   settings: EncoderSettings;
@@ -55,6 +58,12 @@ export interface RecorderServiceOptions {
   ffmpegPath: string;
   ffprobePath: string;
   statusIntervalMs: number;
+  /** A room's lock lapses when unrenewed this long (its recorder died). */
+  lockTtlMs: number;
+  /** Copies of the lock bucket when this recorder creates it (the recordings bucket's `--replicas`). */
+  replicas: number;
+  /** Instance id in the room locks (random when not given). */
+  instanceId?: string;
 }
 
 /** Time a handed-on start or list may take (a start waits for ffmpeg to spawn). */
@@ -78,6 +87,9 @@ export function newRecordingId(now = new Date()): string {
 export class RecorderService {
   private readonly log = createLogger('recorder');
   private readonly active = new Map<string, RoomRecording>();
+  /** Rooms whose start is taking their lock (counted against `--max-recordings`). */
+  private readonly starting = new Set<string>();
+  private locksOrNull: RoomLocks | null = null;
   /** Recordings that ended in this process, newest last, with their final info. */
   private readonly finished = new Map<string, RecordingInfo>();
   private readonly stopping = new Map<string, Promise<RecordingInfo>>();
@@ -99,6 +111,14 @@ export class RecorderService {
   async start(): Promise<void> {
     await mkdir(this.o.workDir, { recursive: true });
     await this.store.open();
+    this.locksOrNull = await RoomLocks.open(this.nc, {
+      ttlMs: this.o.lockTtlMs,
+      replicas: this.o.replicas,
+      ...(this.o.instanceId ? { instanceId: this.o.instanceId } : {}),
+      onLost: (room) => {
+        for (const r of this.active.values()) if (r.room === room) void this.finish(r, 'done');
+      },
+    });
     for (const action of ['start', 'stop', 'list'] as const) {
       this.subs.push(
         this.nc.subscribe(recWildcards.allRooms(action), {
@@ -129,6 +149,11 @@ export class RecorderService {
       (infos) => infos.forEach((i) => this.remember(i)),
       (err: unknown) => this.log.error('recovering orphaned recordings failed', { error: (err as Error).message }),
     );
+  }
+
+  private get locks(): RoomLocks {
+    if (!this.locksOrNull) throw new RecordingRequestError('internal', 'the recorder is not started');
+    return this.locksOrNull;
   }
 
   private async onRequest(msg: Msg, peer = false): Promise<void> {
@@ -200,23 +225,18 @@ export class RecorderService {
     const req: RecordingRequest = decodeRecordingRequest(parsed.action, body);
     switch (req.action) {
       case 'start':
-        if (!peer) {
-          // Recorded by another instance: its peer.list answers.
-          const elsewhere = await this.askPeer(parsed.room, 'list', encodeRecordingRequest({ action: 'list' }));
-          const current =
-            elsewhere?.ok && 'recordings' in elsewhere
-              ? elsewhere.recordings.find((r) => r.state === 'recording')
-              : undefined;
-          if (current && !this.active.has(current.id)) {
+        if (!peer && this.active.size + this.starting.size >= this.o.maxRecordings && !this.roomActive(parsed.room)) {
+          // Full here: a room recorded anywhere is `already-recording` (its
+          // lock says so), any other goes to a recorder with room.
+          const holder = await this.locks.holder(parsed.room);
+          if (holder) {
             throw new RecordingRequestError(
               'already-recording',
-              `room ${parsed.room} is already being recorded (${current.id})`,
+              `room ${parsed.room} is already being recorded (${holder.recording}, recorder ${holder.owner})`,
             );
           }
-          if (this.active.size >= this.o.maxRecordings && !this.roomActive(parsed.room)) {
-            const handed = await this.askPeer(parsed.room, 'start', body);
-            if (handed) return handed;
-          }
+          const handed = await this.askPeer(parsed.room, 'start', body);
+          if (handed) return handed;
         }
         return { ok: true, recording: await this.startRecording(parsed.room) };
       case 'stop': {
@@ -242,6 +262,7 @@ export class RecorderService {
   }
 
   private roomActive(room: string): boolean {
+    if (this.starting.has(room)) return true;
     for (const r of this.active.values()) if (r.room === room) return true;
     return false;
   }
@@ -256,13 +277,22 @@ export class RecorderService {
       if (r.room === room)
         throw new RecordingRequestError('already-recording', `room ${room} is already being recorded (${r.id})`);
     }
-    if (this.active.size >= this.o.maxRecordings) {
+    if (this.starting.has(room))
+      throw new RecordingRequestError('already-recording', `room ${room} is already being started`);
+    if (this.active.size + this.starting.size >= this.o.maxRecordings) {
       throw new RecordingRequestError(
         'too-many-recordings',
         `this recorder runs ${this.active.size} recordings, its limit (--max-recordings)`,
       );
     }
     const id = newRecordingId();
+    // The room's lock first: one start of a room wins across every recorder.
+    this.starting.add(room);
+    try {
+      await this.locks.acquire(room, id);
+    } finally {
+      this.starting.delete(room);
+    }
     const rec = new RoomRecording(this.nc, {
       id,
       room,
@@ -288,6 +318,7 @@ export class RecorderService {
       this.updatePeerStart();
       this.unfollowRoomPeers(room);
       await rec.finishEncoding().catch(() => undefined);
+      await this.locks.release(room);
       throw new RecordingRequestError('internal', `could not start recording: ${(err as Error).message}`, {
         cause: err,
       });
@@ -330,6 +361,7 @@ export class RecorderService {
       this.active.delete(rec.id);
       this.updatePeerStart();
       if (!this.roomActive(rec.room)) this.unfollowRoomPeers(rec.room);
+      await this.releaseLock(rec);
       this.remember(info);
       this.publishEvent(info);
       this.log.info('recording finished', {
@@ -343,8 +375,18 @@ export class RecorderService {
       return info;
     })();
     this.stopping.set(rec.id, p);
-    void p.finally(() => this.stopping.delete(rec.id)).catch(() => undefined);
+    void p
+      .finally(() => {
+        this.stopping.delete(rec.id);
+        return this.releaseLock(rec);
+      })
+      .catch(() => undefined);
     return p;
+  }
+
+  /** Gives the room's lock up once nothing records the room here (idempotent). */
+  private async releaseLock(rec: RoomRecording): Promise<void> {
+    if (!this.roomActive(rec.room)) await this.locksOrNull?.release(rec.room);
   }
 
   /** Stops and lists of `room` that land on other recorders reach this one. */
@@ -390,5 +432,6 @@ export class RecorderService {
     for (const s of this.subs.splice(0)) s.unsubscribe();
     this.updatePeerStart();
     await Promise.allSettled([...this.active.values()].map((r) => this.finish(r, 'done')));
+    await this.locksOrNull?.close();
   }
 }

@@ -230,7 +230,8 @@ describe('NATS access control (docker/nats.conf)', { timeout: 150_000 }, () => {
       try {
         recorder = startApp(
           'recorder',
-          ['--nats', nats.url, '--work-dir', workDir, '--size', '320x180'],
+          // A short room lock TTL: the 3 s recording renews its lock several times.
+          ['--nats', nats.url, '--work-dir', workDir, '--size', '320x180', '--lock-ttl-ms', '2000'],
           creds('recorder'),
         );
         await recorder.waitForOutput(/\[main\] ready/, 30_000);
@@ -269,6 +270,24 @@ describe('NATS access control (docker/nats.conf)', { timeout: 150_000 }, () => {
       } finally {
         await recorder?.stop();
         rmSync(workDir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it(
+    'the recorder user cannot delete, purge or change its lock bucket, nor touch the mixer leases',
+    { timeout: 30_000 },
+    async () => {
+      const rec = await connect({ servers: nats.url, user: 'recorder', pass: PASSWORDS.recorder });
+      clients.push(rec);
+      for (const subject of [
+        '$JS.API.STREAM.DELETE.KV_vidchat-recorder-locks',
+        '$JS.API.STREAM.PURGE.KV_vidchat-recorder-locks',
+        '$JS.API.STREAM.UPDATE.KV_vidchat-recorder-locks',
+        '$JS.API.STREAM.INFO.KV_vidchat-mixer-leases',
+        '$KV.vidchat-mixer-leases.room.secure',
+      ]) {
+        await assert.rejects(rec.request(subject, '{}', { timeout: 2_000 }), subject);
       }
     },
   );

@@ -17,4 +17,5 @@ export * from './http-api.js';
 export { utf8Decode, utf8Encode } from './json.js';
 export * from './timecode.js';
 export * from './mixer-lease.js';
+export * from './recorder-lock.js';
 export { opusPacketHasFec } from './opus-packet.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
-import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { QueuedIterator } from '@nats-io/nats-core';
 import { createLogger, type Logger } from '@vidchat/service-kit';
 import {
@@ -17,7 +17,10 @@ import {
   type LeaseValue,
   type MixerAnnounce,
 } from '@vidchat/protocol';
+import { openLeaseBucket, refusedOnRevision } from './kv-bucket.js';
 import { rankMixers } from './rendezvous.js';
+
+export { refusedOnRevision };
 
 /*
  * Room leases in a JetStream key-value bucket: each room is mixed by exactly
@@ -115,20 +118,6 @@ interface Held {
   suspended: boolean;
 }
 
-/**
- * True when the bucket refused a write on its revision check (the key was
- * written since our revision: another mixer holds it now). Any other failure
- * (timeout, no responders while a stream leader is elected, connection
- * lost) leaves the question open.
- */
-export function refusedOnRevision(err: unknown): boolean {
-  return (
-    err instanceof JetStreamApiError &&
-    (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
-      err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
-  );
-}
-
 export type LeaseOpenResult = { leases: RoomLeases } | { leases: null; reason: string };
 
 export class RoomLeases {
@@ -163,32 +152,17 @@ export class RoomLeases {
    * leases, and the reason, when the broker has no JetStream.
    */
   static async open(nc: NatsConnection, opts: RoomLeaseOptions, hooks: LeaseHooks): Promise<LeaseOpenResult> {
-    const timeout = Math.max(500, Math.round(opts.ttlMs / 2));
-    try {
-      // Any JetStream API answers "no responders" at once on a plain broker.
-      await (await jetstreamManager(nc, { timeout: 5_000 })).getAccountInfo();
-    } catch (err) {
-      return { leases: null, reason: (err as Error).message };
-    }
     // Requests time out at half the TTL: a renewal stuck on a dead node is
     // retried (renewals go one at a time) while a slow answer, still useful
     // until its send time plus 3/4 TTL, is waited for.
-    const kvm = new Kvm(jetstream(nc, { timeout }));
-    let kv: KV;
-    try {
-      kv = await kvm.create(LEASE_BUCKET, {
-        history: 1,
-        ttl: Math.max(GC_MIN_MS, GC_TTLS * opts.ttlMs),
-        replicas: opts.replicas,
-        storage: StorageType.Memory,
-      });
-    } catch (err) {
-      // Another mixer made it with other options (another --lease-replicas): use it as it is.
-      createLogger('lease').warn('lease bucket exists with other options, using it', {
-        error: (err as Error).message,
-      });
-      kv = await kvm.open(LEASE_BUCKET);
-    }
+    const opened = await openLeaseBucket(nc, LEASE_BUCKET, {
+      maxAgeMs: Math.max(GC_MIN_MS, GC_TTLS * opts.ttlMs),
+      replicas: opts.replicas,
+      timeoutMs: Math.max(500, Math.round(opts.ttlMs / 2)),
+      log: createLogger('lease'),
+    });
+    if (!opened.kv) return { leases: null, reason: opened.reason };
+    const kv = opened.kv;
     await RoomLeases.checkReplicas(nc, opts.replicas);
     const leases = new RoomLeases(kv, opts, hooks);
     await leases.start();
