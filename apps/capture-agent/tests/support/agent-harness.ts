@@ -74,20 +74,6 @@ export function startAgent(url: string, room: string, source: string, extra: str
   ]);
 }
 
-/** Power of `hz` in `samples` (Goertzel), normalised by length. */
-export function goertzel(samples: Float32Array, sampleRate: number, hz: number): number {
-  const w = (2 * Math.PI * hz) / sampleRate;
-  const coeff = 2 * Math.cos(w);
-  let s1 = 0;
-  let s2 = 0;
-  for (const x of samples) {
-    const s0 = x + coeff * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  return (s1 * s1 + s2 * s2 - coeff * s1 * s2) / samples.length;
-}
-
 /** Width and height from a JPEG's SOF, read independently of the agent's splitter. */
 export function jpegSize(jpeg: Uint8Array): { width: number; height: number } | null {
   let p = 2;
