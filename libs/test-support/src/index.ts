@@ -10,3 +10,4 @@ export * from './fake-source.js';
 export * from './goertzel.js';
 export * from './tone-analysis.js';
 export * from './small-stack.js';
+export * from './loss.js';
