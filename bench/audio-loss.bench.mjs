@@ -19,11 +19,12 @@
 //
 // Exports run({ quick }) → results object, and renderMarkdown(results).
 import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { OpusDecoder } from 'opus-decoder';
 import { LibopusDecoder } from '../apps/mixer/dist/src/codec/libopus-wasm.js';
 import { gaps, harmonicPackets, randomLoss, runLossyMix } from '../apps/mixer/dist/tests/helpers/lossy-mix.js';
 import { markdownTable } from './lib/table.mjs';
+import { runQuickJson } from './lib/cli.mjs';
+import { tallyGaps } from './lib/gap-tally.mjs';
 
 const FULL = { packets: 1_500, seeds: 10, slices: 400 };
 const QUICK = { packets: 750, seeds: 3, slices: 80 };
@@ -42,33 +43,29 @@ async function gapRates(cfg) {
   const rows = [];
   for (const rate of LOSS_RATES) {
     for (const { name, packets } of encodings) {
-      let frames = 0;
-      let gapFrames = 0;
-      let lost = 0;
-      let fec = 0;
-      let plc = 0;
-      let worst = Infinity;
+      const runs = [];
       for (let seed = 1; seed <= cfg.seeds; seed++) {
         // No ticks after the last packet: the counts are the losses' alone, not the end of the stream.
         const r = await runLossyMix(packets, randomLoss(packets.length, rate, seed), 0);
-        // Frames 0..9 are the start-up (jitter depth, fade-in).
-        const g = gaps(r.rms, 10, packets.length);
-        frames += packets.length - 10;
-        gapFrames += g.gaps.length;
-        lost += r.stats.lost;
-        fec += r.stats.fecRecovered;
-        plc += r.stats.concealed;
-        worst = Math.min(worst, g.min / g.median);
+        runs.push({
+          // Frames 0..9 are the start-up (jitter depth, fade-in).
+          g: gaps(r.rms, 10, packets.length),
+          frames: packets.length - 10,
+          lost: r.stats.lost,
+          fec: r.stats.fecRecovered,
+          plc: r.stats.concealed,
+        });
       }
+      const t = tallyGaps(runs);
       rows.push({
         loss: `${rate * 100}%`,
         decoder: name,
-        lostPackets: lost,
-        fecRecovered: fec,
-        concealed: plc,
-        gapFrames,
-        gapRatePct: +((100 * gapFrames) / frames).toFixed(2),
-        worstFrameOfMedian: +worst.toFixed(2),
+        lostPackets: t.lostPackets,
+        fecRecovered: t.fecRecovered,
+        concealed: t.concealed,
+        gapFrames: t.gapFrames,
+        gapRatePct: t.gapRatePct,
+        worstFrameOfMedian: t.worstFrameOfMedian,
       });
     }
   }
@@ -150,13 +147,4 @@ export function renderMarkdown(r) {
   ].join('\n');
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const args = process.argv.slice(2);
-  const unknown = args.filter((a) => a !== '--quick' && a !== '--json');
-  if (unknown.length) {
-    console.error(`unknown argument ${unknown[0]}; usage: node bench/audio-loss.bench.mjs [--quick] [--json]`);
-    process.exit(2);
-  }
-  const result = await run({ quick: args.includes('--quick') });
-  console.log(args.includes('--json') ? JSON.stringify(result, null, 2) : renderMarkdown(result));
-}
+await runQuickJson(import.meta.url, run, renderMarkdown);

@@ -21,7 +21,6 @@
 //   npx tsc -b apps/mixer && node bench/mixer.bench.mjs [--quick] [--json]
 //
 // Exports run({ quick }) → results object, and render(results) → text table.
-import { fileURLToPath } from 'node:url';
 import OpusScript from 'opusscript';
 import { Encoder } from '@evan/opus';
 import { connect } from '@nats-io/transport-node';
@@ -42,6 +41,7 @@ import {
   FRAME_SAMPLES,
   RoomMix,
 } from '../apps/mixer/dist/src/index.js';
+import { runQuickJson } from './lib/cli.mjs';
 
 const FULL = {
   encodeMs: 1_000,
@@ -311,13 +311,4 @@ export function render(r) {
   return lines.join('\n');
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const args = process.argv.slice(2);
-  const unknown = args.filter((a) => a !== '--quick' && a !== '--json');
-  if (unknown.length) {
-    console.error(`unknown argument ${unknown[0]}; usage: node bench/mixer.bench.mjs [--quick] [--json]`);
-    process.exit(2);
-  }
-  const result = await run({ quick: args.includes('--quick') });
-  console.log(args.includes('--json') ? JSON.stringify(result, null, 2) : render(result));
-}
+await runQuickJson(import.meta.url, run, render);

@@ -8,7 +8,6 @@
 // Exports run({ quick }) → results object, and render(results) → text table,
 // for bench/run.mjs.
 import { Buffer } from 'node:buffer';
-import { fileURLToPath } from 'node:url';
 import {
   decodeEnvelope,
   encodedLength,
@@ -16,6 +15,7 @@ import {
   encodeInto,
   peekEnvelope,
 } from '../libs/protocol/dist/src/index.js';
+import { runQuickJson } from './lib/cli.mjs';
 
 export const PAYLOAD_BYTES = 20 * 1024;
 
@@ -215,13 +215,4 @@ export function render(result) {
   ].join('\n');
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const args = process.argv.slice(2);
-  const unknown = args.filter((a) => a !== '--quick' && a !== '--json');
-  if (unknown.length) {
-    console.error(`unknown argument ${unknown[0]}; usage: node bench/protocol.bench.mjs [--quick] [--json]`);
-    process.exit(2);
-  }
-  const result = await run({ quick: args.includes('--quick') });
-  console.log(args.includes('--json') ? JSON.stringify(result, null, 2) : render(result));
-}
+await runQuickJson(import.meta.url, run, render);

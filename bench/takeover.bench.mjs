@@ -21,7 +21,6 @@
 //   npx tsc -b apps/mixer apps/gateway apps/stack-e2e && node bench/takeover.bench.mjs [--quick] [--json]
 //
 // Exports run({ quick }) → results object, and render(results) → text table.
-import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
@@ -44,6 +43,7 @@ import {
 } from '../libs/test-support/dist/src/index.js';
 import { startStack, ViewerClient } from '../apps/stack-e2e/dist/src/index.js';
 import { onCleanup } from './lib/procs.mjs';
+import { runQuickJson } from './lib/cli.mjs';
 
 const ROOM = 'takeover';
 
@@ -51,21 +51,20 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-async function takeover(kills) {
+/**
+ * What both mixer figures start from: a fresh 3-node cluster, a client on
+ * it, two mixers sharing rooms through leases (`startMixer` starts one again
+ * under its id), and a microphone source that sends presence heartbeats into
+ * the room; `join()` announces it (the room starts on presence alone) once
+ * both mixers have their leases. `close()` ends all of it.
+ */
+async function leasedMixers() {
   const cluster = await NatsCluster.start();
   const unregister = onCleanup(() => cluster.stop());
   const nc = await connect({ servers: cluster.urls });
-  const packets = [];
-  nc.subscribe(mixAudioSubject(ROOM), {
-    callback: (_e, msg) => {
-      packets.push({ at: Date.now(), seq: decodeEnvelope(msg.data).seq });
-    },
-  });
-  const mixerArgs = (id) => ['--nats', cluster.natsArg, '--instance-id', id, '--lease-replicas', '3'];
-  const mixers = {
-    'mixer-a': startApp('mixer', mixerArgs('mixer-a')),
-    'mixer-b': startApp('mixer', mixerArgs('mixer-b')),
-  };
+  const startMixer = (id) =>
+    startApp('mixer', ['--nats', cluster.natsArg, '--instance-id', id, '--lease-replicas', '3']);
+  const mixers = { 'mixer-a': startMixer('mixer-a'), 'mixer-b': startMixer('mixer-b') };
   const presence = (type) =>
     nc.publish(
       presenceSubject(ROOM, 'mic'),
@@ -81,10 +80,37 @@ async function takeover(kills) {
       }),
     );
   const beat = setInterval(() => presence('heartbeat'), 1_000);
+  return {
+    cluster,
+    nc,
+    mixers,
+    startMixer,
+    async join() {
+      for (const m of Object.values(mixers)) await m.waitForOutput(/leases on/, 30_000);
+      presence('join');
+    },
+    async close() {
+      clearInterval(beat);
+      for (const m of Object.values(mixers)) await m.stop().catch(() => undefined);
+      await nc.close();
+      await cluster.stop();
+      unregister();
+    },
+  };
+}
+
+async function takeover(kills) {
+  const stack = await leasedMixers();
+  const { nc, mixers } = stack;
+  const packets = [];
+  nc.subscribe(mixAudioSubject(ROOM), {
+    callback: (_e, msg) => {
+      packets.push({ at: Date.now(), seq: decodeEnvelope(msg.data).seq });
+    },
+  });
   const samples = [];
   try {
-    for (const m of Object.values(mixers)) await m.waitForOutput(/leases on/, 30_000);
-    presence('join');
+    await stack.join();
     await waitFor(() => packets.length > 100, { timeoutMs: 30_000, what: 'the room mix' });
     for (let k = 0; k < kills; k++) {
       // The owner is the mixer whose latest lease line for the room is a win.
@@ -116,16 +142,12 @@ async function takeover(kills) {
         ticksElapsed: Math.round(gapMs / 20),
         duplicates: packets.length - new Set(packets.map((p) => p.seq)).size,
       });
-      mixers[id] = startApp('mixer', mixerArgs(id));
+      mixers[id] = stack.startMixer(id);
       await mixers[id].waitForOutput(/leases on/, 30_000);
       await sleep(2_000);
     }
   } finally {
-    clearInterval(beat);
-    for (const m of Object.values(mixers)) await m.stop().catch(() => undefined);
-    await nc.close();
-    await cluster.stop();
-    unregister();
+    await stack.close();
   }
   const gaps = samples.map((s) => s.gapMs).sort((a, b) => a - b);
   return {
@@ -140,31 +162,12 @@ async function takeover(kills) {
 const LEASE_STREAM = 'KV_vidchat-mixer-leases';
 
 async function leaderLoss(kills) {
-  const cluster = await NatsCluster.start();
-  const unregister = onCleanup(() => cluster.stop());
-  const nc = await connect({ servers: cluster.urls });
-  const mixerArgs = (id) => ['--nats', cluster.natsArg, '--instance-id', id, '--lease-replicas', '3'];
-  const mixers = [startApp('mixer', mixerArgs('mixer-a')), startApp('mixer', mixerArgs('mixer-b'))];
-  const presence = (type) =>
-    nc.publish(
-      presenceSubject(ROOM, 'mic'),
-      encodePresence({
-        v: PRESENCE_VERSION,
-        type,
-        room: ROOM,
-        source: 'mic',
-        name: 'mic',
-        ts: Date.now(),
-        video: null,
-        audio: { codec: 'opus', sampleRate: 48_000, channels: 1, frameDurationMs: 20 },
-      }),
-    );
-  const beat = setInterval(() => presence('heartbeat'), 1_000);
+  const stack = await leasedMixers();
+  const { cluster, nc } = stack;
   const samples = [];
   let duplicates = 0;
   try {
-    for (const m of mixers) await m.waitForOutput(/leases on/, 30_000);
-    presence('join');
+    await stack.join();
     for (let k = 0; k < kills; k++) {
       const info = await waitFor(
         async () => {
@@ -223,11 +226,7 @@ async function leaderLoss(kills) {
       await sleep(2_000);
     }
   } finally {
-    clearInterval(beat);
-    for (const m of mixers) await m.stop().catch(() => undefined);
-    await nc.close();
-    await cluster.stop();
-    unregister();
+    await stack.close();
   }
   const med = (key) => {
     const v = samples.map((x) => x[key]).sort((a, b) => a - b);
@@ -368,13 +367,4 @@ export function renderMarkdown(r) {
   ].join('\n');
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const args = process.argv.slice(2);
-  const unknown = args.filter((a) => a !== '--quick' && a !== '--json');
-  if (unknown.length) {
-    console.error(`unknown argument ${unknown[0]}; usage: node bench/takeover.bench.mjs [--quick] [--json]`);
-    process.exit(2);
-  }
-  const result = await run({ quick: args.includes('--quick') });
-  console.log(args.includes('--json') ? JSON.stringify(result, null, 2) : render(result));
-}
+await runQuickJson(import.meta.url, run, render);

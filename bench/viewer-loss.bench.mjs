@@ -21,11 +21,12 @@
 // Exports run({ quick }) → results object, and renderMarkdown(results).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { ConcealingDecoder } from '../apps/web/dist/src/audio-concealment.js';
 import { Libopus, libopusBuild } from '../apps/web/dist/src/libopus.js';
 import { frameRms, gaps, harmonicOpusPackets, randomLoss } from '../apps/web/dist/tests/support/harmonic-opus.js';
 import { markdownTable } from './lib/table.mjs';
+import { runQuickJson } from './lib/cli.mjs';
+import { tallyGaps } from './lib/gap-tally.mjs';
 
 const FULL = { packets: 1_500, seeds: 10 };
 const QUICK = { packets: 750, seeds: 3 };
@@ -82,36 +83,30 @@ const fadeBefore = Object.assign(
 );
 
 function gapRow(rate, name, runs) {
-  let frames = 0;
-  let gapFrames = 0;
-  let lost = 0;
-  let fec = 0;
-  let plc = 0;
-  let worst = Infinity;
-  let clean = 0;
-  for (const r of runs) {
-    const pcm = new Float32Array(r.frames.length * FRAME);
-    r.frames.forEach((f, i) => pcm.set(f.subarray(0, FRAME), i * FRAME));
-    // Frames 0..4: the start.
-    const g = gaps(frameRms(pcm).slice(5));
-    frames += r.frames.length - 5;
-    gapFrames += g.gaps.length;
-    if (g.gaps.length === 0) clean++;
-    lost += r.lost;
-    fec += r.stats?.fecRecovered ?? 0;
-    plc += r.stats?.concealed ?? 0;
-    worst = Math.min(worst, g.min / g.median);
-  }
+  const t = tallyGaps(
+    runs.map((r) => {
+      const pcm = new Float32Array(r.frames.length * FRAME);
+      r.frames.forEach((f, i) => pcm.set(f.subarray(0, FRAME), i * FRAME));
+      return {
+        // Frames 0..4: the start.
+        g: gaps(frameRms(pcm).slice(5)),
+        frames: r.frames.length - 5,
+        lost: r.lost,
+        fec: r.stats?.fecRecovered ?? 0,
+        plc: r.stats?.concealed ?? 0,
+      };
+    }),
+  );
   return {
     loss: `${rate * 100}%`,
     viewer: name,
-    lostPackets: lost,
-    fecRecovered: fec,
-    plcConcealed: plc,
-    gapFrames,
-    gapRatePct: +((100 * gapFrames) / frames).toFixed(2),
-    patternsWithoutGap: `${clean}/${runs.length}`,
-    worstFrameOfMedian: +worst.toFixed(2),
+    lostPackets: t.lostPackets,
+    fecRecovered: t.fecRecovered,
+    plcConcealed: t.concealed,
+    gapFrames: t.gapFrames,
+    gapRatePct: t.gapRatePct,
+    patternsWithoutGap: `${t.clean}/${runs.length}`,
+    worstFrameOfMedian: t.worstFrameOfMedian,
   };
 }
 
@@ -164,13 +159,4 @@ export function renderMarkdown(r) {
   ].join('\n');
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const args = process.argv.slice(2);
-  const unknown = args.filter((a) => a !== '--quick' && a !== '--json');
-  if (unknown.length) {
-    console.error(`unknown argument ${unknown[0]}; usage: node bench/viewer-loss.bench.mjs [--quick] [--json]`);
-    process.exit(2);
-  }
-  const result = await run({ quick: args.includes('--quick') });
-  console.log(args.includes('--json') ? JSON.stringify(result, null, 2) : renderMarkdown(result));
-}
+await runQuickJson(import.meta.url, run, renderMarkdown);

@@ -30,3 +30,23 @@ export async function runStandalone(importMetaUrl, run, render) {
     await cleanupAll();
   }
 }
+
+/**
+ * The command line of a bench that takes `[--quick] [--json]`, when the file
+ * is executed directly: an unknown argument is one line and exit 2;
+ * otherwise run({ quick }) and print render(result), or the result as JSON.
+ */
+export async function runQuickJson(importMetaUrl, run, render) {
+  const { fileURLToPath } = await import('node:url');
+  const { basename } = await import('node:path');
+  const file = fileURLToPath(importMetaUrl);
+  if (process.argv[1] !== file) return;
+  const args = process.argv.slice(2);
+  const unknown = args.filter((a) => a !== '--quick' && a !== '--json');
+  if (unknown.length) {
+    console.error(`unknown argument ${unknown[0]}; usage: node bench/${basename(file)} [--quick] [--json]`);
+    process.exit(2);
+  }
+  const result = await run({ quick: args.includes('--quick') });
+  console.log(args.includes('--json') ? JSON.stringify(result, null, 2) : render(result));
+}

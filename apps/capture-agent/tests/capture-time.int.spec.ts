@@ -1,14 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  requireBinary,
-  sleep,
-  startNatsFixture,
-  waitFor,
-  type NatsFixture,
-  type RunningProcess,
-} from '@vidchat/test-support';
-import { RoomRecorder, startAgent } from './support/agent-harness.js';
+import { requireBinary, sleep, waitFor, type RunningProcess } from '@vidchat/test-support';
+import { AgentRun, RoomRecorder } from './support/agent-harness.js';
 
 /*
  * Capture times of a camera-like input: not `--video test`, but an input
@@ -24,26 +17,23 @@ import { RoomRecorder, startAgent } from './support/agent-harness.js';
  */
 
 describe('capture agent: capture times of a non-test video input', { timeout: 90_000 }, () => {
-  let nats: NatsFixture;
+  let run: AgentRun;
   let recorder: RoomRecorder;
   let agent: RunningProcess;
   const room = 'capture-time';
 
   before(async () => {
     requireBinary('ffmpeg');
-    nats = await startNatsFixture();
-    recorder = await RoomRecorder.start(nats.url, room);
-    agent = startAgent(nats.url, room, 'cam1', [
+    run = await AgentRun.start(room, 'cam1', [
       ...['--ffmpeg-input', '-re -f lavfi -i testsrc2=size=160x120:rate=30'],
       ...['--size', '160x120', '--fps', '10', '--audio', 'none', '--quality', '20'],
     ]);
+    ({ recorder, agent } = run);
     await waitFor(() => recorder.video.length > 10, { timeoutMs: 30_000, what: 'frames from the agent' });
   });
 
   after(async () => {
-    await agent?.stop();
-    await recorder?.stop();
-    await nats?.stop();
+    await run?.stop();
   });
 
   it("stamps frames with ffmpeg's own timestamps: the input's spacing, capped to --fps, kept through a stalled agent", async () => {

@@ -2,15 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readTimecode, unwrapTimecode } from '@vidchat/protocol';
-import {
-  requireBinary,
-  sleep,
-  startNatsFixture,
-  waitFor,
-  type NatsFixture,
-  type RunningProcess,
-} from '@vidchat/test-support';
-import { jpegSize, RoomRecorder, startAgent, type Received } from './support/agent-harness.js';
+import { requireBinary, sleep, waitFor, type RunningProcess } from '@vidchat/test-support';
+import { jpegSize, AgentRun, RoomRecorder, type Received } from './support/agent-harness.js';
 import type { Envelope } from '@vidchat/protocol';
 
 /*
@@ -43,7 +36,7 @@ function assertLayer(frames: Received<Envelope>[], layer: number, width: number,
 }
 
 describe('capture agent video layers', { timeout: 90_000 }, () => {
-  let nats: NatsFixture;
+  let run: AgentRun;
   let recorder: RoomRecorder;
   let agent: RunningProcess;
   const room = 'agent-layers';
@@ -54,9 +47,7 @@ describe('capture agent video layers', { timeout: 90_000 }, () => {
 
   before(async () => {
     requireBinary('ffmpeg');
-    nats = await startNatsFixture();
-    recorder = await RoomRecorder.start(nats.url, room);
-    agent = startAgent(nats.url, room, 'cam2', [
+    run = await AgentRun.start(room, 'cam2', [
       '--video',
       'test',
       '--size',
@@ -66,6 +57,7 @@ describe('capture agent video layers', { timeout: 90_000 }, () => {
       '--audio',
       'none',
     ]);
+    ({ recorder, agent } = run);
     await waitFor(() => recorder.video.length > 10 && recorder.video1.length > 5, {
       timeoutMs: 20_000,
       what: 'both layers from the agent',
@@ -77,9 +69,7 @@ describe('capture agent video layers', { timeout: 90_000 }, () => {
   });
 
   after(async () => {
-    await agent?.stop();
-    await recorder?.stop();
-    await nats?.stop();
+    await run?.stop();
   });
 
   it('publishes layer 0 at the asked size and layer 1 at half of it, from one ffmpeg', () => {
@@ -140,16 +130,13 @@ describe('capture agent video layers', { timeout: 90_000 }, () => {
 });
 
 describe('capture agent with --layers 1', { timeout: 60_000 }, () => {
-  let nats: NatsFixture;
+  let run: AgentRun;
   let recorder: RoomRecorder;
-  let agent: RunningProcess;
   const room = 'agent-one-layer';
 
   before(async () => {
     requireBinary('ffmpeg');
-    nats = await startNatsFixture();
-    recorder = await RoomRecorder.start(nats.url, room);
-    agent = startAgent(nats.url, room, 'cam3', [
+    run = await AgentRun.start(room, 'cam3', [
       '--video',
       'test',
       '--size',
@@ -161,6 +148,7 @@ describe('capture agent with --layers 1', { timeout: 60_000 }, () => {
       '--layers',
       '1',
     ]);
+    ({ recorder } = run);
     await waitFor(() => recorder.video.length > 10 && recorder.presence.length > 0, {
       timeoutMs: 20_000,
       what: 'layer 0 from the agent',
@@ -168,9 +156,7 @@ describe('capture agent with --layers 1', { timeout: 60_000 }, () => {
   });
 
   after(async () => {
-    await agent?.stop();
-    await recorder?.stop();
-    await nats?.stop();
+    await run?.stop();
   });
 
   it('publishes layer 0 only and says so in presence', () => {

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { OpusDecoder } from 'opus-decoder';
 import { readTimecode, unwrapTimecode, type Envelope } from '@vidchat/protocol';
-import { requireBinary, startNatsFixture, waitFor, type NatsFixture, type RunningProcess } from '@vidchat/test-support';
-import { RoomRecorder, startAgent, type Received } from './support/agent-harness.js';
+import { requireBinary, waitFor, type RunningProcess } from '@vidchat/test-support';
+import { AgentRun, RoomRecorder, type Received } from './support/agent-harness.js';
 
 /*
  * `--video test --audio test` is the lip-sync test: a white flash and a beep
@@ -56,19 +56,18 @@ function phase(captureTimeUs: number): number {
 }
 
 describe('capture agent sync test: flash and beep at each whole second', { timeout: 90_000 }, () => {
-  let nats: NatsFixture;
+  let run: AgentRun;
   let recorder: RoomRecorder;
   let agent: RunningProcess;
   const room = 'agent-sync';
 
   before(async () => {
     requireBinary('ffmpeg');
-    nats = await startNatsFixture();
-    recorder = await RoomRecorder.start(nats.url, room);
-    agent = startAgent(nats.url, room, 'cam1', [
+    run = await AgentRun.start(room, 'cam1', [
       ...['--video', 'test', '--size', `${W}x${H}`, '--fps', String(FPS)],
       ...['--audio', 'test', '--tone', '440'],
     ]);
+    ({ recorder, agent } = run);
     // Six seconds of capture time: five whole seconds in both tracks.
     await waitFor(
       () => {
@@ -87,9 +86,7 @@ describe('capture agent sync test: flash and beep at each whole second', { timeo
   });
 
   after(async () => {
-    await agent?.stop();
-    await recorder?.stop();
-    await nats?.stop();
+    await run?.stop();
   });
 
   for (const layer of [0, 1] as const) {

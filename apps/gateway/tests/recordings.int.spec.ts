@@ -1,8 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   parseHttpError,
@@ -11,14 +10,7 @@ import {
   parseRecordingStopResponse,
   type RecordingListItem,
 } from '@vidchat/protocol';
-import {
-  requireBinary,
-  startApp,
-  startNatsFixture,
-  waitFor,
-  type NatsFixture,
-  type RunningProcess,
-} from '@vidchat/test-support';
+import { requireBinary, SmallStack, waitFor, type RunningProcess } from '@vidchat/test-support';
 import { createGateway, defaultConfig, mintViewerToken, type RunningGateway } from '../src/index.js';
 import { isType, TestViewer } from './helpers.js';
 
@@ -34,7 +26,7 @@ const STARTUP_MS = 60_000;
 const STOP_MS = 90_000;
 const SECRET = 'recordings-test-secret-of-at-least-32-bytes!';
 
-let fixture: NatsFixture;
+let stack: SmallStack;
 let gw: RunningGateway;
 let base: string;
 let recorder: RunningProcess | null = null;
@@ -47,43 +39,26 @@ async function errorOf(res: Response): Promise<string> {
 }
 
 function startRecorder(): RunningProcess {
-  return startApp('recorder', ['--nats', fixture.url, '--work-dir', workDir, '--size', '320x180']);
+  return stack.recorder({ workDir });
 }
 
 describe('recordings over the gateway (real NATS JetStream, recorder, agent)', { timeout: 300_000 }, () => {
   before(async () => {
     requireBinary('ffmpeg');
     requireBinary('ffprobe');
-    fixture = await startNatsFixture({ jetstream: true });
-    workDir = mkdtempSync(join(tmpdir(), 'vidchat-recgw-'));
-    agent = startApp('capture-agent', [
-      '--nats',
-      fixture.url,
-      '--room',
-      ROOM,
-      '--source',
-      'cam1',
-      '--video',
-      'test',
-      '--audio',
-      'none',
-      '--size',
-      '320x180',
-      '--fps',
-      '10',
-    ]);
-    gw = await createGateway(defaultConfig({ nats: fixture.url, port: 0, host: '127.0.0.1' }));
+    stack = await SmallStack.start({ jetstream: true });
+    workDir = stack.tempDir('vidchat-recgw-');
+    agent = stack.agent({ room: ROOM, source: 'cam1', fps: 10 });
+    gw = await createGateway(defaultConfig({ nats: stack.url, port: 0, host: '127.0.0.1' }));
     await gw.natsReady;
     base = `http://127.0.0.1:${gw.port}`;
-    await agent.waitForOutput(/\] joined /, STARTUP_MS);
+    await stack.ready([agent], STARTUP_MS);
   });
 
   after(async () => {
     for (const v of viewers) v.close();
     await gw?.close();
-    await Promise.allSettled([recorder?.stop(), agent?.stop()]);
-    await fixture?.stop();
-    rmSync(workDir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('answers 503 recorder-unavailable while no recorder runs', async () => {
@@ -96,7 +71,7 @@ describe('recordings over the gateway (real NATS JetStream, recorder, agent)', {
 
   it('records: start, the recording message, list, stop, download whole and in ranges', async () => {
     recorder = startRecorder();
-    await recorder.waitForOutput(/\[main\] ready/, STARTUP_MS);
+    await stack.ready([recorder], STARTUP_MS);
     const viewer = await TestViewer.open(gw.port);
     viewers.push(viewer);
     await viewer.join(ROOM);
@@ -123,7 +98,7 @@ describe('recordings over the gateway (real NATS JetStream, recorder, agent)', {
     );
 
     // A gateway that never saw the start learns it from the recorder's list when its first viewer joins.
-    const other = await createGateway(defaultConfig({ nats: fixture.url, port: 0, host: '127.0.0.1' }));
+    const other = await createGateway(defaultConfig({ nats: stack.url, port: 0, host: '127.0.0.1' }));
     try {
       await other.natsReady;
       const fresh = await TestViewer.open(other.port);
@@ -244,7 +219,7 @@ describe('recordings over the gateway (real NATS JetStream, recorder, agent)', {
 
   it('with a viewer secret: start and stop need the record grant (403), list and download a token of the room (401)', async () => {
     const locked = await createGateway(
-      defaultConfig({ nats: fixture.url, port: 0, host: '127.0.0.1', viewerSecret: SECRET }),
+      defaultConfig({ nats: stack.url, port: 0, host: '127.0.0.1', viewerSecret: SECRET }),
     );
     try {
       await locked.natsReady;

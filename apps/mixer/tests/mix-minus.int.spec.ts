@@ -1,16 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { decodeEnvelope, mixAudioSubject, tryParseSubject, wildcards } from '@vidchat/protocol';
-import {
-  requireBinary,
-  sleep,
-  startApp,
-  startNatsFixture,
-  waitFor,
-  type NatsFixture,
-  type RunningProcess,
-} from '@vidchat/test-support';
+import { requireBinary, sleep, SmallStack, waitFor, type RunningProcess } from '@vidchat/test-support';
 import { decodeOpusPackets, goertzel } from './helpers/audio-analysis.js';
 import { startToneAgent } from './helpers/tone-source.js';
 
@@ -29,7 +21,7 @@ interface Received {
   packet: Uint8Array;
 }
 
-let fixture: NatsFixture;
+let stack: SmallStack;
 let nc: NatsConnection;
 let mixer: RunningProcess;
 const agents: RunningProcess[] = [];
@@ -45,8 +37,8 @@ function record(list: Received[], data: Uint8Array): void {
 
 before(async () => {
   requireBinary('ffmpeg');
-  fixture = await startNatsFixture();
-  nc = await connect({ servers: fixture.url });
+  stack = await SmallStack.start({ connect: true });
+  nc = stack.nc;
   nc.subscribe(mixAudioSubject(ROOM), { callback: (_err, msg) => record(roomMix, msg.data) });
   nc.subscribe(wildcards.roomMinus(ROOM), {
     callback: (_err, msg) => {
@@ -58,15 +50,12 @@ before(async () => {
     },
   });
   await nc.flush();
-  mixer = startApp('mixer', ['--nats', fixture.url, '--status-interval-ms', '1000']);
+  mixer = stack.mixer(['--status-interval-ms', '1000']);
   await mixer.waitForOutput(/mixer started/);
 });
 
 after(async () => {
-  for (const a of agents) await a.stop().catch(() => undefined);
-  await mixer?.stop();
-  await nc?.close();
-  await fixture?.stop();
+  await stack?.stop();
 });
 
 async function decodeWindow(list: Received[], fromMs: number, toMs: number): Promise<Float32Array> {
@@ -79,8 +68,8 @@ test(
   'a listening source gets the mix without its own tone; the room mix has both; a non-listener gets none',
   { timeout: 90_000 },
   async () => {
-    agents.push(startToneAgent(fixture.url, ROOM, 'tone440', 440, ['--listen']));
-    agents.push(startToneAgent(fixture.url, ROOM, 'tone660', 660));
+    agents.push(stack.track(startToneAgent(stack.url, ROOM, 'tone440', 440, ['--listen'])));
+    agents.push(stack.track(startToneAgent(stack.url, ROOM, 'tone660', 660)));
     await mixer.waitForOutput(/listener joined room=minustest source=tone440/, 20_000);
     await mixer.waitForOutput(/source joined room=minustest source=tone660/, 20_000);
     await mixer.waitForOutput(/status .*minusStreams=1 /, 20_000);

@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import {
   decodeEnvelope,
   decodeLevelsPayload,
@@ -8,15 +8,7 @@ import {
   mixLevelsSubject,
   type LevelsMessage,
 } from '@vidchat/protocol';
-import {
-  requireBinary,
-  sleep,
-  startApp,
-  startNatsFixture,
-  waitFor,
-  type NatsFixture,
-  type RunningProcess,
-} from '@vidchat/test-support';
+import { requireBinary, sleep, SmallStack, waitFor, type RunningProcess } from '@vidchat/test-support';
 import { decodeOpusFrames, goertzel, joinFrames } from './helpers/audio-analysis.js';
 import { startToneAgent } from './helpers/tone-source.js';
 
@@ -32,7 +24,7 @@ interface Received {
   packet: Uint8Array;
 }
 
-let fixture: NatsFixture;
+let stack: SmallStack;
 let nc: NatsConnection;
 let mixer: RunningProcess;
 const sources: RunningProcess[] = [];
@@ -41,8 +33,8 @@ const levels: LevelsMessage[] = [];
 
 before(async () => {
   requireBinary('ffmpeg');
-  fixture = await startNatsFixture();
-  nc = await connect({ servers: fixture.url });
+  stack = await SmallStack.start({ connect: true });
+  nc = stack.nc;
   nc.subscribe(mixAudioSubject(ROOM), {
     callback: (_err, msg) => {
       const env = decodeEnvelope(msg.data);
@@ -55,15 +47,12 @@ before(async () => {
       levels.push(decodeLevelsPayload(decodeEnvelope(msg.data).payload));
     },
   });
-  mixer = startApp('mixer', ['--nats', fixture.url, '--status-interval-ms', '2000']);
+  mixer = stack.mixer(['--status-interval-ms', '2000']);
   await mixer.waitForOutput(/mixer started/);
 });
 
 after(async () => {
-  for (const s of sources) await s.stop().catch(() => undefined);
-  await mixer?.stop();
-  await nc?.close();
-  await fixture?.stop();
+  await stack?.stop();
 });
 
 async function decodeWindow(
@@ -93,8 +82,8 @@ test(
   'two tone sources are mixed into one stream at 50 packets/s, with levels; a leaver is gone; the room stops',
   { timeout: 60_000 },
   async () => {
-    sources.push(startToneAgent(fixture.url, ROOM, 'tone440', 440));
-    sources.push(startToneAgent(fixture.url, ROOM, 'tone660', 660));
+    sources.push(stack.track(startToneAgent(stack.url, ROOM, 'tone440', 440)));
+    sources.push(stack.track(startToneAgent(stack.url, ROOM, 'tone660', 660)));
     await mixer.waitForOutput(/room started room=mixtest/);
 
     // Levels name both sources once both are heard.

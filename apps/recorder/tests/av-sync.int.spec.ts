@@ -1,18 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import {
-  requireBinary,
-  sleep,
-  startApp,
-  startNatsFixture,
-  type NatsFixture,
-  type RunningProcess,
-} from '@vidchat/test-support';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { requireBinary, sleep, SmallStack } from '@vidchat/test-support';
 import { gridLayout } from '../src/index.js';
 import { audioPcm, probe } from './helpers/media-check.js';
 import { downloadRecording, expectRecording, recorderRequest } from './helpers/recorder-client.js';
@@ -32,43 +22,27 @@ const W = 640;
 const H = 360;
 const STARTUP_MS = 60_000;
 
-let fixture: NatsFixture;
+let stack: SmallStack;
 let nc: NatsConnection;
-let workDir: string;
 let outDir: string;
-const procs: RunningProcess[] = [];
 
 before(async () => {
   requireBinary('ffmpeg');
   requireBinary('ffprobe');
-  fixture = await startNatsFixture({ jetstream: true });
-  nc = await connect({ servers: fixture.url });
-  workDir = mkdtempSync(join(tmpdir(), 'vidchat-recsync-work-'));
-  outDir = mkdtempSync(join(tmpdir(), 'vidchat-recsync-out-'));
-  const mixer = startApp('mixer', ['--nats', fixture.url]);
-  const recorder = startApp('recorder', [
-    ...['--nats', fixture.url, '--work-dir', workDir, '--size', `${W}x${H}`, '--status-interval-ms', '2000'],
-  ]);
-  const agent = startApp('capture-agent', [
-    ...['--nats', fixture.url, '--room', ROOM, '--source', 'sync', '--name', 'Sync'],
-    ...['--video', 'test', '--audio', 'test', '--tone', '440', '--size', '320x180', '--fps', '15'],
-  ]);
-  procs.push(mixer, recorder, agent);
-  await Promise.all([
-    mixer.waitForOutput(/\[main\] ready/, STARTUP_MS),
-    recorder.waitForOutput(/\[main\] ready/, STARTUP_MS),
-    agent.waitForOutput(/\] joined /, STARTUP_MS),
-  ]);
+  stack = await SmallStack.start({ jetstream: true, connect: true });
+  nc = stack.nc;
+  outDir = stack.tempDir('vidchat-recsync-out-');
+  const mixer = stack.mixer();
+  const workDir = stack.tempDir('vidchat-recsync-work-');
+  const recorder = stack.recorder({ workDir, size: `${W}x${H}`, statusIntervalMs: 2000 });
+  const agent = stack.agent({ room: ROOM, source: 'sync', name: 'Sync', audio: 'test', tone: 440, fps: 15 });
+  await stack.ready([mixer, recorder, agent], STARTUP_MS);
   // The mix needs the source's audio before the recording starts.
   await sleep(2_000);
 });
 
 after(async () => {
-  for (const p of procs.reverse()) await p.stop();
-  await nc?.drain();
-  await fixture?.stop();
-  rmSync(workDir, { recursive: true, force: true });
-  rmSync(outDir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 /** Mean luma of `rect` in every video frame, with the frame's time (s). */

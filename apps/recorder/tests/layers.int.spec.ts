@@ -1,20 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import sharp from 'sharp';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { type RecordingInfo, type RecordingRequest } from '@vidchat/protocol';
-import {
-  FakeSource,
-  requireBinary,
-  startApp,
-  startNatsFixture,
-  waitFor,
-  type NatsFixture,
-  type RunningProcess,
-} from '@vidchat/test-support';
+import { FakeSource, requireBinary, SmallStack, waitFor, type RunningProcess } from '@vidchat/test-support';
 import { gridLayout } from '../src/index.js';
 import { frameAt, probe, regionStats } from './helpers/media-check.js';
 import { downloadRecording, expectRecording, recorderRequest } from './helpers/recorder-client.js';
@@ -40,10 +29,9 @@ const LAYERS = [
   { layer: 1, width: SRC_W / 2, height: SRC_H / 2, fps: FPS },
 ];
 
-let fixture: NatsFixture;
+let stack: SmallStack;
 let nc: NatsConnection;
 let recorder: RunningProcess;
-let workDir: string;
 let outDir: string;
 const sources = new Map<string, { src: FakeSource; timer: NodeJS.Timeout }>();
 
@@ -111,36 +99,24 @@ async function waitForOnlyLayer(
 before(async () => {
   requireBinary('ffmpeg');
   requireBinary('ffprobe');
-  fixture = await startNatsFixture({ jetstream: true });
-  nc = await connect({ servers: fixture.url });
-  workDir = mkdtempSync(join(tmpdir(), 'vidchat-layers-work-'));
-  outDir = mkdtempSync(join(tmpdir(), 'vidchat-layers-out-'));
+  stack = await SmallStack.start({ jetstream: true, connect: true });
+  nc = stack.nc;
+  outDir = stack.tempDir('vidchat-layers-out-');
   jpeg0 = await solidJpeg(SRC_W, SRC_H, 200);
   jpeg1 = await solidJpeg(SRC_W / 2, SRC_H / 2, 120);
-  recorder = startApp('recorder', [
-    '--nats',
-    fixture.url,
-    '--work-dir',
-    workDir,
-    '--size',
-    `${W}x${H}`,
-    '--fps',
-    '5',
-    '--preset',
-    'ultrafast',
-    '--status-interval-ms',
-    '1000',
-  ]);
-  await recorder.waitForOutput(/\[main\] ready/, 60_000);
+  recorder = stack.recorder({
+    workDir: stack.tempDir('vidchat-layers-work-'),
+    size: `${W}x${H}`,
+    fps: 5,
+    statusIntervalMs: 1000,
+    args: ['--preset', 'ultrafast'],
+  });
+  await stack.ready([recorder]);
 });
 
 after(async () => {
   for (const id of [...sources.keys()]) removeSource(id);
-  await recorder?.stop();
-  await nc?.close();
-  await fixture?.stop();
-  rmSync(workDir, { recursive: true, force: true });
-  rmSync(outDir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 test(

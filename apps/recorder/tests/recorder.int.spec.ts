@@ -1,9 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import {
   decodeRecordingEvent,
   decodeRecordingReply,
@@ -15,16 +14,7 @@ import {
   type RecordingReply,
   type RecordingRequest,
 } from '@vidchat/protocol';
-import {
-  goertzel,
-  requireBinary,
-  sleep,
-  startApp,
-  startNatsFixture,
-  waitFor,
-  type NatsFixture,
-  type RunningProcess,
-} from '@vidchat/test-support';
+import { goertzel, requireBinary, sleep, SmallStack, waitFor, type RunningProcess } from '@vidchat/test-support';
 import { gridLayout } from '../src/index.js';
 import { audioPcm, frameAt, probe, regionStats } from './helpers/media-check.js';
 import { downloadRecording, expectRecording, recorderRequest } from './helpers/recorder-client.js';
@@ -42,51 +32,20 @@ const H = 360;
 const STARTUP_MS = 60_000;
 const REQUEST_MS = 60_000;
 
-let fixture: NatsFixture;
+let stack: SmallStack;
 let nc: NatsConnection;
 let workDir: string;
 let outDir: string;
 let recorder: RunningProcess;
-let mixer: RunningProcess;
 const agents = new Map<string, RunningProcess>();
 const events: RecordingEvent[] = [];
 
 function startRecorder(): RunningProcess {
-  return startApp('recorder', [
-    '--nats',
-    fixture.url,
-    '--work-dir',
-    workDir,
-    '--size',
-    `${W}x${H}`,
-    '--max-recordings',
-    '2',
-    '--status-interval-ms',
-    '2000',
-  ]);
+  return stack.recorder({ workDir, size: `${W}x${H}`, maxRecordings: 2, statusIntervalMs: 2000 });
 }
 
 function startAgent(source: string, name: string, tone: number): RunningProcess {
-  const agent = startApp('capture-agent', [
-    '--nats',
-    fixture.url,
-    '--room',
-    ROOM,
-    '--source',
-    source,
-    '--name',
-    name,
-    '--video',
-    'test',
-    '--audio',
-    'test',
-    '--tone',
-    String(tone),
-    '--size',
-    '320x180',
-    '--fps',
-    '15',
-  ]);
+  const agent = stack.agent({ room: ROOM, source, name, audio: 'test', tone, fps: 15 });
   agents.set(source, agent);
   return agent;
 }
@@ -105,33 +64,24 @@ async function list(room: string): Promise<RecordingInfo[]> {
 before(async () => {
   requireBinary('ffmpeg');
   requireBinary('ffprobe');
-  fixture = await startNatsFixture({ jetstream: true });
-  nc = await connect({ servers: fixture.url });
+  stack = await SmallStack.start({ jetstream: true, connect: true });
+  nc = stack.nc;
   nc.subscribe(recSubject(ROOM, 'events'), {
     callback: (err, msg) => {
       if (!err) events.push(decodeRecordingEvent(msg.data));
     },
   });
-  workDir = mkdtempSync(join(tmpdir(), 'vidchat-rec-work-'));
-  outDir = mkdtempSync(join(tmpdir(), 'vidchat-rec-out-'));
-  mixer = startApp('mixer', ['--nats', fixture.url]);
+  workDir = stack.tempDir('vidchat-rec-work-');
+  outDir = stack.tempDir('vidchat-rec-out-');
+  const mixer = stack.mixer();
   recorder = startRecorder();
   const a = startAgent('cam-a', 'Alice', 440);
   const b = startAgent('cam-b', 'Bob', 660);
-  await Promise.all([
-    mixer.waitForOutput(/\[main\] ready/, STARTUP_MS),
-    recorder.waitForOutput(/\[main\] ready/, STARTUP_MS),
-    a.waitForOutput(/\] joined /, STARTUP_MS),
-    b.waitForOutput(/\] joined /, STARTUP_MS),
-  ]);
+  await stack.ready([mixer, recorder, a, b], STARTUP_MS);
 });
 
 after(async () => {
-  await Promise.allSettled([recorder?.stop(), mixer?.stop(), ...[...agents.values()].map((a) => a.stop())]);
-  await nc?.close();
-  await fixture?.stop();
-  rmSync(workDir, { recursive: true, force: true });
-  rmSync(outDir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 test(
@@ -204,7 +154,7 @@ test(
     const tail = audioPcm(file, p.durationS - 3, 2.5);
     assert.ok(goertzel(tail, 440) > 20 * goertzel(tail, 660), 'only 440 Hz at the end');
     const b = startAgent('cam-b', 'Bob', 660);
-    await b.waitForOutput(/\] joined /, STARTUP_MS);
+    await stack.ready([b], STARTUP_MS);
   },
 );
 
@@ -328,7 +278,7 @@ test(
     assert.ok(partProbe.codecs.includes('h264'), JSON.stringify(partProbe));
 
     recorder = startRecorder();
-    await recorder.waitForOutput(/\[main\] ready/, STARTUP_MS);
+    await stack.ready([recorder], STARTUP_MS);
     const recovered = await waitFor(
       async () => (await list(ROOM)).find((r) => r.id === started.id && r.object !== null) ?? null,
       { timeoutMs: 60_000, what: 'the orphaned recording to be stored' },

@@ -1,11 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import sharp from 'sharp';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import {
   decodeRecordingEvent,
   encodeEnvelope,
@@ -17,15 +14,7 @@ import {
   type RecordingInfo,
   type RecordingRequest,
 } from '@vidchat/protocol';
-import {
-  makeOpusTonePackets,
-  requireBinary,
-  sleep,
-  startApp,
-  startNatsFixture,
-  type NatsFixture,
-  type RunningProcess,
-} from '@vidchat/test-support';
+import { makeOpusTonePackets, requireBinary, sleep, SmallStack, type RunningProcess } from '@vidchat/test-support';
 import { audioPcm, probe } from './helpers/media-check.js';
 import { downloadRecording, expectRecording, recorderRequest } from './helpers/recorder-client.js';
 
@@ -48,10 +37,9 @@ const FLASH_MS = 120;
 const FIRST_FLASH_MS = 1_000;
 const TOLERANCE_MS = 80;
 
-let fixture: NatsFixture;
+let stack: SmallStack;
 let nc: NatsConnection;
 let recorder: RunningProcess;
-let workDir: string;
 let outDir: string;
 
 const request = async (req: RecordingRequest): Promise<RecordingInfo> =>
@@ -60,29 +48,15 @@ const request = async (req: RecordingRequest): Promise<RecordingInfo> =>
 before(async () => {
   requireBinary('ffmpeg');
   requireBinary('ffprobe');
-  fixture = await startNatsFixture({ jetstream: true });
-  nc = await connect({ servers: fixture.url });
-  workDir = mkdtempSync(join(tmpdir(), 'vidchat-avsync-work-'));
-  outDir = mkdtempSync(join(tmpdir(), 'vidchat-avsync-out-'));
-  recorder = startApp('recorder', [
-    '--nats',
-    fixture.url,
-    '--work-dir',
-    workDir,
-    '--size',
-    `${W}x${H}`,
-    '--fps',
-    String(FPS),
-  ]);
-  await recorder.waitForOutput(/\[main\] ready/, 60_000);
+  stack = await SmallStack.start({ jetstream: true, connect: true });
+  nc = stack.nc;
+  outDir = stack.tempDir('vidchat-avsync-out-');
+  recorder = stack.recorder({ workDir: stack.tempDir('vidchat-avsync-work-'), size: `${W}x${H}`, fps: FPS });
+  await stack.ready([recorder]);
 });
 
 after(async () => {
-  await recorder?.stop();
-  await nc?.close();
-  await fixture?.stop();
-  rmSync(workDir, { recursive: true, force: true });
-  rmSync(outDir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 /** Onsets (s) where `level` crosses `threshold` upwards after at least `quietS` below it. */
@@ -228,17 +202,11 @@ test('a recording that reaches --max-duration stops itself, is stored and announ
   // Recorders answer in one queue group: with the suite's recorder still up,
   // the start request could go to it (no --max-duration) instead of this one.
   await recorder.stop();
-  const dir = mkdtempSync(join(tmpdir(), 'vidchat-maxdur-work-'));
-  const short = startApp('recorder', [
-    '--nats',
-    fixture.url,
-    '--work-dir',
-    dir,
-    '--size',
-    `${W}x${H}`,
-    '--max-duration',
-    '2',
-  ]);
+  const short = stack.recorder({
+    workDir: stack.tempDir('vidchat-maxdur-work-'),
+    size: `${W}x${H}`,
+    args: ['--max-duration', '2'],
+  });
   const ended = new Promise<RecordingInfo>((resolve) => {
     nc.subscribe(recSubject(room, 'events'), {
       callback: (err, msg) => {
@@ -249,7 +217,7 @@ test('a recording that reaches --max-duration stops itself, is stored and announ
     });
   });
   try {
-    await short.waitForOutput(/\[main\] ready/, 60_000);
+    await stack.ready([short]);
     const started = expectRecording(await recorderRequest(nc, room, { action: 'start' }));
     const info = await Promise.race([ended, sleep(60_000).then(() => null)]);
     assert.ok(info, `no end event:\n${short.output()}`);
@@ -261,6 +229,5 @@ test('a recording that reaches --max-duration stops itself, is stored and announ
     assert.equal(!stopAgain.ok && stopAgain.error.code, 'not-recording');
   } finally {
     await short.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import {
-  launchChromium,
-  requireBinary,
-  startApp,
-  startNatsFixture,
-  waitFor,
-  type NatsFixture,
-  type RunningProcess,
-} from '@vidchat/test-support';
+import { launchChromium, requireBinary, SmallStack, waitFor } from '@vidchat/test-support';
 
 /*
  * Lip sync as a person would judge it, in real headless Chromium: an agent
@@ -133,32 +125,22 @@ function median(xs: number[]): number {
 }
 
 describe('lip sync in the page: flash seen and beep heard together (Chromium, agent, mixer, gateway)', () => {
-  let nats: NatsFixture;
-  let gateway: RunningProcess;
-  let mixer: RunningProcess;
-  let agent: RunningProcess;
+  let stack: SmallStack;
   let browser: Browser;
-  let port = '';
+  let port = 0;
 
   before(async () => {
     requireBinary('ffmpeg');
-    nats = await startNatsFixture();
-    gateway = startApp('gateway', ['--nats', nats.url, '--port', '0']);
-    port = (await gateway.waitForOutput(/viewer at https?:\/\/\S+?:(\d+)/, 30_000))[1] ?? '';
-    mixer = startApp('mixer', ['--nats', nats.url, '--status-interval-ms', '0']);
-    agent = startApp('capture-agent', [
-      ...['--nats', nats.url, '--room', ROOM, '--source', 'sync', '--name', 'Sync'],
-      ...['--video', 'test', '--audio', 'test', '--tone', '440', '--size', '320x180', '--fps', '15'],
-    ]);
+    stack = await SmallStack.start();
+    ({ port } = await stack.gateway([], 30_000));
+    stack.mixer(['--status-interval-ms', '0']);
+    stack.agent({ room: ROOM, source: 'sync', name: 'Sync', audio: 'test', tone: 440, fps: 15 });
     browser = await launchChromium({ args: [`--host-resolver-rules=MAP ${LAN_HOST} 127.0.0.1`] });
   });
 
   after(async () => {
     await browser?.close();
-    await agent?.stop();
-    await mixer?.stop();
-    await gateway?.stop();
-    await nats?.stop();
+    await stack?.stop();
   });
 
   const runs = [

@@ -1,18 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import {
-  launchChromium,
-  requireBinary,
-  startApp,
-  startNatsFixture,
-  waitFor,
-  type NatsFixture,
-  type RunningProcess,
-} from '@vidchat/test-support';
+import { launchChromium, requireBinary, SmallStack, startApp, waitFor } from '@vidchat/test-support';
 import { hooks, watchConsole, type RecordingView } from './support/page-hooks.js';
 
 /*
@@ -36,50 +25,24 @@ async function recordingOf(page: Page): Promise<RecordingView> {
 }
 
 describe('recording in the browser (Chromium, gateway, recorder, agent)', { timeout: 400_000 }, () => {
-  let nats: NatsFixture;
-  let gateway: RunningProcess;
-  let recorder: RunningProcess;
-  let agent: RunningProcess;
+  let stack: SmallStack;
   let browser: Browser;
   let baseUrl: string;
-  let workDir: string;
 
   before(async () => {
     requireBinary('ffmpeg');
-    nats = await startNatsFixture({ jetstream: true });
-    workDir = mkdtempSync(join(tmpdir(), 'vidchat-recweb-'));
-    recorder = startApp('recorder', ['--nats', nats.url, '--work-dir', workDir, '--size', '320x180']);
-    agent = startApp('capture-agent', [
-      '--nats',
-      nats.url,
-      '--room',
-      ROOM,
-      '--source',
-      'cam1',
-      '--video',
-      'test',
-      '--audio',
-      'none',
-      '--size',
-      '320x180',
-      '--fps',
-      '10',
-    ]);
-    gateway = startApp('gateway', ['--nats', nats.url, '--port', '0', '--host', '127.0.0.1']);
-    const m = await gateway.waitForOutput(/viewer at https?:\/\/\S+?:(\d+)/, STARTUP_MS);
-    baseUrl = `http://127.0.0.1:${m[1]}`;
-    await Promise.all([
-      recorder.waitForOutput(/\[main\] ready/, STARTUP_MS),
-      agent.waitForOutput(/\] joined /, STARTUP_MS),
-    ]);
+    stack = await SmallStack.start({ jetstream: true });
+    const recorder = stack.recorder({ workDir: stack.tempDir('vidchat-recweb-') });
+    const agent = stack.agent({ room: ROOM, source: 'cam1', fps: 10 });
+    const { port } = await stack.gateway(['--host', '127.0.0.1'], STARTUP_MS);
+    baseUrl = `http://127.0.0.1:${port}`;
+    await stack.ready([recorder, agent], STARTUP_MS);
     browser = await launchChromium();
   });
 
   after(async () => {
     await browser?.close();
-    await Promise.allSettled([gateway?.stop(), recorder?.stop(), agent?.stop()]);
-    await nats?.stop();
-    rmSync(workDir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('Record in one tab shows REC in another; Stop lists a downloadable MP4', async () => {
@@ -146,25 +109,18 @@ describe('recording in the browser (Chromium, gateway, recorder, agent)', { time
   });
 
   it('a token without the record grant: the refusal in words, Record disabled', async () => {
-    const guarded = startApp('gateway', [
-      '--nats',
-      nats.url,
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--viewer-secret',
-      SECRET,
-    ]);
+    const { gateway: guarded, port } = await stack.gateway(
+      ['--host', '127.0.0.1', '--viewer-secret', SECRET],
+      STARTUP_MS,
+    );
     try {
-      const m = await guarded.waitForOutput(/viewer at https?:\/\/\S+?:(\d+)/, STARTUP_MS);
       const minted = startApp('gateway', ['token', '--room', ROOM, '--ttl', '1h', '--viewer-secret', SECRET]);
       await minted.exited;
       const token = minted.output().trim().split('\n').pop() ?? '';
       assert.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
       const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
       try {
-        await page.goto(`http://127.0.0.1:${m[1]}/?room=${ROOM}&token=${encodeURIComponent(token)}`);
+        await page.goto(`http://127.0.0.1:${port}/?room=${ROOM}&token=${encodeURIComponent(token)}`);
         await waitFor(async () => (await hooks(page))?.state === 'live', { timeoutMs: 30_000, what: 'live' });
         await page.locator('#record-button').click();
         const r = await waitFor(

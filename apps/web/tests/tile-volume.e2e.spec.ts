@@ -1,17 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Browser, Page } from 'playwright-core';
-import {
-  launchChromium,
-  makeOpusTonePackets,
-  startApp,
-  startNatsFixture,
-  toneAmplitude,
-  waitFor,
-  type NatsFixture,
-  type RunningProcess,
-} from '@vidchat/test-support';
+import { launchChromium, makeOpusTonePackets, SmallStack, toneAmplitude, waitFor } from '@vidchat/test-support';
 import { publishSourceAudio } from './mix-publisher.js';
 
 /*
@@ -82,22 +73,17 @@ async function tones(page: Page, taps = 12): Promise<{ low: number; high: number
 const fmt = (t: { low: number; high: number }): string => `440 Hz ${t.low.toFixed(4)}, 660 Hz ${t.high.toFixed(4)}`;
 
 describe('per-tile volume and mute (Chromium, real gateway, mixer and NATS)', { timeout: 400_000 }, () => {
-  let nats: NatsFixture;
-  let gateway: RunningProcess;
-  let mixer: RunningProcess;
+  let stack: SmallStack;
   let nc: NatsConnection;
   let browser: Browser;
-  let port: string;
+  let port: number;
   const stops: (() => void)[] = [];
 
   before(async () => {
-    nats = await startNatsFixture();
-    gateway = startApp('gateway', ['--nats', nats.url, '--port', '0']);
-    const m = await gateway.waitForOutput(/viewer at https?:\/\/\S+?:(\d+)/, 30_000);
-    port = m[1] ?? '';
-    mixer = startApp('mixer', ['--nats', nats.url]);
-    await mixer.waitForOutput(/mixer started/, 30_000);
-    nc = await connect({ servers: nats.url });
+    stack = await SmallStack.start({ connect: true });
+    ({ port } = await stack.gateway([], 30_000));
+    await stack.mixer().waitForOutput(/mixer started/, 30_000);
+    nc = stack.nc;
     browser = await launchChromium({ args: [`--host-resolver-rules=MAP ${LAN_HOST} 127.0.0.1`] });
     for (const s of [LOW, HIGH]) {
       stops.push(publishSourceAudio(nc, ROOM, s.id, s.name, await makeOpusTonePackets(s.hz, 4)));
@@ -107,10 +93,7 @@ describe('per-tile volume and mute (Chromium, real gateway, mixer and NATS)', { 
   after(async () => {
     for (const stop of stops) stop();
     await browser?.close();
-    await nc?.drain();
-    await mixer?.stop();
-    await gateway?.stop();
-    await nats?.stop();
+    await stack?.stop();
   });
 
   const origins = [

@@ -1,21 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Browser } from 'playwright-core';
-import {
-  launchChromium,
-  makeOpusTonePackets,
-  startApp,
-  startNatsFixture,
-  toneAmplitude,
-  waitFor,
-  type NatsFixture,
-  type RunningProcess,
-} from '@vidchat/test-support';
+import { launchChromium, makeOpusTonePackets, SmallStack, toneAmplitude, waitFor } from '@vidchat/test-support';
 import { publishMix } from './mix-publisher.js';
 import { hooks, watchConsole } from './support/page-hooks.js';
 import { installPlayedAudioTap, takePlayedAudio } from './support/played-audio.js';
@@ -37,16 +26,16 @@ describe(
   'viewer audio over https from a non-localhost name (Chromium, real gateway, real NATS)',
   { timeout: 180_000 },
   () => {
-    let nats: NatsFixture;
-    let gateway: RunningProcess;
+    let stack: SmallStack;
     let nc: NatsConnection;
     let browser: Browser;
     let port: string;
-    let dir: string;
     let stopMix: () => void = () => {};
 
     before(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'vidchat-https-'));
+      stack = await SmallStack.start({ connect: true });
+      nc = stack.nc;
+      const dir = stack.tempDir('vidchat-https-');
       const key = join(dir, 'key.pem');
       const cert = join(dir, 'cert.pem');
       try {
@@ -63,13 +52,8 @@ describe(
           throw new Error('openssl not found: this test makes its certificate with it (apt-get install openssl)');
         throw err;
       }
-      nats = await startNatsFixture();
-      gateway = startApp('gateway', [
-        ...['--nats', nats.url, '--port', '0', '--tls-port', '0'],
-        ...['--tls-cert', cert, '--tls-key', key],
-      ]);
+      const gateway = stack.app('gateway', ['--port', '0', '--tls-port', '0', '--tls-cert', cert, '--tls-key', key]);
       port = (await gateway.waitForOutput(/secure viewer at https:\/\/\S+?:(\d+)/, 30_000))[1] ?? '';
-      nc = await connect({ servers: nats.url });
       browser = await launchChromium({
         args: [`--host-resolver-rules=MAP ${HOST} 127.0.0.1`, '--ignore-certificate-errors'],
       });
@@ -79,10 +63,7 @@ describe(
     after(async () => {
       stopMix();
       await browser?.close();
-      await nc?.drain();
-      await gateway?.stop();
-      await nats?.stop();
-      if (dir) rmSync(dir, { recursive: true, force: true });
+      await stack?.stop();
     });
 
     it('plays the mix through the AudioWorklet, and the tone is in what it plays', { timeout: 120_000 }, async (t) => {

@@ -1,15 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Browser } from 'playwright-core';
-import {
-  launchChromium,
-  startApp,
-  startNatsFixture,
-  waitFor,
-  type NatsFixture,
-  type RunningProcess,
-} from '@vidchat/test-support';
+import { launchChromium, SmallStack, waitFor } from '@vidchat/test-support';
 import { publishMix } from './mix-publisher.js';
 import { gaps, harmonicOpusPackets, randomLoss, slidingRms } from './support/harmonic-opus.js';
 import { hooks } from './support/page-hooks.js';
@@ -43,18 +36,16 @@ interface AudioView {
 }
 
 describe('viewer audio under 10% packet loss (Chromium, real gateway, real NATS)', { timeout: 240_000 }, () => {
-  let nats: NatsFixture;
-  let gateway: RunningProcess;
+  let stack: SmallStack;
   let nc: NatsConnection;
   let browser: Browser;
-  let port: string;
+  let port: number;
   let stopMix: () => void = () => {};
 
   before(async () => {
-    nats = await startNatsFixture();
-    gateway = startApp('gateway', ['--nats', nats.url, '--port', '0']);
-    port = (await gateway.waitForOutput(/viewer at https?:\/\/\S+?:(\d+)/, 30_000))[1] ?? '';
-    nc = await connect({ servers: nats.url });
+    stack = await SmallStack.start({ connect: true });
+    ({ port } = await stack.gateway([], 30_000));
+    nc = stack.nc;
     browser = await launchChromium({
       args: [`--host-resolver-rules=MAP ${LAN_HOST} 127.0.0.1`, '--autoplay-policy=no-user-gesture-required'],
     });
@@ -67,9 +58,7 @@ describe('viewer audio under 10% packet loss (Chromium, real gateway, real NATS)
   after(async () => {
     stopMix();
     await browser?.close();
-    await nc?.drain();
-    await gateway?.stop();
-    await nats?.stop();
+    await stack?.stop();
   });
 
   for (const origin of [

@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Browser, Page } from 'playwright-core';
-import {
-  launchChromium,
-  makeOpusTonePackets,
-  startApp,
-  startNatsFixture,
-  waitFor,
-  type NatsFixture,
-  type RunningProcess,
-} from '@vidchat/test-support';
+import { launchChromium, makeOpusTonePackets, SmallStack, waitFor } from '@vidchat/test-support';
 import { publishMix } from './mix-publisher.js';
 
 /*
@@ -68,19 +60,16 @@ async function audio(page: Page): Promise<Audio | null> {
 }
 
 describe('viewer audio on every origin (Chromium, real gateway, real NATS)', { timeout: 240_000 }, () => {
-  let nats: NatsFixture;
-  let gateway: RunningProcess;
+  let stack: SmallStack;
   let nc: NatsConnection;
   let browser: Browser;
-  let port: string;
+  let port: number;
   let stopMix: () => void = () => {};
 
   before(async () => {
-    nats = await startNatsFixture();
-    gateway = startApp('gateway', ['--nats', nats.url, '--port', '0']);
-    const m = await gateway.waitForOutput(/viewer at https?:\/\/\S+?:(\d+)/, 30_000);
-    port = m[1] ?? '';
-    nc = await connect({ servers: nats.url });
+    stack = await SmallStack.start({ connect: true });
+    ({ port } = await stack.gateway([], 30_000));
+    nc = stack.nc;
     browser = await launchChromium({ args: [`--host-resolver-rules=MAP ${LAN_HOST} 127.0.0.1`] });
     // A tone rich enough to measure: 4 s looped, real Opus from ffmpeg.
     stopMix = publishMix(nc, ROOM, await makeOpusTonePackets(440, 4));
@@ -89,9 +78,7 @@ describe('viewer audio on every origin (Chromium, real gateway, real NATS)', { t
   after(async () => {
     stopMix();
     await browser?.close();
-    await nc?.drain();
-    await gateway?.stop();
-    await nats?.stop();
+    await stack?.stop();
   });
 
   const origins = [
@@ -192,10 +179,7 @@ describe('viewer audio on every origin (Chromium, real gateway, real NATS)', { t
   }
 
   it('holds video back by the audio delay once audio plays (lip sync)', { timeout: 90_000 }, async (t) => {
-    const agent = startApp('capture-agent', [
-      ...['--nats', nats.url, '--room', ROOM, '--source', 'cam1', '--name', 'Sync'],
-      ...['--video', 'test', '--audio', 'none', '--size', '320x180', '--fps', '15'],
-    ]);
+    const agent = stack.agent({ room: ROOM, source: 'cam1', name: 'Sync', fps: 15 });
     const page = await browser.newPage();
     try {
       await page.goto(`http://127.0.0.1:${port}/?room=${ROOM}`);

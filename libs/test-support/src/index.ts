@@ -9,3 +9,5 @@ export * from './test-media.js';
 export * from './fake-source.js';
 export * from './goertzel.js';
 export * from './tone-analysis.js';
+export * from './small-stack.js';
+export * from './loss.js';

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { requireBinary } from './binaries.js';
+import { goertzelPower } from './goertzel.js';
 
 /*
  * Tones in, tones out: a WAV of a known tone made by the real ffmpeg (for
@@ -14,16 +15,7 @@ import { requireBinary } from './binaries.js';
  */
 export function toneAmplitude(samples: Float32Array, sampleRate: number, hz: number): number {
   if (samples.length === 0) return 0;
-  const w = (2 * Math.PI * hz) / sampleRate;
-  const c = 2 * Math.cos(w);
-  let s1 = 0;
-  let s2 = 0;
-  for (const x of samples) {
-    const s0 = x + c * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  const power = s1 * s1 + s2 * s2 - c * s1 * s2;
+  const power = goertzelPower(samples, hz, sampleRate);
   return (2 * Math.sqrt(Math.max(0, power))) / samples.length;
 }
 

@@ -7,7 +7,7 @@ import {
   type Envelope,
   type PresenceMessage,
 } from '@vidchat/protocol';
-import { startApp, type RunningProcess } from '@vidchat/test-support';
+import { startApp, startNatsFixture, type NatsFixture, type RunningProcess } from '@vidchat/test-support';
 
 /*
  * Runs the built agent against a real broker and records what it publishes,
@@ -74,20 +74,6 @@ export function startAgent(url: string, room: string, source: string, extra: str
   ]);
 }
 
-/** Power of `hz` in `samples` (Goertzel), normalised by length. */
-export function goertzel(samples: Float32Array, sampleRate: number, hz: number): number {
-  const w = (2 * Math.PI * hz) / sampleRate;
-  const coeff = 2 * Math.cos(w);
-  let s1 = 0;
-  let s2 = 0;
-  for (const x of samples) {
-    const s0 = x + coeff * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  return (s1 * s1 + s2 * s2 - coeff * s1 * s2) / samples.length;
-}
-
 /** Width and height from a JPEG's SOF, read independently of the agent's splitter. */
 export function jpegSize(jpeg: Uint8Array): { width: number; height: number } | null {
   let p = 2;
@@ -101,4 +87,36 @@ export function jpegSize(jpeg: Uint8Array): { width: number; height: number } | 
     p += 2 + len;
   }
   return null;
+}
+
+/**
+ * What most of the agent's integration tests start: a broker, a
+ * RoomRecorder of `room` on it, and one agent publishing into the room as
+ * `source` with `extra` flags. `stop()` ends the three.
+ */
+export class AgentRun {
+  private constructor(
+    readonly nats: NatsFixture,
+    readonly recorder: RoomRecorder,
+    readonly agent: RunningProcess,
+  ) {}
+
+  static async start(room: string, source: string, extra: string[]): Promise<AgentRun> {
+    const nats = await startNatsFixture();
+    let recorder: RoomRecorder | null = null;
+    try {
+      recorder = await RoomRecorder.start(nats.url, room);
+      return new AgentRun(nats, recorder, startAgent(nats.url, room, source, extra));
+    } catch (err) {
+      await recorder?.stop();
+      await nats.stop();
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.agent.stop();
+    await this.recorder.stop();
+    await this.nats.stop();
+  }
 }

@@ -2,22 +2,11 @@ import { OpusDecoder } from 'opus-decoder';
 
 /*
  * What the mixer's tests measure in decoded audio: Opus packets back to
- * samples, and the power of one frequency in them.
+ * samples (and, re-exported, the power of one frequency in them).
  */
 
-/** Power of `hz` in `x` sampled at 48 kHz (Goertzel), normalised by the length. */
-export function goertzel(x: Float32Array, hz: number): number {
-  const w = (2 * Math.PI * hz) / 48_000;
-  const c = 2 * Math.cos(w);
-  let s1 = 0;
-  let s2 = 0;
-  for (let i = 0; i < x.length; i++) {
-    const s0 = x[i]! + c * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  return (s1 * s1 + s2 * s2 - c * s1 * s2) / (x.length * x.length);
-}
+/** Power of `hz` at 48 kHz, normalised by the length: the one Goertzel of libs/test-support. */
+export { goertzel } from '@vidchat/test-support';
 
 /** Decodes consecutive mono Opus packets of one stream, in order: one run of samples per packet. */
 export async function decodeOpusFrames(packets: readonly Uint8Array[]): Promise<Float32Array[]> {

@@ -1,11 +1,15 @@
 import { Encoder } from '@evan/opus';
 import { decodeEnvelope } from '@vidchat/protocol';
+import { vowelSound } from '@vidchat/test-support';
 import { FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE } from '../../src/dsp/audio-format.js';
 import { DEFAULT_JITTER_OPTIONS } from '../../src/dsp/jitter-buffer.js';
 import { floatToInt16 } from '../../src/dsp/mix.js';
 import { OpusSourceDecoder } from '../../src/codec/opus-source-decoder.js';
 import { createStats, type MixerStats } from '../../src/room/mixer-stats.js';
 import { RoomMix } from '../../src/room/room-mix.js';
+
+/** Loss patterns and gap judging, shared with the web page's loss tests. */
+export { gaps, randomLoss } from '@vidchat/test-support';
 
 /*
  * Packet loss through a real room mix, shared by the loss tests and
@@ -23,13 +27,7 @@ export interface SourceEncoding {
   bitrate?: number;
 }
 
-/**
- * 20 ms Opus packets of a vowel-like sound: eight partials with a
- * sawtooth's 1/k amplitudes, the pitch moving ±12% around 196 Hz three times a
- * second and the level between 0.5 and 1 four times a second. A steady tone
- * is not enough: SILK's voice activity detector learns it as background
- * noise within a second, and libopus sends FEC only for active frames.
- */
+/** 20 ms Opus packets of the vowel-like sound of the loss tests (`vowelSound` in libs/test-support). */
 export function harmonicPackets(count: number, enc: SourceEncoding): Uint8Array[] {
   const encoder = new Encoder({ channels: 1, sample_rate: SAMPLE_RATE, application: 'voip' });
   encoder.bitrate = enc.bitrate ?? 32_000;
@@ -38,31 +36,12 @@ export function harmonicPackets(count: number, enc: SourceEncoding): Uint8Array[
   encoder.packet_loss = enc.packetLossPercent;
   const out: Uint8Array[] = [];
   const frame = new Float32Array(FRAME_SAMPLES);
-  let phase = 0;
+  const next = vowelSound();
   for (let k = 0; k < count; k++) {
-    for (let i = 0; i < FRAME_SAMPLES; i++) {
-      const t = (k * FRAME_SAMPLES + i) / SAMPLE_RATE;
-      phase += (2 * Math.PI * 196 * (1 + 0.12 * Math.sin(2 * Math.PI * 3 * t))) / SAMPLE_RATE;
-      let v = 0;
-      for (let h = 1; h <= 8; h++) v += Math.sin(h * phase) / h;
-      frame[i] = 0.15 * v * (0.75 + 0.25 * Math.sin(2 * Math.PI * 4 * t));
-    }
+    next(frame);
     out.push(encoder.encode(floatToInt16(frame)));
   }
   return out;
-}
-
-/** A reproducible random loss pattern: true = lost (mulberry32). */
-export function randomLoss(count: number, rate: number, seed: number): boolean[] {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-  return Array.from({ length: count }, () => next() < rate);
 }
 
 export interface LossyMixResult {
@@ -105,16 +84,4 @@ export async function runLossyMix(packets: Uint8Array[], lost: boolean[], extraT
   decoder.close();
   mix.close();
   return { rms, pcm, stats };
-}
-
-/** Frames in `rms[from..to)` below a quarter of their median: audible gaps where the signal is continuous. */
-export function gaps(rms: number[], from: number, to: number): { gaps: number[]; median: number; min: number } {
-  const span = rms.slice(from, to);
-  const sorted = [...span].sort((x, y) => x - y);
-  const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
-  const found: number[] = [];
-  span.forEach((v, i) => {
-    if (v < median / 4) found.push(from + i);
-  });
-  return { gaps: found, median, min: sorted[0] ?? 0 };
 }

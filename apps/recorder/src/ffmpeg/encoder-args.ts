@@ -98,26 +98,23 @@ export function encoderArgs(s: EncoderSettings, output: string): string[] {
   ];
 }
 
+/**
+ * Every stream of the input (opened by `input`, e.g. `['-i', file]`) copied,
+ * not re-encoded, into an MP4 with its index at the front (faststart), so
+ * that players start before the download ends.
+ */
+function copyToFaststartMp4(input: readonly string[], output: string): string[] {
+  // prettier-ignore
+  return [
+    '-hide_banner', '-nostdin', '-loglevel', 'error',
+    ...input,
+    '-map', '0', '-c', 'copy', '-movflags', '+faststart', '-f', 'mp4', '-y', output,
+  ];
+}
+
 /** The finishing pass: same streams, index moved to the front so players start before the download ends. */
 export function remuxArgs(input: string, output: string): string[] {
-  return [
-    '-hide_banner',
-    '-nostdin',
-    '-loglevel',
-    'error',
-    '-i',
-    input,
-    '-map',
-    '0',
-    '-c',
-    'copy',
-    '-movflags',
-    '+faststart',
-    '-f',
-    'mp4',
-    '-y',
-    output,
-  ];
+  return copyToFaststartMp4(['-i', input], output);
 }
 
 /**
@@ -128,28 +125,7 @@ export function remuxArgs(input: string, output: string): string[] {
  * their streams match.
  */
 export function concatArgs(listFile: string, output: string): string[] {
-  return [
-    '-hide_banner',
-    '-nostdin',
-    '-loglevel',
-    'error',
-    '-f',
-    'concat',
-    '-safe',
-    '0',
-    '-i',
-    listFile,
-    '-map',
-    '0',
-    '-c',
-    'copy',
-    '-movflags',
-    '+faststart',
-    '-f',
-    'mp4',
-    '-y',
-    output,
-  ];
+  return copyToFaststartMp4(['-f', 'concat', '-safe', '0', '-i', listFile], output);
 }
 
 /** A line of a concat list naming `file` (single quotes escaped as the concat demuxer reads them). */
