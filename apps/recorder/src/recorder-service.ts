@@ -130,6 +130,8 @@ export class RecorderService {
       );
     }
     this.updatePeerStart();
+    // "ready" means requests reach us: the subscriptions are on the server, not only queued to it.
+    await this.nc.flush();
     if (this.o.statusIntervalMs > 0) {
       this.statusTimer = setInterval(() => {
         // The node too, so that an operator sees a recorder move after a failover.
