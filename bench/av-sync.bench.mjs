@@ -137,7 +137,7 @@ export async function run({ quick = false, ...overrides } = {}) {
             if (c.slowMs > 0) await page.addInitScript(delayVideoMessages, c.slowMs);
             await page.goto(`http://127.0.0.1:${port}/?room=${harness.room}`);
             await page.getByRole('button', { name: 'Enable audio' }).click();
-            await page.getByRole('button', { name: 'Mute' }).waitFor({ timeout: 30_000 });
+            await page.getByRole('button', { name: 'Mute', exact: true }).waitFor({ timeout: 30_000 });
             // Let the hold settle (it changes at most once a second) before measuring.
             await sleep(4_000);
             natsDelays.length = 0;

@@ -245,7 +245,7 @@ export class AudioPlayer {
     const path = delay - (c.buffered / PLAYBACK_SAMPLE_RATE) * 1000;
     this.pathMs = this.pathMs === null ? path : this.pathMs + PATH_SMOOTHING * (path - this.pathMs);
     const before = this.hold.holdMs;
-    const hold = this.hold.update(this.videoDelay(), this.pathMs + this.jitter.targetMs, wallNow);
+    const hold = this.hold.update(this.videoDelay(), this.pathMs + run.output.stats().targetMs, wallNow);
     if (hold !== before) run.output.setHoldMs(hold);
   }
 
