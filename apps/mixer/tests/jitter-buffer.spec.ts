@@ -105,7 +105,9 @@ test('depth adapts: steady arrivals settle at the minimum, jittery ones grow it,
   const steady = new JitterBuffer();
   for (let s = 0; s < 50; s++) steady.push(s, pkt(s), cap(s), 10_000 + s * 20);
   assert.equal(steady.jitter, 0);
-  assert.equal(steady.targetMs, 40);
+  // One frame plus nothing: the 20 ms floor.
+  assert.equal(steady.targetMs, DEFAULT_JITTER_OPTIONS.minMs);
+  assert.equal(steady.targetMs, 20);
 
   // Arrivals alternately on time and 30 ms late: |D| = 30 ms per packet, J → 30 ms.
   const jittery = new JitterBuffer();
@@ -120,7 +122,7 @@ test('depth adapts: steady arrivals settle at the minimum, jittery ones grow it,
 });
 
 test('a buffer deeper than target plus the excess skips its oldest packets when it plays', () => {
-  const jb = new JitterBuffer({ ...DEFAULT_JITTER_OPTIONS, warmupPackets: 0 });
+  const jb = new JitterBuffer({ ...DEFAULT_JITTER_OPTIONS, minMs: 40, warmupPackets: 0 });
   // Zero jitter: target 40 ms (2 frames), excess 2 frames: 6 buffered packets → trim 2.
   for (let s = 0; s < 6; s++) jb.push(s, pkt(s), cap(s), s * 20);
   const out = run(jb, [], 1);
@@ -130,4 +132,54 @@ test('a buffer deeper than target plus the excess skips its oldest packets when 
 
 test('bad bounds are refused', () => {
   assert.throws(() => new JitterBuffer({ ...DEFAULT_JITTER_OPTIONS, minMs: 100, startMs: 60 }), RangeError);
+});
+
+/** Steady arrivals one per tick: packet s arrives at s × 20 ms (+ `lateMs(s)`), each tick pops once. */
+function steadyRun(jb: JitterBuffer, ticks: number, lateMs: (s: number) => number = () => 0): Playout[] {
+  const out: Playout[] = [];
+  const arrivals = Array.from({ length: ticks }, (_, s) => ({ s, at: s * 20 + lateMs(s) })).sort((a, b) => a.at - b.at);
+  let i = 0;
+  for (let t = 0; t < ticks; t++) {
+    while (i < arrivals.length && arrivals[i]!.at <= t * 20 + 10) {
+      const { s, at } = arrivals[i++]!;
+      jb.push(s, pkt(s), cap(s), 10_000 + at);
+    }
+    out.push(jb.pop());
+  }
+  return out;
+}
+
+test('a buffer that started deeper than it needs sheds a frame at a time, each one handed over for the splice', () => {
+  const jb = new JitterBuffer();
+  const out = steadyRun(jb, 300);
+  // Started at 60 ms (3 frames); steady arrivals need 20: two frames shed, one per second at most.
+  assert.equal(jb.stats.trimmed, 2);
+  assert.equal(jb.targetMs, 20);
+  // Each tick's packet is the only one held when it is played: nothing left after the pop.
+  assert.equal(jb.depthMs, 0);
+  const spliced = out.filter((p) => p.kind === 'packet' && p.skipped !== undefined);
+  assert.equal(spliced.length, 2);
+  for (const p of spliced) {
+    assert.ok(p.kind === 'packet' && p.skipped !== undefined);
+    assert.equal(p.skipped[0], (p.seq - 1) & 0xff, 'the skipped packet is the one just before');
+  }
+  assert.equal(jb.stats.underruns, 0);
+  assert.equal(jb.stats.lost, 0);
+});
+
+test('shrinkAfterMs 0 keeps the depth it started with (the fixed behaviour of before)', () => {
+  const jb = new JitterBuffer({ ...DEFAULT_JITTER_OPTIONS, minMs: 40, shrinkAfterMs: 0 });
+  steadyRun(jb, 300);
+  assert.equal(jb.stats.trimmed, 0);
+  // Still three frames held before each pop, two after.
+  assert.equal(jb.depthMs, 40);
+});
+
+test('jitter grows the target and the depth: late packets are waited for, not shed', () => {
+  const jb = new JitterBuffer();
+  // Every other packet 30 ms late: J → 30 ms, target 20 + 4 × 30 = 140 ms.
+  const out = steadyRun(jb, 500, (s) => (s % 2) * 30);
+  assert.equal(jb.targetMs, 140);
+  const lateHalf = out.slice(250);
+  assert.equal(lateHalf.filter((p) => p.kind !== 'packet').length, 0, 'the second half plays every packet');
 });
