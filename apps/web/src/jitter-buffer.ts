@@ -80,9 +80,11 @@ const SKIP_WINDOW_S = 0.2;
  * worth when a push that late comes: half a push (the saw tooth of 20 ms
  * packets around the mean depth) + one pull + that late + ADAPT_MARGIN_MS,
  * plus a boost that each underrun raises by one push and that drains by
- * BOOST_DECAY_MS_PER_S. Only pushes that arrive while playing are judged: a
- * page catching up after a stall, or the refill after an underrun, is not
- * network jitter (the underrun's boost covers it). A rising target is
+ * BOOST_DECAY_MS_PER_S. Only pushes that arrive while playing at the
+ * target are judged: from (re)start until the depth is first back within
+ * the drift band of the target, pushes are a refill, or a page catching up
+ * after a stall (its backlog arriving at once), not the path's jitter; the
+ * underrun's boost covers those. A rising target is
  * reached by playing slower (drift control); a falling one by playing
  * faster, or by a skip when the excess is large.
  */
@@ -183,6 +185,8 @@ export class JitterBuffer {
   private judged = 0;
   private boostMs = 0;
   private jitterMs = 0;
+  /** Started or restarted and not yet back at the target: arrivals are not judged. */
+  private settling = true;
 
   constructor(sampleRate: number, opts: Partial<JitterBufferOptions> = {}) {
     const o = { ...FIXED_JITTER, ...opts };
@@ -289,9 +293,11 @@ export class JitterBuffer {
         return false;
       }
       this.playing = true;
+      this.settling = true;
       this.smoothed = this.size;
       this.resetWindow();
     }
+    if (this.settling && this.size <= this.target + this.band) this.settling = false;
     if (this.size < n) {
       this.underruns++;
       this.playing = false;
@@ -354,7 +360,7 @@ export class JitterBuffer {
     const mediaMs = us !== undefined ? us / 1000 : (this.writePos * 1000) / sr;
     const relative = (this.clock * 1000) / sr - mediaMs;
     this.baselineMs = Math.min(relative, this.baselineMs + ADAPT_CREEP * pushMs);
-    if (!this.playing) return;
+    if (!this.playing || this.settling) return;
     const late = relative - this.baselineMs;
     const forget = Math.exp(-pushMs / ADAPT_MEMORY_MS);
     const bins = this.lates;
