@@ -62,6 +62,10 @@ export interface AudioSnapshot {
   /** Audio the output path has played, in ms (silence while waiting is not counted). */
   playedMs: number;
   bufferedMs: number;
+  /** The depth the jitter buffer aims at now, without the lip-sync hold (adaptive: follows the jitter), ms. */
+  bufferTargetMs: number;
+  /** The arrival jitter the adaptive buffer measured (its 97th percentile late), ms; 0 when fixed. */
+  bufferJitterMs: number;
   /** Packet arrival (decoded) → its first sample leaving the output path, in ms, median and 99th percentile. */
   playoutDelayP50Ms: number;
   playoutDelayP99Ms: number;
@@ -273,6 +277,8 @@ export class AudioPlayer {
       driftAdjustedSamples: s?.driftAdjustedSamples ?? 0,
       playedMs: ms(s?.playedSamples ?? 0),
       bufferedMs: ms(s?.buffered ?? 0),
+      bufferTargetMs: s?.targetMs ?? this.jitter.targetMs,
+      bufferJitterMs: s?.jitterMs ?? 0,
       playoutDelayP50Ms: s && s.delayCount > 0 ? s.delayP50Ms + outputLatencyMs : 0,
       playoutDelayP99Ms: s && s.delayCount > 0 ? s.delayP99Ms + outputLatencyMs : 0,
       outputLatencyMs,

@@ -71,10 +71,10 @@ const SKIP_WINDOW_S = 0.2;
  * pulled so far (silence included: the sound card's time), against its media
  * time (its capture time, or the samples written before it when pushes carry
  * none). Their difference, the relative delay, is a constant offset plus the
- * arrival jitter. Its lowest recent value is the baseline (it follows the
- * minimum down at once and creeps up by ADAPT_CREEP per ms of audio pushed,
- * faster than any sound card drifts); how late a push is, is its delay
- * above the baseline. A histogram of those lates, older pushes forgotten
+ * arrival jitter. Its lowest value over the last ADAPT_BASELINE_MS of pushes
+ * is the baseline (as in WebRTC's NetEq: clock drift and route changes
+ * move it within seconds); how late a push is, is its delay above the
+ * baseline. A histogram of those lates, older pushes forgotten
  * with a time constant of ADAPT_MEMORY_MS of audio (NetEq-like), gives the
  * ADAPT_QUANTILE late. The target is the depth that still holds a pull's
  * worth when a push that late comes: half a push (the saw tooth of 20 ms
@@ -92,7 +92,7 @@ const ADAPT_BIN_MS = 2;
 const ADAPT_MEMORY_MS = 4_000;
 const ADAPT_QUANTILE = 0.97;
 const ADAPT_MARGIN_MS = 5;
-const ADAPT_CREEP = 0.0025;
+const ADAPT_BASELINE_MS = 2_000;
 /** Pushes judged before the measured target replaces `targetMs`. */
 const ADAPT_WARMUP_PUSHES = 25;
 const BOOST_DECAY_MS_PER_S = 2;
@@ -178,7 +178,8 @@ export class JitterBuffer {
   private clock = 0;
   private lastPull = 128;
   private lastPush = 0;
-  private baselineMs = Infinity;
+  /** Recent (clock ms, relative delay ms) of pushes, relative delays increasing: the baseline is the first. */
+  private recent: { atMs: number; relative: number }[] = [];
   /** Lates of recent pushes (weights, older ones forgotten), ADAPT_BIN_MS per bin. */
   private readonly lates: Float64Array;
   private latesTotal = 0;
@@ -358,10 +359,15 @@ export class JitterBuffer {
     const pushMs = (n * 1000) / sr;
     this.lastPush = n;
     const mediaMs = us !== undefined ? us / 1000 : (this.writePos * 1000) / sr;
-    const relative = (this.clock * 1000) / sr - mediaMs;
-    this.baselineMs = Math.min(relative, this.baselineMs + ADAPT_CREEP * pushMs);
+    const atMs = (this.clock * 1000) / sr;
+    const relative = atMs - mediaMs;
+    // A monotonic queue: the minimum over the window in O(1) per push.
+    const recent = this.recent;
+    while (recent.length > 0 && (recent[recent.length - 1]?.relative ?? -Infinity) >= relative) recent.pop();
+    recent.push({ atMs, relative });
+    while ((recent[0]?.atMs ?? atMs) < atMs - ADAPT_BASELINE_MS) recent.shift();
     if (!this.playing || this.settling) return;
-    const late = relative - this.baselineMs;
+    const late = relative - (recent[0]?.relative ?? relative);
     const forget = Math.exp(-pushMs / ADAPT_MEMORY_MS);
     const bins = this.lates;
     for (let i = 0; i < bins.length; i++) bins[i] = (bins[i] ?? 0) * forget;
