@@ -15,6 +15,9 @@ import { AudioHold, heardAtMs, type OutputTimestamp } from './lip-sync.js';
 /** The mixer's output rate; the decoder and the AudioContext both run at it. */
 export const PLAYBACK_SAMPLE_RATE = 48_000;
 
+/** How much later than the jitter buffer's target a packet may come and still be played, ms. */
+const FRESH_MARGIN_MS = 50;
+
 /** Weight of each packet in the smoothed capture → heard delay (about a second's worth of packets). */
 const HEARD_SMOOTHING = 0.05;
 /** Weight of each play clock (about 50 a second) in the measured capture → heard delay. */
@@ -208,7 +211,8 @@ export class AudioPlayer {
     if (!run || env.payload.length === 0) return;
     const verdict = run.decoder.sequence(env.seq);
     if (verdict.kind === 'late') return;
-    if (!this.freshness.accept(env.captureTimeUs, this.now())) {
+    // A packet later than the jitter buffer is deep (adaptive: up to 160 ms) plus a margin is stale.
+    if (!this.freshness.accept(env.captureTimeUs, this.now(), run.output.stats().targetMs + FRESH_MARGIN_MS)) {
       run.decoder.interrupt();
       return;
     }
