@@ -105,9 +105,9 @@ test('depth adapts: steady arrivals settle at the minimum, jittery ones grow it,
   const steady = new JitterBuffer();
   for (let s = 0; s < 50; s++) steady.push(s, pkt(s), cap(s), 10_000 + s * 20);
   assert.equal(steady.jitter, 0);
-  // One frame plus nothing: the 20 ms floor.
+  // One frame plus nothing, raised to the 40 ms floor (a packet of lookahead for FEC).
   assert.equal(steady.targetMs, DEFAULT_JITTER_OPTIONS.minMs);
-  assert.equal(steady.targetMs, 20);
+  assert.equal(steady.targetMs, 40);
 
   // Arrivals alternately on time and 30 ms late: |D| = 30 ms per packet, J → 30 ms.
   const jittery = new JitterBuffer();
@@ -122,7 +122,7 @@ test('depth adapts: steady arrivals settle at the minimum, jittery ones grow it,
 });
 
 test('a buffer deeper than target plus the excess skips its oldest packets when it plays', () => {
-  const jb = new JitterBuffer({ ...DEFAULT_JITTER_OPTIONS, minMs: 40, warmupPackets: 0 });
+  const jb = new JitterBuffer({ ...DEFAULT_JITTER_OPTIONS, warmupPackets: 0 });
   // Zero jitter: target 40 ms (2 frames), excess 2 frames: 6 buffered packets → trim 2.
   for (let s = 0; s < 6; s++) jb.push(s, pkt(s), cap(s), s * 20);
   const out = run(jb, [], 1);
@@ -150,15 +150,20 @@ function steadyRun(jb: JitterBuffer, ticks: number, lateMs: (s: number) => numbe
 }
 
 test('a buffer that started deeper than it needs sheds a frame at a time, each one handed over for the splice', () => {
+  const floor20 = new JitterBuffer({ ...DEFAULT_JITTER_OPTIONS, minMs: 20 });
+  steadyRun(floor20, 300);
+  // With a 20 ms floor: two frames shed, one per second at most.
+  assert.equal(floor20.stats.trimmed, 2);
+  assert.equal(floor20.targetMs, 20);
   const jb = new JitterBuffer();
   const out = steadyRun(jb, 300);
-  // Started at 60 ms (3 frames); steady arrivals need 20: two frames shed, one per second at most.
-  assert.equal(jb.stats.trimmed, 2);
-  assert.equal(jb.targetMs, 20);
-  // Each tick's packet is the only one held when it is played: nothing left after the pop.
-  assert.equal(jb.depthMs, 0);
+  // Started at 60 ms (3 frames); steady arrivals need the 40 ms floor: one frame shed.
+  assert.equal(jb.stats.trimmed, 1);
+  assert.equal(jb.targetMs, 40);
+  // Two frames held when a packet is played: one left after the pop.
+  assert.equal(jb.depthMs, 20);
   const spliced = out.filter((p) => p.kind === 'packet' && p.skipped !== undefined);
-  assert.equal(spliced.length, 2);
+  assert.equal(spliced.length, 1);
   for (const p of spliced) {
     assert.ok(p.kind === 'packet' && p.skipped !== undefined);
     assert.equal(p.skipped[0], (p.seq - 1) & 0xff, 'the skipped packet is the one just before');
@@ -168,7 +173,7 @@ test('a buffer that started deeper than it needs sheds a frame at a time, each o
 });
 
 test('shrinkAfterMs 0 keeps the depth it started with (the fixed behaviour of before)', () => {
-  const jb = new JitterBuffer({ ...DEFAULT_JITTER_OPTIONS, minMs: 40, shrinkAfterMs: 0 });
+  const jb = new JitterBuffer({ ...DEFAULT_JITTER_OPTIONS, shrinkAfterMs: 0 });
   steadyRun(jb, 300);
   assert.equal(jb.stats.trimmed, 0);
   // Still three frames held before each pop, two after.

@@ -76,9 +76,11 @@ const SKIP_WINDOW_S = 0.2;
  * move it within seconds); how late a push is, is its delay above the
  * baseline. A histogram of those lates, older pushes forgotten
  * with a time constant of ADAPT_MEMORY_MS of audio (NetEq-like), gives the
- * ADAPT_QUANTILE late. The target is the depth that still holds a pull's
- * worth when a push that late comes: half a push (the saw tooth of 20 ms
- * packets around the mean depth) + one pull + that late + ADAPT_MARGIN_MS,
+ * ADAPT_QUANTILE late, at least one push: a lost packet is a push that
+ * late (its concealment comes with the next one), and it must not run the
+ * buffer dry. The target is the depth that still holds a pull's worth when
+ * a push that late comes: half a push (the saw tooth of 20 ms packets
+ * around the mean depth) + one pull + that late + ADAPT_MARGIN_MS,
  * plus a boost that each underrun raises by one push and that drains by
  * BOOST_DECAY_MS_PER_S. Only pushes that arrive while playing at the
  * target are judged: from (re)start until the depth is first back within
@@ -387,7 +389,8 @@ export class JitterBuffer {
     }
     this.jitterMs = (q + 1) * ADAPT_BIN_MS;
     if (this.judged < ADAPT_WARMUP_PUSHES) return;
-    const wantMs = pushMs / 2 + (this.lastPull * 1000) / sr + this.jitterMs + ADAPT_MARGIN_MS + this.boostMs;
+    const lateMs = Math.max(this.jitterMs, pushMs);
+    const wantMs = pushMs / 2 + (this.lastPull * 1000) / sr + lateMs + ADAPT_MARGIN_MS + this.boostMs;
     this.setBaseTarget(Math.round((wantMs * sr) / 1000));
   }
 

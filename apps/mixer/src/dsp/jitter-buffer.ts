@@ -47,7 +47,9 @@ export interface JitterBufferOptions {
 }
 
 export const DEFAULT_JITTER_OPTIONS: JitterBufferOptions = {
-  minMs: 20,
+  // Two frames: one packet of lookahead, so that a lost packet's successor is
+  // held when the lost one is due and its FEC can rebuild it.
+  minMs: 40,
   maxMs: 200,
   startMs: 60,
   jitterFactor: 4,
