@@ -24,7 +24,13 @@ async function main(cfg: MixerConfig): Promise<void> {
     signal: abort.signal,
   });
   const service = new MixerService(nc, {
-    jitter: { ...DEFAULT_JITTER_OPTIONS, minMs: cfg.jitterMinMs, maxMs: cfg.jitterMaxMs, startMs: cfg.jitterStartMs },
+    jitter: {
+      ...DEFAULT_JITTER_OPTIONS,
+      minMs: cfg.jitterMinMs,
+      maxMs: cfg.jitterMaxMs,
+      startMs: cfg.jitterStartMs,
+      shrinkAfterMs: cfg.jitterShrinkMs,
+    },
     levelsHz: cfg.levelsHz,
     maxRooms: cfg.maxRooms,
     maxSourcesPerRoom: cfg.maxSourcesPerRoom,

@@ -8,7 +8,7 @@ import { readPageParams, roomHref, socketUrl } from '../src/page-params.js';
  * picked room keeps the token.
  */
 
-const NO_JOIN = { join: false, name: null, as: null, httpsPort: null, layer: null };
+const NO_JOIN = { join: false, name: null, as: null, httpsPort: null, layer: null, fixedAudioBuffer: false };
 
 test('reads a valid room and a token from the query', () => {
   assert.deepEqual(readPageParams('?room=demo&token=abc'), {
@@ -62,4 +62,10 @@ test('socketUrl follows the page scheme and host', () => {
   const loc = (protocol: string, host: string) => ({ protocol, host }) as Location;
   assert.equal(socketUrl(loc('http:', 'localhost:8080')), 'ws://localhost:8080/ws');
   assert.equal(socketUrl(loc('https:', 'example.org')), 'wss://example.org/ws');
+});
+
+test('audio-buffer=fixed asks for the fixed audio jitter buffer; anything else adapts', () => {
+  assert.equal(readPageParams('?room=r&audio-buffer=fixed').fixedAudioBuffer, true);
+  assert.equal(readPageParams('?room=r&audio-buffer=adaptive').fixedAudioBuffer, false);
+  assert.equal(readPageParams('?room=r').fixedAudioBuffer, false);
 });
