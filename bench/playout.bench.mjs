@@ -54,7 +54,7 @@ export async function run({ quick = false, ...overrides } = {}) {
               pages.map(async (page, i) => {
                 await page.goto(`http://${ORIGINS[i].host}:${port}/?room=${harness.room}`);
                 await page.getByRole('button', { name: 'Enable audio' }).click();
-                await page.getByRole('button', { name: 'Mute' }).waitFor({ timeout: 20_000 });
+                await page.getByRole('button', { name: 'Mute', exact: true }).waitFor({ timeout: 20_000 });
               }),
             );
             await sleep(cfg.windowS * 1000);
