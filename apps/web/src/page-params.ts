@@ -1,4 +1,5 @@
 import { isValidId } from '@vidchat/protocol';
+import { DECODE_METHODS, type DecodeMethod } from './render-options.js';
 
 /**
  * What the page URL asks for: `?room=<id>&token=<secret>`, and for joining
@@ -7,7 +8,8 @@ import { isValidId } from '@vidchat/protocol';
  * gateway's https port when it is not the default (for the link shown on a
  * plain-http page); `&layer=0|1` asks that video layer for every visible
  * tile instead of choosing per tile (for benches and debugging: `layer=0`
- * is the layout before layers).
+ * is the layout before layers); `&decode=blob|image-decoder` picks how
+ * tiles decode frames (for benches: `blob` is the path before ImageDecoder).
  */
 export interface PageParams {
   /** A valid room id, or null when absent. */
@@ -25,6 +27,8 @@ export interface PageParams {
   httpsPort: number | null;
   /** `layer=0|1`: the layer every visible tile asks for; null (absent or invalid) chooses per tile. */
   layer: number | null;
+  /** `decode=image-decoder|blob`: how tiles decode frames; null (absent or unknown): the page's best. */
+  decode: DecodeMethod | null;
 }
 
 const TRUE_VALUES: ReadonlySet<string> = new Set(['1', 'true', 'yes', '']);
@@ -47,6 +51,7 @@ export function readPageParams(search: string): PageParams {
     as: as !== null && isValidId(as) ? as : null,
     httpsPort: Number.isInteger(port) && port > 0 && port < 65_536 ? port : null,
     layer: layer === '0' || layer === '1' ? Number(layer) : null,
+    decode: DECODE_METHODS.find((m) => m === q.get('decode')) ?? null,
   };
 }
 
