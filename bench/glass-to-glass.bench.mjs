@@ -12,7 +12,7 @@
 // now − code: capture-to-paint through ffmpeg, JPEG, NATS, the gateway, the
 // socket, decode and paint (on the same machine clock). Once with that one
 // viewer, once with 99 more `ws` viewers of the room (bench/lib/load.mjs);
-// each with the page's decoding as shipped (ImageDecoder) and with
+// each with the page's decoding as shipped (decode=auto) and with
 // `&decode=blob` (Blob + createImageBitmap, as before), alternated.
 /* global document, requestAnimationFrame -- these functions run inside the viewer page. */
 import { launchChromium, NatsServer, startApp, waitFor, sleep } from '../libs/test-support/dist/src/index.js';
@@ -95,7 +95,7 @@ export async function run({ quick = false } = {}) {
         await sleep(1_000);
         const samples = (await sampleInPage(page, windowMs)).filter((ms) => ms >= 0 && ms < 10_000);
         results.push({
-          name: `capture-to-paint, ${viewers} viewer${viewers > 1 ? 's' : ''}, ${decode === 'blob' ? 'Blob (before)' : 'ImageDecoder'}`,
+          name: `capture-to-paint, ${viewers} viewer${viewers > 1 ? 's' : ''}, ${decode === 'blob' ? 'Blob (before)' : 'as shipped (decode=auto)'}`,
           frames: samples.length,
           p50Ms: pct(samples, 50),
           p99Ms: pct(samples, 99),

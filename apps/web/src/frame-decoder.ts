@@ -1,4 +1,4 @@
-import type { DecodeMethod } from './render-options.js';
+import { SMALL_PICTURE_PX, type DecodeMethod } from './render-options.js';
 
 /** One received JPEG, waiting to be decoded. */
 export interface PendingFrame {
@@ -13,9 +13,9 @@ export type DecodedImage = ImageBitmap | VideoFrame;
 
 export type DrawFrame = (image: DecodedImage, frame: PendingFrame) => void;
 
-/** The best method this page can use: ImageDecoder where it exists, else Blob. */
+/** The best method this page can use: ImageDecoder for small pictures where it exists (`auto`), else Blob. */
 export function defaultDecodeMethod(): DecodeMethod {
-  return typeof ImageDecoder === 'function' ? 'image-decoder' : 'blob';
+  return typeof ImageDecoder === 'function' ? 'auto' : 'blob';
 }
 
 export function imageSize(image: DecodedImage): { width: number; height: number } {
@@ -42,10 +42,15 @@ export class LatestFrameDecoder {
   /** Frames the browser could not decode. */
   decodeErrors = 0;
 
+  /** The size of the last decoded picture (0 before one): `auto` picks the method for the next by it. */
+  private lastPx = 0;
+
   constructor(
     private readonly draw: DrawFrame,
     private method: DecodeMethod = defaultDecodeMethod(),
-  ) {}
+  ) {
+    if (method !== 'blob' && typeof ImageDecoder !== 'function') this.method = 'blob';
+  }
 
   push(frame: PendingFrame): void {
     if (this.closed) return;
@@ -69,6 +74,8 @@ export class LatestFrameDecoder {
     while (frame && !this.closed) {
       try {
         const image = await this.decodeOne(frame.payload);
+        const { width, height } = imageSize(image);
+        this.lastPx = width * height;
         if (this.closed) image.close();
         else this.draw(image, frame);
       } catch {
@@ -81,7 +88,9 @@ export class LatestFrameDecoder {
   }
 
   private async decodeOne(payload: Uint8Array): Promise<DecodedImage> {
-    if (this.method === 'image-decoder') {
+    const useImageDecoder =
+      this.method === 'image-decoder' || (this.method === 'auto' && this.lastPx <= SMALL_PICTURE_PX);
+    if (useImageDecoder) {
       let decoder: ImageDecoder;
       try {
         // ImageDecoder copies the bytes (the payload is a view into the WebSocket message).

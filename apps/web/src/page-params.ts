@@ -8,8 +8,8 @@ import { DECODE_METHODS, type DecodeMethod } from './render-options.js';
  * gateway's https port when it is not the default (for the link shown on a
  * plain-http page); `&layer=0|1` asks that video layer for every visible
  * tile instead of choosing per tile (for benches and debugging: `layer=0`
- * is the layout before layers); `&decode=blob|image-decoder` picks how
- * tiles decode frames (for benches: `blob` is the path before ImageDecoder).
+ * is the layout before layers); `&decode=auto|blob|image-decoder` picks
+ * how tiles decode frames (for benches: `blob` is the path before ImageDecoder).
  */
 export interface PageParams {
   /** A valid room id, or null when absent. */
@@ -27,7 +27,7 @@ export interface PageParams {
   httpsPort: number | null;
   /** `layer=0|1`: the layer every visible tile asks for; null (absent or invalid) chooses per tile. */
   layer: number | null;
-  /** `decode=image-decoder|blob`: how tiles decode frames; null (absent or unknown): the page's best. */
+  /** `decode=auto|image-decoder|blob`: how tiles decode frames; null (absent or unknown): the page's best. */
   decode: DecodeMethod | null;
 }
 

@@ -65,8 +65,9 @@ test('layer=0|1 forces a layer for every tile; anything else chooses per tile', 
   assert.equal(readPageParams('?room=r&layer=x').layer, null);
 });
 
-test('decode=image-decoder|blob picks how tiles decode; anything else leaves it to the page', () => {
+test('decode=auto|image-decoder|blob picks how tiles decode; anything else leaves it to the page', () => {
   assert.equal(readPageParams('?room=r&decode=blob').decode, 'blob');
+  assert.equal(readPageParams('?room=r&decode=auto').decode, 'auto');
   assert.equal(readPageParams('?room=r&decode=image-decoder').decode, 'image-decoder');
   assert.equal(readPageParams('?room=r&decode=').decode, null);
   assert.equal(readPageParams('?room=r&decode=webgl').decode, null);
