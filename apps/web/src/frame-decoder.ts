@@ -29,9 +29,10 @@ export function imageSize(image: DecodedImage): { width: number; height: number 
  * at most one frame waits behind it: a newer frame replaces the waiting one,
  * which is dropped and counted. A slow device therefore shows fewer frames,
  * never older ones. Both methods decode off the main thread; ImageDecoder
- * (WebCodecs, the default where it exists) skips the Blob's round trip
- * through the browser process, Blob + `createImageBitmap` works on
- * plain-HTTP origins, where WebCodecs is unavailable.
+ * (WebCodecs; by default for small pictures where it exists, see
+ * render-options.ts) skips the Blob's round trip through the browser
+ * process, Blob + `createImageBitmap` works on plain-HTTP origins, where
+ * WebCodecs is unavailable.
  */
 export class LatestFrameDecoder {
   private busy = false;
