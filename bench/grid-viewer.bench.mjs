@@ -17,14 +17,19 @@
 // choice takes layer 1.
 // Modes, alternated round by round on the same tab: `layers` (the page as
 // shipped), `layer0` (`?layer=0`: every tile asks layer 0, the layout
-// before layers) and `idle` (the page as in `layers`, but the sources stop
-// publishing video: the page's own cost, without frames). Per round, after a warm-up: the CPU of every Chromium
+// before layers), `layersBlob` and `before` (the same two with
+// `&decode=blob`: JPEGs decoded by Blob + createImageBitmap, as before
+// ImageDecoder; `before` is the page as it was before this issue) and `idle`
+// (the page as in `layers`, but the sources stop publishing video: the
+// page's own cost, without frames). Per round, after a warm-up: the CPU of every Chromium
 // process (browser, renderer, GPU/utility: utime+stime from /proc of the
 // whole process tree) in percent of one core, and the bytes the page's
 // WebSocket received (the page counts them: `window.vidchat.received`).
 // Medians per mode; the ratios are layers / layer0 (goals: bytes ≤ 45%,
-// CPU ≤ 50%), and `videoCpuVsLayer0Pct` the same for the CPU above the
-// idle page. Linux only (/proc).
+// CPU ≤ 50%), `cpuVsBeforePct` each mode / `before`, and
+// `videoCpuVsLayer0Pct` layers / layer0 for the CPU above the idle page.
+// The CPU by Chromium thread (process type/thread name) is in the samples.
+// Linux only (/proc).
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { connect } from '@nats-io/transport-node';
@@ -100,6 +105,55 @@ function ticksByType(a, b) {
   return out;
 }
 
+/** utime+stime of every thread of `pids`, keyed pid/tid/type/thread name (digits at its end dropped). */
+function threadTicks(pids) {
+  const out = new Map();
+  for (const pid of pids) {
+    const type = processType(pid);
+    let tids = [];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue; // gone meanwhile
+    }
+    for (const tid of tids) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out.set(`${pid}/${tid}/${type}/${comm}`, Number(f[11]) + Number(f[12]));
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  return out;
+}
+
+/** Percent of a core per `type/thread name` between two `threadTicks` snapshots (≥ 0.2%), largest first. */
+function threadPct(a, b, secs) {
+  const by = {};
+  for (const [key, t] of b) {
+    const name = key.split('/').slice(2).join('/');
+    by[name] = (by[name] ?? 0) + t - (a.get(key) ?? 0);
+  }
+  return Object.fromEntries(
+    Object.entries(by)
+      .map(([k, t]) => [k, round1((t / TICKS_PER_SECOND / secs) * 100)])
+      .filter(([, pct]) => pct >= 0.2)
+      .sort((x, y) => y[1] - x[1]),
+  );
+}
+
+/** The page's query per mode, and the layer its tiles draw. */
+const MODES = {
+  layers: { query: '', layer: 1 },
+  layer0: { query: '&layer=0', layer: 0 },
+  layersBlob: { query: '&decode=blob', layer: 1 },
+  before: { query: '&layer=0&decode=blob', layer: 0 },
+  idle: { query: '', layer: 1 }, // first draws layer 1, as `layers` does
+};
+
 /** Records `perLayer` JPEGs of each layer from one real agent. */
 async function recordAgentFrames(natsUrl, perLayer) {
   const nc = await connect({ servers: natsUrl });
@@ -154,8 +208,8 @@ function readHooks(page) {
 
 async function measure(page, chromiumPid, baseUrl, mode, { warmupMs, windowMs, setVideo }) {
   setVideo(true);
-  await page.goto(`${baseUrl}/?room=${ROOM}${mode === 'layer0' ? '&layer=0' : ''}`);
-  const want = mode === 'layer0' ? 0 : 1; // `idle` first draws layer 1, as `layers` does
+  await page.goto(`${baseUrl}/?room=${ROOM}${MODES[mode].query}`);
+  const want = MODES[mode].layer;
   await waitFor(
     async () => {
       const h = await readHooks(page);
@@ -168,9 +222,11 @@ async function measure(page, chromiumPid, baseUrl, mode, { warmupMs, windowMs, s
   await sleep(warmupMs);
   const h0 = await readHooks(page);
   const c0 = treeTicks(chromiumPid);
+  const th0 = threadTicks([...c0.keys()]);
   const t0 = Date.now();
   await sleep(windowMs);
   const c1 = treeTicks(chromiumPid);
+  const th1 = threadTicks([...c1.keys()]);
   const h1 = await readHooks(page);
   const secs = (Date.now() - t0) / 1000;
   if (!h1.layers.every((l) => l === want)) throw new Error(`${mode}: tiles drew layers ${h1.layers.join(',')}`);
@@ -186,6 +242,7 @@ async function measure(page, chromiumPid, baseUrl, mode, { warmupMs, windowMs, s
     cpuMsPerDrawnFrame:
       h1.framesDrawn > h0.framesDrawn ? (ticksBetween(c0, c1) * 10) / (h1.framesDrawn - h0.framesDrawn) : null,
     tileFrameWidth: median(h1.widths),
+    corePctByThread: threadPct(th0, th1, secs),
     load1: loadavg()[0],
   };
 }
@@ -232,9 +289,12 @@ export async function run({ quick = false } = {}) {
     const page = await chromium.newPage(1280, 800);
     for (let r = 0; r < rounds; r++) {
       // Alternate which mode goes first, so that a drift in the machine's load favours neither.
-      const order = r % 2 === 0 ? ['layers', 'layer0', 'idle'] : ['idle', 'layer0', 'layers'];
+      const modes = Object.keys(MODES);
+      const order = r % 2 === 0 ? modes : [...modes].reverse();
       for (const mode of order) {
-        samples.push(await measure(page, chromium.pid, baseUrl, mode, { warmupMs, windowMs, setVideo }));
+        const sample = await measure(page, chromium.pid, baseUrl, mode, { warmupMs, windowMs, setVideo });
+        samples.push(sample);
+        console.error(JSON.stringify(sample)); // kept in the log should a later round fail
       }
     }
   } finally {
@@ -260,11 +320,20 @@ export async function run({ quick = false } = {}) {
   });
   const layers = row('layers', '3x3 grid at 1280x800, per-tile layers');
   const layer0 = row('layer0', '3x3 grid at 1280x800, all layer 0 (before layers)');
+  const layersBlob = row('layersBlob', 'per-tile layers, decoded by Blob (before ImageDecoder)');
+  const before = row('before', 'all layer 0, decoded by Blob: the page before this issue');
   const idle = row('idle', 'the same page, no video flowing (its baseline)');
+  for (const r of [layers, layer0, layersBlob, before])
+    r.cpuVsBeforePct = round1((r.chromiumCorePctMedian / before.chromiumCorePctMedian) * 100);
   layers.cpuVsLayer0Pct = round1((layers.chromiumCorePctMedian / layer0.chromiumCorePctMedian) * 100);
   layers.bytesVsLayer0Pct = round1((layers.videoKBpsAtViewer / layer0.videoKBpsAtViewer) * 100);
   layer0.cpuVsLayer0Pct = 100;
   layer0.bytesVsLayer0Pct = 100;
+  // The same pair with the old decoding: per-tile layers vs all layer 0, both by Blob.
+  layersBlob.cpuVsLayer0Pct = round1((layersBlob.chromiumCorePctMedian / before.chromiumCorePctMedian) * 100);
+  layersBlob.bytesVsLayer0Pct = round1((layersBlob.videoKBpsAtViewer / before.videoKBpsAtViewer) * 100);
+  before.cpuVsLayer0Pct = 100;
+  before.bytesVsLayer0Pct = 100;
   // What the video itself costs, above the page's baseline.
   layers.videoCpuVsLayer0Pct = round1(
     ((layers.chromiumCorePctMedian - idle.chromiumCorePctMedian) /
@@ -273,8 +342,17 @@ export async function run({ quick = false } = {}) {
   );
   layer0.videoCpuVsLayer0Pct = 100;
   const loads = samples.map((s) => s.load1);
+  // Median % of a core per Chromium thread and mode (a thread absent from a round counts 0 there).
+  const corePctByThread = {};
+  for (const mode of Object.keys(MODES)) {
+    const rs = samples.filter((s) => s.mode === mode);
+    const names = new Set(rs.flatMap((s) => Object.keys(s.corePctByThread)));
+    const med = [...names].map((n) => [n, round1(median(rs.map((s) => s.corePctByThread[n] ?? 0)))]);
+    corePctByThread[mode] = Object.fromEntries(med.filter(([, v]) => v >= 0.3).sort((a, b) => b[1] - a[1]));
+  }
   return {
-    rows: [layers, layer0, idle],
+    corePctByThread,
+    rows: [layers, layer0, layersBlob, before, idle],
     loadAvg1Min: round1(Math.min(...loads)),
     loadAvg1Max: round1(Math.max(...loads)),
     samples,
@@ -288,6 +366,7 @@ export function renderMarkdown(result) {
     'chromiumCorePctMedian',
     'cpuVsLayer0Pct',
     'videoCpuVsLayer0Pct',
+    'cpuVsBeforePct',
     'cpuMsPerDrawnFrame',
     'videoKBpsAtViewer',
     'bytesVsLayer0Pct',
@@ -297,6 +376,13 @@ export function renderMarkdown(result) {
   ];
   const lines = [`| ${cols.join(' | ')} |`, `| ${cols.map(() => '---').join(' | ')} |`];
   for (const r of result.rows) lines.push(`| ${cols.map((c) => r[c] ?? '–').join(' | ')} |`);
+  lines.push('', 'Chromium CPU by thread (% of a core, medians; process type/thread name):', '');
+  for (const [mode, threads] of Object.entries(result.corePctByThread ?? {}))
+    lines.push(
+      `- ${mode}: ${Object.entries(threads)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
   lines.push(
     '',
     `1-minute load average during the rounds: ${result.loadAvg1Min}–${result.loadAvg1Max} (2 cores, shared machine).`,

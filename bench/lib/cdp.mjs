@@ -38,7 +38,8 @@ export async function startBareChromium(args = []) {
       proc.kill('SIGKILL');
       await exited;
     }
-    rmSync(profile, { recursive: true, force: true });
+    // Chromium's child processes may still write to the profile for a moment after the browser dies.
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   };
   const unregister = onCleanup(stop);
   const endpoint = await new Promise((resolve, reject) => {

@@ -1,3 +1,5 @@
+import { SMALL_PICTURE_PX, type DecodeMethod } from './render-options.js';
+
 /** One received JPEG, waiting to be decoded. */
 export interface PendingFrame {
   payload: Uint8Array;
@@ -6,14 +8,31 @@ export interface PendingFrame {
   layer?: number;
 }
 
-export type DrawFrame = (bitmap: ImageBitmap, frame: PendingFrame) => void;
+/** A decoded picture: an ImageBitmap (Blob + createImageBitmap) or a VideoFrame (ImageDecoder). */
+export type DecodedImage = ImageBitmap | VideoFrame;
+
+export type DrawFrame = (image: DecodedImage, frame: PendingFrame) => void;
+
+/** The best method this page can use: ImageDecoder for small pictures where it exists (`auto`), else Blob. */
+export function defaultDecodeMethod(): DecodeMethod {
+  return typeof ImageDecoder === 'function' ? 'auto' : 'blob';
+}
+
+export function imageSize(image: DecodedImage): { width: number; height: number } {
+  return 'displayWidth' in image
+    ? { width: image.displayWidth, height: image.displayHeight }
+    : { width: image.width, height: image.height };
+}
 
 /**
  * Latest-frame-wins JPEG decoding for one tile. At most one decode runs and
  * at most one frame waits behind it: a newer frame replaces the waiting one,
  * which is dropped and counted. A slow device therefore shows fewer frames,
- * never older ones. `createImageBitmap` decodes off the main thread and works
- * on plain-HTTP origins, where WebCodecs is unavailable.
+ * never older ones. Both methods decode off the main thread; ImageDecoder
+ * (WebCodecs; by default for small pictures where it exists, see
+ * render-options.ts) skips the Blob's round trip through the browser
+ * process, Blob + `createImageBitmap` works on plain-HTTP origins, where
+ * WebCodecs is unavailable.
  */
 export class LatestFrameDecoder {
   private busy = false;
@@ -24,7 +43,15 @@ export class LatestFrameDecoder {
   /** Frames the browser could not decode. */
   decodeErrors = 0;
 
-  constructor(private readonly draw: DrawFrame) {}
+  /** The size of the last decoded picture (0 before one): `auto` picks the method for the next by it. */
+  private lastPx = 0;
+
+  constructor(
+    private readonly draw: DrawFrame,
+    private method: DecodeMethod = defaultDecodeMethod(),
+  ) {
+    if (method !== 'blob' && typeof ImageDecoder !== 'function') this.method = 'blob';
+  }
 
   push(frame: PendingFrame): void {
     if (this.closed) return;
@@ -47,12 +74,11 @@ export class LatestFrameDecoder {
     let frame: PendingFrame | null = first;
     while (frame && !this.closed) {
       try {
-        // The payload is a view into the WebSocket message; the Blob copies it.
-        const bitmap = await createImageBitmap(
-          new Blob([frame.payload as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }),
-        );
-        if (this.closed) bitmap.close();
-        else this.draw(bitmap, frame);
+        const image = await this.decodeOne(frame.payload);
+        const { width, height } = imageSize(image);
+        this.lastPx = width * height;
+        if (this.closed) image.close();
+        else this.draw(image, frame);
       } catch {
         this.decodeErrors++;
       }
@@ -60,5 +86,28 @@ export class LatestFrameDecoder {
       this.pending = null;
     }
     this.busy = false;
+  }
+
+  private async decodeOne(payload: Uint8Array): Promise<DecodedImage> {
+    const useImageDecoder =
+      this.method === 'image-decoder' || (this.method === 'auto' && this.lastPx <= SMALL_PICTURE_PX);
+    if (useImageDecoder) {
+      let decoder: ImageDecoder;
+      try {
+        // ImageDecoder copies the bytes (the payload is a view into the WebSocket message).
+        decoder = new ImageDecoder({ data: payload as Uint8Array<ArrayBuffer>, type: 'image/jpeg' });
+      } catch {
+        // Not supported here after all (no JPEG support): Blob from now on.
+        this.method = 'blob';
+        return this.decodeOne(payload);
+      }
+      try {
+        return (await decoder.decode()).image;
+      } finally {
+        decoder.close();
+      }
+    }
+    // The payload is a view into the WebSocket message; the Blob copies it.
+    return createImageBitmap(new Blob([payload as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }));
   }
 }

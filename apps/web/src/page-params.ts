@@ -1,4 +1,5 @@
 import { isValidId } from '@vidchat/protocol';
+import { DECODE_METHODS, type DecodeMethod } from './render-options.js';
 
 /**
  * What the page URL asks for: `?room=<id>&token=<secret>`, and for joining
@@ -9,7 +10,8 @@ import { isValidId } from '@vidchat/protocol';
  * tile instead of choosing per tile (for benches and debugging: `layer=0`
  * is the layout before layers); `&audio-buffer=fixed` plays audio through
  * the fixed 60 ms jitter buffer of before instead of the adaptive one (the
- * latency bench's baseline).
+ * latency bench's baseline); `&decode=auto|blob|image-decoder` picks how
+ * tiles decode frames (for benches: `blob` is the path before ImageDecoder).
  */
 export interface PageParams {
   /** A valid room id, or null when absent. */
@@ -29,6 +31,8 @@ export interface PageParams {
   layer: number | null;
   /** `audio-buffer=fixed`: a fixed 60 ms audio jitter buffer instead of the adaptive one. */
   fixedAudioBuffer: boolean;
+  /** `decode=auto|image-decoder|blob`: how tiles decode frames; null (absent or unknown): the page's best. */
+  decode: DecodeMethod | null;
 }
 
 const TRUE_VALUES: ReadonlySet<string> = new Set(['1', 'true', 'yes', '']);
@@ -52,6 +56,7 @@ export function readPageParams(search: string): PageParams {
     httpsPort: Number.isInteger(port) && port > 0 && port < 65_536 ? port : null,
     layer: layer === '0' || layer === '1' ? Number(layer) : null,
     fixedAudioBuffer: q.get('audio-buffer') === 'fixed',
+    decode: DECODE_METHODS.find((m) => m === q.get('decode')) ?? null,
   };
 }
 

@@ -68,7 +68,14 @@ export function showRoom(room: string, params: PageParams): void {
   // Each tile's layer choice goes to the gateway as a `layer` message on the
   // current connection (`conn` exists by the time one is sent: tiles come with a roster).
   const layers = new LayerChooser((source, layer) => conn.send({ type: 'layer', source, layer }), params.layer);
-  const grid = new TileGrid(byId('grid'), room, () => sourceAudio.lipSyncDelayMs(), layers, volumes);
+  const grid = new TileGrid(
+    byId('grid'),
+    room,
+    () => sourceAudio.lipSyncDelayMs(),
+    layers,
+    volumes,
+    params.decode ?? undefined,
+  );
   // Lip sync the other way: the sound waits (up to 300 ms) for a picture that comes later than it.
   audio.followVideo(() => grid.videoDelayMs());
   const status = new StatusIndicator(byId('status'), byId('banner'));

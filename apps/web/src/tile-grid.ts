@@ -2,6 +2,8 @@ import type { LevelsMessage, SourceInfo } from '@vidchat/protocol';
 import { el } from './dom.js';
 import type { PendingFrame } from './frame-decoder.js';
 import type { LayerChooser } from './layer-chooser.js';
+import { defaultDecodeMethod } from './frame-decoder.js';
+import type { DecodeMethod } from './render-options.js';
 import { Tile, type TileSnapshot } from './tile.js';
 import type { TileVolumes } from './tile-volume.js';
 
@@ -34,6 +36,8 @@ export class TileGrid {
     private readonly layers: LayerChooser | null = null,
     /** Each tile's volume control, when given. */
     private readonly volumes: TileVolumes | null = null,
+    /** How tiles decode their frames. */
+    private readonly decode: DecodeMethod = defaultDecodeMethod(),
   ) {
     this.empty = el('div', 'grid-empty');
     this.empty.append(
@@ -69,7 +73,7 @@ export class TileGrid {
       this.volumes?.updateInfo(info);
       return;
     }
-    const t = new Tile(info, this.audioDelayMs);
+    const t = new Tile(info, this.audioDelayMs, this.decode);
     this.tiles.set(info.id, t);
     this.root.append(t.root);
     this.layout();

@@ -1,7 +1,14 @@
 import type { SourceInfo } from '@vidchat/protocol';
 import { el } from './dom.js';
-import { LatestFrameDecoder, type PendingFrame } from './frame-decoder.js';
+import {
+  defaultDecodeMethod,
+  imageSize,
+  LatestFrameDecoder,
+  type DecodedImage,
+  type PendingFrame,
+} from './frame-decoder.js';
 import { FramePresenter, type HeldFrame } from './frame-presenter.js';
+import type { DecodeMethod } from './render-options.js';
 import { TileStats } from './tile-stats.js';
 
 /** A tile whose frames stop for this long is marked stalled, ms. */
@@ -41,13 +48,22 @@ export class Tile {
   private readonly meterFill: HTMLDivElement;
   private readonly statsBox: HTMLDivElement;
   private readonly decoder: LatestFrameDecoder;
-  private readonly presenter: FramePresenter<HeldFrame & { bitmap: ImageBitmap; frame: PendingFrame }>;
+  private readonly presenter: FramePresenter<HeldFrame & { image: DecodedImage; frame: PendingFrame }>;
   readonly stats = new TileStats();
   private info: SourceInfo;
   private stalled = false;
   private drawnLayer: number | null = null;
 
-  constructor(info: SourceInfo, audioDelayMs: () => number | null = () => null) {
+  private hasVideo = false;
+  /** The meter's last transform and speaking state: levels come several times a second, the DOM is written on change only. */
+  private meterTransform = '';
+  private speaking = false;
+
+  constructor(
+    info: SourceInfo,
+    audioDelayMs: () => number | null = () => null,
+    decode: DecodeMethod = defaultDecodeMethod(),
+  ) {
     this.info = info;
     this.root = el('div', 'tile');
     this.root.tabIndex = 0;
@@ -72,9 +88,11 @@ export class Tile {
 
     this.root.append(this.canvas, this.badge, this.statsBox, caption);
     // Decoded frames wait in the presenter until the audio of their instant is heard (lip sync).
-    this.presenter = new FramePresenter((f) => this.draw(f.bitmap, f.frame), audioDelayMs);
-    this.decoder = new LatestFrameDecoder((bitmap, frame) =>
-      this.presenter.push({ bitmap, frame, captureTimeUs: frame.captureTimeUs, discard: () => bitmap.close() }),
+    this.presenter = new FramePresenter((f) => this.draw(f.image, f.frame), audioDelayMs);
+    this.decoder = new LatestFrameDecoder(
+      (image, frame) =>
+        this.presenter.push({ image, frame, captureTimeUs: frame.captureTimeUs, discard: () => image.close() }),
+      decode,
     );
     this.update(info);
     this.setBadge(info.video ? 'Waiting for video…' : 'Audio only');
@@ -111,8 +129,15 @@ export class Tile {
   /** RMS level in dBFS (null: no level known), and whether this source is the active speaker. */
   setLevel(dbfs: number | null, active: boolean): void {
     const v = dbfs === null ? 0 : Math.max(0, Math.min(1, (dbfs - METER_FLOOR_DBFS) / -METER_FLOOR_DBFS));
-    this.meterFill.style.setProperty('transform', `scaleX(${v.toFixed(3)})`);
-    this.root.classList.toggle('speaking', active);
+    const transform = `scaleX(${v.toFixed(2)})`;
+    if (transform !== this.meterTransform) {
+      this.meterTransform = transform;
+      this.meterFill.style.setProperty('transform', transform);
+    }
+    if (active !== this.speaking) {
+      this.speaking = active;
+      this.root.classList.toggle('speaking', active);
+    }
   }
 
   /** Called about twice a second: stall detection and the stats overlay. */
@@ -160,16 +185,17 @@ export class Tile {
     this.root.remove();
   }
 
-  private draw(bitmap: ImageBitmap, frame: PendingFrame): void {
+  private draw(image: DecodedImage, frame: PendingFrame): void {
     this.drawnLayer = frame.layer ?? 0;
+    const { width, height } = imageSize(image);
     // Another layer's size: resizing clears the canvas, and the new frame is
     // drawn in the same task, so the tile never shows blank.
-    if (this.canvas.width !== bitmap.width || this.canvas.height !== bitmap.height) {
-      this.canvas.width = bitmap.width;
-      this.canvas.height = bitmap.height;
+    if (this.canvas.width !== width || this.canvas.height !== height) {
+      this.canvas.width = width;
+      this.canvas.height = height;
     }
-    this.ctx?.drawImage(bitmap, 0, 0);
-    bitmap.close();
+    this.ctx?.drawImage(image, 0, 0);
+    image.close();
     const first = this.stats.framesDrawn === 0;
     this.stats.onDrawn(frame.captureTimeUs, Date.now());
     if (first || this.stalled) {
@@ -177,7 +203,11 @@ export class Tile {
       this.root.classList.remove('stalled');
       this.setBadge(null);
     }
-    this.root.classList.add('has-video');
+    // Class changes only when they change something (not a style recalc per frame).
+    if (!this.hasVideo) {
+      this.hasVideo = true;
+      this.root.classList.add('has-video');
+    }
   }
 
   private setBadge(text: string | null): void {

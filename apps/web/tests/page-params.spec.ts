@@ -8,7 +8,15 @@ import { readPageParams, roomHref, socketUrl } from '../src/page-params.js';
  * picked room keeps the token.
  */
 
-const NO_JOIN = { join: false, name: null, as: null, httpsPort: null, layer: null, fixedAudioBuffer: false };
+const NO_JOIN = {
+  decode: null,
+  join: false,
+  name: null,
+  as: null,
+  httpsPort: null,
+  layer: null,
+  fixedAudioBuffer: false,
+};
 
 test('reads a valid room and a token from the query', () => {
   assert.deepEqual(readPageParams('?room=demo&token=abc'), {
@@ -56,6 +64,15 @@ test('layer=0|1 forces a layer for every tile; anything else chooses per tile', 
   assert.equal(readPageParams('?room=r&layer=2').layer, null);
   assert.equal(readPageParams('?room=r&layer=').layer, null);
   assert.equal(readPageParams('?room=r&layer=x').layer, null);
+});
+
+test('decode=auto|image-decoder|blob picks how tiles decode; anything else leaves it to the page', () => {
+  assert.equal(readPageParams('?room=r&decode=blob').decode, 'blob');
+  assert.equal(readPageParams('?room=r&decode=auto').decode, 'auto');
+  assert.equal(readPageParams('?room=r&decode=image-decoder').decode, 'image-decoder');
+  assert.equal(readPageParams('?room=r&decode=').decode, null);
+  assert.equal(readPageParams('?room=r&decode=webgl').decode, null);
+  assert.equal(readPageParams('?room=r').decode, null);
 });
 
 test('socketUrl follows the page scheme and host', () => {
