@@ -76,6 +76,21 @@ describe('ffmpeg arguments', () => {
     assert.deepEqual(pass.outputOptions.slice(-2), ['-f', 'smjpeg']);
   });
 
+  it('encodes JPEG with slice threads only, on every encoding path and layer (frame threads hold a frame back)', () => {
+    const paths = [
+      videoSpec({ kind: 'v4l2', device: '/dev/video0' }, settings),
+      videoSpec({ kind: 'test' }, settings),
+      videoSpec({ kind: 'test' }, { ...settings, layers: 2 }),
+      videoSpec({ kind: 'custom', inputOptions: [], input: 'in.mp4' }, { ...settings, layers: 2 }),
+    ];
+    for (const spec of paths) {
+      const args = ffmpegArgs(spec).join(' ');
+      const encoders = args.split('-c:v mjpeg').length - 1;
+      assert.ok(encoders >= 1, args);
+      assert.equal(args.split('-thread_type slice').length - 1, encoders, args);
+    }
+  });
+
   it("keeps every input's own capture times: its pts on the wall clock, SMJPEG, no rate grid", () => {
     const custom = videoSpec(
       { kind: 'custom', inputOptions: ['-f', 'dshow'], input: 'video=Integrated Camera' },

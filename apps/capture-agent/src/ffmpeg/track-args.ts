@@ -151,8 +151,14 @@ function timeBaseOptions(muxer: string): string[] {
   return muxer === 'smjpeg' ? ['-enc_time_base:v', '1:1000'] : [];
 }
 
+/**
+ * The JPEG encoder. `-thread_type slice`: ffmpeg's mjpeg encoder also does
+ * frame threading, which with two or more threads hands each frame out one
+ * frame later (measured: a test frame reached NATS p50 69 ms after its
+ * capture at 15 fps, 4 ms with slice threads only).
+ */
 function encodeOptions(s: VideoTrackSettings): string[] {
-  return ['-c:v', 'mjpeg', '-q:v', String(s.quality), '-pix_fmt', 'yuvj420p'];
+  return ['-c:v', 'mjpeg', '-q:v', String(s.quality), '-pix_fmt', 'yuvj420p', '-thread_type', 'slice'];
 }
 
 /**
