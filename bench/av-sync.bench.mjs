@@ -14,15 +14,11 @@
 //   in the same run: picture ready (decoded) − audio heard for the same
 //   capture instant, the offset a page drawing frames as they are decoded
 //   would show.
-// Cases: the jitter buffers of before (a mixer with `--jitter-shrink-ms 0`,
-// a page with `?audio-buffer=fixed`: 60 ms), the
-// adaptive ones as is, and those with the page's video messages delayed by
-// 200 ms (an init script; the picture is then the later path and the audio
-// waits). The mixer is restarted between the fixed and adaptive cases.
+// Two cases: as is, and with the page's video messages delayed by 200 ms (an
+// init script; the picture is then the later path and the audio waits).
 //
 //   node bench/av-sync.bench.mjs [--quick]
 /* global window, WebSocket -- evaluated inside the viewer page. */
-import os from 'node:os';
 import { connect } from '@nats-io/transport-node';
 import { decodeEnvelope, mixAudioSubject } from '@vidchat/protocol';
 import { launchChromium, startApp } from '@vidchat/test-support';
@@ -35,12 +31,9 @@ import { runStandalone } from './lib/cli.mjs';
 
 const FULL = { windowS: 15 };
 const QUICK = { windowS: 6 };
-/** The jitter buffers of before: the mixer without its slow shrink (a source started at 60 ms stays there), the page's fixed 60 ms. */
-const FIXED_MIXER_ARGS = ['--jitter-shrink-ms', '0'];
 const CASES = [
-  { name: 'fixed buffers (before: page 60 ms, mixer no shrink)', slowMs: 0, fixed: true },
-  { name: 'adaptive buffers (as is)', slowMs: 0, fixed: false },
-  { name: 'adaptive, picture 200 ms later (video messages delayed in the page)', slowMs: 200, fixed: false },
+  { name: 'as is', slowMs: 0 },
+  { name: 'picture 200 ms later (video messages delayed in the page)', slowMs: 200 },
 ];
 
 function pct(values, p) {
@@ -96,13 +89,7 @@ function collect(src) {
     }
     if (now - lastAudio >= 20) {
       lastAudio = now;
-      w.avAudio.push({
-        delayMs: a.heard.atMs - a.heard.captureTimeUs / 1000,
-        holdMs: a.audioHoldMs,
-        targetMs: a.bufferTargetMs,
-        jitterMs: a.bufferJitterMs,
-        underruns: a.underruns,
-      });
+      w.avAudio.push({ delayMs: a.heard.atMs - a.heard.captureTimeUs / 1000, holdMs: a.audioHoldMs });
     }
   }, 4);
 }
@@ -121,7 +108,7 @@ export async function run({ quick = false, ...overrides } = {}) {
       (async () => {
         target = await startTarget('gateway', { natsUrl: harness.natsUrl, room: harness.room });
         const port = new URL(target.httpUrl).port;
-        let mixerFixed = null;
+        mixer = startApp('mixer', ['--nats', harness.natsUrl, '--status-interval-ms', '0']);
         agent = startApp('capture-agent', [
           ...['--nats', harness.natsUrl, '--room', harness.room, '--source', 'sync', '--name', 'Sync'],
           ...['--video', 'test', '--audio', 'test', '--tone', '440', '--size', '320x180', '--fps', '15'],
@@ -145,20 +132,10 @@ export async function run({ quick = false, ...overrides } = {}) {
         })();
         browser = await launchChromium();
         for (const c of CASES) {
-          if (mixerFixed !== c.fixed) {
-            await mixer?.stop();
-            mixer = startApp('mixer', [
-              ...['--nats', harness.natsUrl, '--status-interval-ms', '0'],
-              ...(c.fixed ? FIXED_MIXER_ARGS : []),
-            ]);
-            mixerFixed = c.fixed;
-            await sleep(2_000);
-          }
           const page = await browser.newPage();
           try {
             if (c.slowMs > 0) await page.addInitScript(delayVideoMessages, c.slowMs);
-            const query = c.fixed ? '&audio-buffer=fixed' : '';
-            await page.goto(`http://127.0.0.1:${port}/?room=${harness.room}${query}`);
+            await page.goto(`http://127.0.0.1:${port}/?room=${harness.room}`);
             await page.getByRole('button', { name: 'Enable audio' }).click();
             await page.getByRole('button', { name: 'Mute', exact: true }).waitFor({ timeout: 30_000 });
             // Let the hold settle (it changes at most once a second) before measuring.
@@ -179,7 +156,6 @@ export async function run({ quick = false, ...overrides } = {}) {
               if (f.videoDelayMs !== null) unsynced.push(f.videoDelayMs - (f.heardAt - f.heardUs / 1000));
             }
             const ear = audio.map((a) => a.delayMs);
-            const snap = await page.evaluate(() => window.vidchat.audio);
             rows.push({
               case: c.name,
               earP50: round(pct(ear, 0.5), 0),
@@ -189,23 +165,6 @@ export async function run({ quick = false, ...overrides } = {}) {
               offsetP50: round(pct(offsets, 0.5), 1),
               flashes: offsets.length,
               unsyncedP50: round(pct(unsynced, 0.5), 0),
-              bufferedMs: round(snap?.bufferedMs ?? NaN, 0),
-              targetMs: round(
-                pct(
-                  audio.map((a) => a.targetMs),
-                  0.5,
-                ),
-                0,
-              ),
-              jitterMs: round(
-                pct(
-                  audio.map((a) => a.jitterMs),
-                  0.5,
-                ),
-                0,
-              ),
-              underruns: (audio.at(-1)?.underruns ?? 0) - (audio[0]?.underruns ?? 0),
-              load: round(os.loadavg()[0], 1),
               holdMs: round(
                 pct(
                   audio.map((a) => a.holdMs),
@@ -244,11 +203,6 @@ export function renderMarkdown(result) {
     { key: 'flashes', title: 'flash frames' },
     { key: 'unsyncedP50', title: 'baseline: picture ready − sound heard p50 ms' },
     { key: 'holdMs', title: 'audio hold ms' },
-    { key: 'targetMs', title: 'page buffer target p50 ms' },
-    { key: 'jitterMs', title: 'page jitter (p97 late) p50 ms' },
-    { key: 'underruns', title: 'page underruns in the window' },
-    { key: 'bufferedMs', title: 'page buffer depth at the end ms' },
-    { key: 'load', title: 'load avg (1 min)' },
   ]);
 }
 

@@ -32,14 +32,6 @@ export const mixerOptionSpec = {
     20,
     2_000,
   ),
-  jitterShrinkMs: opt.int(
-    'jitter-shrink-ms',
-    'VIDCHAT_MIXER_JITTER_SHRINK_MS',
-    'a jitter buffer a frame deeper than its target all this long skips a frame, ms (0: never)',
-    DEFAULT_JITTER_OPTIONS.shrinkAfterMs,
-    0,
-    60_000,
-  ),
   levelsHz: opt.int('levels-hz', 'VIDCHAT_MIXER_LEVELS_HZ', 'levels messages per second per room (1-50)', 10, 1, 50),
   maxRooms: opt.int('max-rooms', 'VIDCHAT_MIXER_MAX_ROOMS', 'rooms this instance mixes at most', 100, 1, 100_000),
   maxSourcesPerRoom: opt.int(

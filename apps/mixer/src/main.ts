@@ -24,13 +24,7 @@ async function main(cfg: MixerConfig): Promise<void> {
     signal: abort.signal,
   });
   const service = new MixerService(nc, {
-    jitter: {
-      ...DEFAULT_JITTER_OPTIONS,
-      minMs: cfg.jitterMinMs,
-      maxMs: cfg.jitterMaxMs,
-      startMs: cfg.jitterStartMs,
-      shrinkAfterMs: cfg.jitterShrinkMs,
-    },
+    jitter: { ...DEFAULT_JITTER_OPTIONS, minMs: cfg.jitterMinMs, maxMs: cfg.jitterMaxMs, startMs: cfg.jitterStartMs },
     levelsHz: cfg.levelsHz,
     maxRooms: cfg.maxRooms,
     maxSourcesPerRoom: cfg.maxSourcesPerRoom,

@@ -26,15 +26,11 @@ export class FreshnessFilter {
 
   constructor(private readonly opts: FreshnessOptions = DEFAULT_FRESHNESS) {}
 
-  /**
-   * Whether a packet captured at `captureTimeUs` and arriving at `arrivalMs`
-   * (both epoch) is fresh. `atLeastMs` raises the bound for this packet: a
-   * jitter buffer deeper than `maxLateMs` would still play a packet that late.
-   */
-  accept(captureTimeUs: number, arrivalMs: number, atLeastMs = 0): boolean {
+  /** Whether a packet captured at `captureTimeUs` and arriving at `arrivalMs` (both epoch) is fresh. */
+  accept(captureTimeUs: number, arrivalMs: number): boolean {
     const transit = arrivalMs - captureTimeUs / 1000;
     this.baseline = Math.min(transit, this.baseline + this.opts.creepMsPerPacket);
-    if (transit - this.baseline > Math.max(this.opts.maxLateMs, atLeastMs)) {
+    if (transit - this.baseline > this.opts.maxLateMs) {
       this.stale++;
       return false;
     }

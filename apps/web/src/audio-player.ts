@@ -15,9 +15,6 @@ import { AudioHold, heardAtMs, type OutputTimestamp } from './lip-sync.js';
 /** The mixer's output rate; the decoder and the AudioContext both run at it. */
 export const PLAYBACK_SAMPLE_RATE = 48_000;
 
-/** How much later than the jitter buffer's target a packet may come and still be played, ms. */
-const FRESH_MARGIN_MS = 50;
-
 /** Weight of each packet in the smoothed capture → heard delay (about a second's worth of packets). */
 const HEARD_SMOOTHING = 0.05;
 /** Weight of each play clock (about 50 a second) in the measured capture → heard delay. */
@@ -65,10 +62,6 @@ export interface AudioSnapshot {
   /** Audio the output path has played, in ms (silence while waiting is not counted). */
   playedMs: number;
   bufferedMs: number;
-  /** The depth the jitter buffer aims at now, without the lip-sync hold (adaptive: follows the jitter), ms. */
-  bufferTargetMs: number;
-  /** The arrival jitter the adaptive buffer measured (its 97th percentile late), ms; 0 when fixed. */
-  bufferJitterMs: number;
   /** Packet arrival (decoded) → its first sample leaving the output path, in ms, median and 99th percentile. */
   playoutDelayP50Ms: number;
   playoutDelayP99Ms: number;
@@ -211,8 +204,7 @@ export class AudioPlayer {
     if (!run || env.payload.length === 0) return;
     const verdict = run.decoder.sequence(env.seq);
     if (verdict.kind === 'late') return;
-    // A packet later than the jitter buffer is deep (adaptive: up to 160 ms) plus a margin is stale.
-    if (!this.freshness.accept(env.captureTimeUs, this.now(), run.output.stats().targetMs + FRESH_MARGIN_MS)) {
+    if (!this.freshness.accept(env.captureTimeUs, this.now())) {
       run.decoder.interrupt();
       return;
     }
@@ -253,7 +245,7 @@ export class AudioPlayer {
     const path = delay - (c.buffered / PLAYBACK_SAMPLE_RATE) * 1000;
     this.pathMs = this.pathMs === null ? path : this.pathMs + PATH_SMOOTHING * (path - this.pathMs);
     const before = this.hold.holdMs;
-    const hold = this.hold.update(this.videoDelay(), this.pathMs + run.output.stats().targetMs, wallNow);
+    const hold = this.hold.update(this.videoDelay(), this.pathMs + this.jitter.targetMs, wallNow);
     if (hold !== before) run.output.setHoldMs(hold);
   }
 
@@ -281,8 +273,6 @@ export class AudioPlayer {
       driftAdjustedSamples: s?.driftAdjustedSamples ?? 0,
       playedMs: ms(s?.playedSamples ?? 0),
       bufferedMs: ms(s?.buffered ?? 0),
-      bufferTargetMs: s?.targetMs ?? this.jitter.targetMs,
-      bufferJitterMs: s?.jitterMs ?? 0,
       playoutDelayP50Ms: s && s.delayCount > 0 ? s.delayP50Ms + outputLatencyMs : 0,
       playoutDelayP99Ms: s && s.delayCount > 0 ? s.delayP99Ms + outputLatencyMs : 0,
       outputLatencyMs,

@@ -1,10 +1,6 @@
 /** Jitter buffer sizes, in ms of audio. */
 export interface JitterBufferOptions {
-  /**
-   * Audio held before playback starts (and restarts after an underrun); also
-   * the depth drift control aims at. Adaptive: the depth until the arrival
-   * jitter has been measured.
-   */
+  /** Audio held before playback starts (and restarts after an underrun); also the depth drift control aims at. */
   targetMs: number;
   /** Most audio held; beyond it the oldest samples are dropped. */
   maxMs: number;
@@ -23,28 +19,9 @@ export interface JitterBufferOptions {
    * before the next bunch) are played, not skipped.
    */
   skipAboveMs: number;
-  /**
-   * Whether the target follows the measured arrival jitter (see
-   * `JitterBuffer`), within [`minMs`, `maxMs` − `skipAboveMs`]; false keeps
-   * `targetMs` for good.
-   */
-  adaptive: boolean;
-  /** Lowest adaptive target, ms. */
-  minMs: number;
 }
 
-/** A fixed 60 ms buffer: what the class does unless told to adapt. */
-export const FIXED_JITTER: JitterBufferOptions = {
-  targetMs: 60,
-  maxMs: 200,
-  driftBandMs: 10,
-  skipAboveMs: 40,
-  adaptive: false,
-  minMs: 20,
-};
-
-/** What the player uses: 60 ms at first, then as deep as the measured jitter needs, 20…160 ms. */
-export const DEFAULT_JITTER: JitterBufferOptions = { ...FIXED_JITTER, adaptive: true };
+export const DEFAULT_JITTER: JitterBufferOptions = { targetMs: 60, maxMs: 200, driftBandMs: 10, skipAboveMs: 40 };
 
 /**
  * Most extra delay `setHoldMs` adds on top of the target (lip sync: audio
@@ -66,39 +43,6 @@ const DEPTH_SMOOTHING_S = 0.25;
 /** How long the depth must stay above the skip threshold before the excess is skipped, in seconds (at least, at most twice). */
 const SKIP_WINDOW_S = 0.2;
 
-/*
- * Adaptation. Each push is stamped on the buffer's own clock, the samples
- * pulled so far (silence included: the sound card's time), against its media
- * time (its capture time, or the samples written before it when pushes carry
- * none). Their difference, the relative delay, is a constant offset plus the
- * arrival jitter. Its lowest value over the last ADAPT_BASELINE_MS of pushes
- * is the baseline (as in WebRTC's NetEq: clock drift and route changes
- * move it within seconds); how late a push is, is its delay above the
- * baseline. A histogram of those lates, older pushes forgotten
- * with a time constant of ADAPT_MEMORY_MS of audio (NetEq-like), gives the
- * ADAPT_QUANTILE late, at least one push: a lost packet is a push that
- * late (its concealment comes with the next one), and it must not run the
- * buffer dry. The target is the depth that still holds a pull's worth when
- * a push that late comes: half a push (the saw tooth of 20 ms packets
- * around the mean depth) + one pull + that late + ADAPT_MARGIN_MS,
- * plus a boost that each underrun raises by one push and that drains by
- * BOOST_DECAY_MS_PER_S. Only pushes that arrive while playing at the
- * target are judged: from (re)start until the depth is first back within
- * the drift band of the target, pushes are a refill, or a page catching up
- * after a stall (its backlog arriving at once), not the path's jitter; the
- * underrun's boost covers those. A rising target is
- * reached by playing slower (drift control); a falling one by playing
- * faster, or by a skip when the excess is large.
- */
-const ADAPT_BIN_MS = 2;
-const ADAPT_MEMORY_MS = 4_000;
-const ADAPT_QUANTILE = 0.97;
-const ADAPT_MARGIN_MS = 5;
-const ADAPT_BASELINE_MS = 2_000;
-/** Pushes judged before the measured target replaces `targetMs`. */
-const ADAPT_WARMUP_PUSHES = 25;
-const BOOST_DECAY_MS_PER_S = 2;
-
 export interface JitterStats {
   /** Render quanta that found too little audio and played silence. */
   underruns: number;
@@ -117,10 +61,6 @@ export interface JitterStats {
   delayP99Ms: number;
   /** Pushes the delay figures are over. */
   delayCount: number;
-  /** The depth aimed at now, without the lip-sync hold, ms (adaptive: follows the jitter). */
-  targetMs: number;
-  /** The measured late of pushes at the adaptation quantile, ms (0 when fixed or not yet measured). */
-  jitterMs: number;
 }
 
 /**
@@ -131,9 +71,7 @@ export interface JitterStats {
  * depth near the target: past `driftBandMs` it plays each pull from one
  * sample more (or less) than asked, linearly interpolated, until the depth
  * is back at the target; when it stays past `skipAboveMs`, it skips the
- * excess at once. Adaptive (`adaptive: true`), the target itself follows
- * the arrival jitter measured on the buffer's own clock (see ADAPT_* above):
- * small on a quiet path, deeper on a jittery one and after underruns.
+ * excess at once.
  * Pure: no Web Audio, testable anywhere.
  */
 export class JitterBuffer {
@@ -170,29 +108,12 @@ export class JitterBuffer {
   private marks: { pos: number; us: number }[] = [];
   /** Capture time of the first sample of the last pull that played audio; null after silence. */
   lastPullCaptureUs: number | null = null;
-  private baseTarget: number;
+  private readonly baseTarget: number;
   private readonly maxSamples: number;
   private hold = 0;
-  private readonly adaptive: boolean;
-  private readonly minTarget: number;
-  private readonly maxTarget: number;
-  /** Samples pulled so far, silence included: the sound card's clock. */
-  private clock = 0;
-  private lastPull = 128;
-  private lastPush = 0;
-  /** Recent (clock ms, relative delay ms) of pushes, relative delays increasing: the baseline is the first. */
-  private recent: { atMs: number; relative: number }[] = [];
-  /** Lates of recent pushes (weights, older ones forgotten), ADAPT_BIN_MS per bin. */
-  private readonly lates: Float64Array;
-  private latesTotal = 0;
-  private judged = 0;
-  private boostMs = 0;
-  private jitterMs = 0;
-  /** Started or restarted and not yet back at the target: arrivals are not judged. */
-  private settling = true;
 
   constructor(sampleRate: number, opts: Partial<JitterBufferOptions> = {}) {
-    const o = { ...FIXED_JITTER, ...opts };
+    const o = { ...DEFAULT_JITTER, ...opts };
     this.sampleRate = sampleRate;
     const samples = (ms: number): number => Math.round((sampleRate * ms) / 1000);
     this.target = Math.max(1, samples(o.targetMs));
@@ -204,15 +125,6 @@ export class JitterBuffer {
     this.maxSamples = Math.max(this.target, samples(o.maxMs));
     this.ring = new Float32Array(this.maxSamples + samples(MAX_HOLD_MS));
     this.delays = new Uint32Array(Math.ceil((this.ring.length * 1000) / sampleRate) + 1);
-    this.adaptive = o.adaptive;
-    this.maxTarget = Math.max(this.target, this.maxSamples - this.skipAbove);
-    this.minTarget = Math.max(1, Math.min(samples(o.minMs), this.maxTarget));
-    this.lates = new Float64Array(Math.ceil((this.maxTarget * 1000) / sampleRate / ADAPT_BIN_MS) + 1);
-  }
-
-  /** The depth aimed at now, without the hold, ms. */
-  get targetMs(): number {
-    return (this.baseTarget * 1000) / this.sampleRate;
   }
 
   get buffered(): number {
@@ -256,7 +168,6 @@ export class JitterBuffer {
       this.advance(overflow);
       this.droppedSamples += overflow;
     }
-    if (this.adaptive) this.observe(src.length, us);
     // Until playback starts, a packet waits for the target depth, not for what is ahead of it.
     const ahead = this.playing ? this.size : Math.max(this.size, this.target - src.length);
     const bin = Math.min(this.delays.length - 1, Math.round((ahead * 1000) / this.sampleRate));
@@ -285,26 +196,18 @@ export class JitterBuffer {
   pull(out: Float32Array): boolean {
     const n = out.length;
     this.lastPullCaptureUs = null;
-    this.clock += n;
-    this.lastPull = n;
-    if (this.adaptive && this.boostMs > 0) {
-      this.boostMs = Math.max(0, this.boostMs - (BOOST_DECAY_MS_PER_S * n) / this.sampleRate);
-    }
     if (!this.playing) {
       if (this.size < this.target) {
         out.fill(0);
         return false;
       }
       this.playing = true;
-      this.settling = true;
       this.smoothed = this.size;
       this.resetWindow();
     }
-    if (this.settling && this.size <= this.target + this.band) this.settling = false;
     if (this.size < n) {
       this.underruns++;
       this.playing = false;
-      if (this.adaptive) this.grow();
       out.fill(0);
       return false;
     }
@@ -338,8 +241,6 @@ export class JitterBuffer {
       delayP50Ms: this.delayPercentile(0.5),
       delayP99Ms: this.delayPercentile(0.99),
       delayCount: this.delayCount,
-      targetMs: this.targetMs,
-      jitterMs: this.jitterMs,
     };
   }
 
@@ -353,58 +254,6 @@ export class JitterBuffer {
       if (seen >= rank) return ms;
     }
     return this.delays.length - 1;
-  }
-
-  /** Judges one push of `n` samples (capture time `us`, if known) and moves the target. */
-  private observe(n: number, us: number | undefined): void {
-    const sr = this.sampleRate;
-    const pushMs = (n * 1000) / sr;
-    this.lastPush = n;
-    const mediaMs = us !== undefined ? us / 1000 : (this.writePos * 1000) / sr;
-    const atMs = (this.clock * 1000) / sr;
-    const relative = atMs - mediaMs;
-    // A monotonic queue: the minimum over the window in O(1) per push.
-    const recent = this.recent;
-    while (recent.length > 0 && (recent[recent.length - 1]?.relative ?? -Infinity) >= relative) recent.pop();
-    recent.push({ atMs, relative });
-    while ((recent[0]?.atMs ?? atMs) < atMs - ADAPT_BASELINE_MS) recent.shift();
-    if (!this.playing || this.settling) return;
-    const late = relative - (recent[0]?.relative ?? relative);
-    const forget = Math.exp(-pushMs / ADAPT_MEMORY_MS);
-    const bins = this.lates;
-    for (let i = 0; i < bins.length; i++) bins[i] = (bins[i] ?? 0) * forget;
-    const bin = Math.min(bins.length - 1, Math.max(0, Math.floor(late / ADAPT_BIN_MS)));
-    bins[bin] = (bins[bin] ?? 0) + 1;
-    this.latesTotal = this.latesTotal * forget + 1;
-    this.judged++;
-    let seen = 0;
-    const rank = ADAPT_QUANTILE * this.latesTotal;
-    let q = bins.length - 1;
-    for (let i = 0; i < bins.length; i++) {
-      seen += bins[i] ?? 0;
-      if (seen >= rank) {
-        q = i;
-        break;
-      }
-    }
-    this.jitterMs = (q + 1) * ADAPT_BIN_MS;
-    if (this.judged < ADAPT_WARMUP_PUSHES) return;
-    const lateMs = Math.max(this.jitterMs, pushMs);
-    const wantMs = pushMs / 2 + (this.lastPull * 1000) / sr + lateMs + ADAPT_MARGIN_MS + this.boostMs;
-    this.setBaseTarget(Math.round((wantMs * sr) / 1000));
-  }
-
-  /** An underrun: the next push's worth deeper at once (the refill waits for it), draining slowly. */
-  private grow(): void {
-    const sr = this.sampleRate;
-    const stepMs = (Math.max(this.lastPush, this.lastPull) * 1000) / sr;
-    this.boostMs = Math.min((this.maxTarget * 1000) / sr, this.boostMs + stepMs);
-    this.setBaseTarget(this.baseTarget + Math.round((stepMs * sr) / 1000));
-  }
-
-  private setBaseTarget(samples: number): void {
-    this.baseTarget = Math.min(this.maxTarget, Math.max(this.minTarget, samples));
-    this.target = this.baseTarget + this.hold;
   }
 
   /** The lowest depth seen over the last one to two windows, counting this pull; Infinity until a window is full. */

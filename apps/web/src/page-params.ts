@@ -8,10 +8,8 @@ import { DECODE_METHODS, type DecodeMethod } from './render-options.js';
  * gateway's https port when it is not the default (for the link shown on a
  * plain-http page); `&layer=0|1` asks that video layer for every visible
  * tile instead of choosing per tile (for benches and debugging: `layer=0`
- * is the layout before layers); `&audio-buffer=fixed` plays audio through
- * the fixed 60 ms jitter buffer of before instead of the adaptive one (the
- * latency bench's baseline); `&decode=auto|blob|image-decoder` picks how
- * tiles decode frames (for benches: `blob` is the path before ImageDecoder).
+ * is the layout before layers); `&decode=auto|blob|image-decoder` picks
+ * how tiles decode frames (for benches: `blob` is the path before ImageDecoder).
  */
 export interface PageParams {
   /** A valid room id, or null when absent. */
@@ -29,8 +27,6 @@ export interface PageParams {
   httpsPort: number | null;
   /** `layer=0|1`: the layer every visible tile asks for; null (absent or invalid) chooses per tile. */
   layer: number | null;
-  /** `audio-buffer=fixed`: a fixed 60 ms audio jitter buffer instead of the adaptive one. */
-  fixedAudioBuffer: boolean;
   /** `decode=auto|image-decoder|blob`: how tiles decode frames; null (absent or unknown): the page's best. */
   decode: DecodeMethod | null;
 }
@@ -55,7 +51,6 @@ export function readPageParams(search: string): PageParams {
     as: as !== null && isValidId(as) ? as : null,
     httpsPort: Number.isInteger(port) && port > 0 && port < 65_536 ? port : null,
     layer: layer === '0' || layer === '1' ? Number(layer) : null,
-    fixedAudioBuffer: q.get('audio-buffer') === 'fixed',
     decode: DECODE_METHODS.find((m) => m === q.get('decode')) ?? null,
   };
 }

@@ -23,7 +23,6 @@ import { LayerChooser } from './layer-chooser.js';
 import { installHooks, type ReceivedSnapshot } from './test-hooks.js';
 import { SourceAudio } from './source-audio.js';
 import { TileGrid } from './tile-grid.js';
-import { DEFAULT_JITTER, FIXED_JITTER } from './jitter-buffer.js';
 import { TileVolumes, VolumeStore } from './tile-volume.js';
 
 /**
@@ -46,8 +45,7 @@ export function showRoom(room: string, params: PageParams): void {
   });
   const hand = wireHandButton((raised) => conn.send({ type: 'hand', raised }));
   const people = new PeopleList(byId('people'), byId('grid'));
-  const jitter = params.fixedAudioBuffer ? FIXED_JITTER : DEFAULT_JITTER;
-  const audio = new AudioPlayer(jitter);
+  const audio = new AudioPlayer();
   // Per-tile volume: the mix until a tile is turned up, down or off, then
   // each source's own audio at its own gain (`conn` exists by the time a
   // mode is sent: tiles come with a roster).
@@ -55,7 +53,7 @@ export function showRoom(room: string, params: PageParams): void {
     audio,
     (mode) => conn.send({ type: 'audio', mode }),
     (bus) => {
-      const player = new AudioPlayer(jitter, undefined, bus);
+      const player = new AudioPlayer(undefined, undefined, bus);
       player.followVideo(() => grid.videoDelayMs());
       return player;
     },

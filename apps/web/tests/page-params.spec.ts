@@ -15,7 +15,6 @@ const NO_JOIN = {
   as: null,
   httpsPort: null,
   layer: null,
-  fixedAudioBuffer: false,
 };
 
 test('reads a valid room and a token from the query', () => {
@@ -79,10 +78,4 @@ test('socketUrl follows the page scheme and host', () => {
   const loc = (protocol: string, host: string) => ({ protocol, host }) as Location;
   assert.equal(socketUrl(loc('http:', 'localhost:8080')), 'ws://localhost:8080/ws');
   assert.equal(socketUrl(loc('https:', 'example.org')), 'wss://example.org/ws');
-});
-
-test('audio-buffer=fixed asks for the fixed audio jitter buffer; anything else adapts', () => {
-  assert.equal(readPageParams('?room=r&audio-buffer=fixed').fixedAudioBuffer, true);
-  assert.equal(readPageParams('?room=r&audio-buffer=adaptive').fixedAudioBuffer, false);
-  assert.equal(readPageParams('?room=r').fixedAudioBuffer, false);
 });

@@ -18,12 +18,7 @@ import { seqAdd, seqDiff } from './sequence.js';
  * to whole frames and kept within [minMs, maxMs]. An underrun stops playout
  * until the target is buffered again (the depth grows by waiting); a buffer
  * that holds more than the target plus `excessFrames` skips its oldest
- * packet at once (a burst, counted as `trimmed`). A surplus smaller than that
- * goes slowly: when the depth has not once come down to the target plus a
- * frame for `shrinkAfterMs` of playout, the buffer holds a frame it does not
- * need (it started deeper, or the jitter went down) and skips one packet
- * (counted as `trimmed` too). A skipped packet comes with the one played
- * after it, so the caller can decode it and splice the two without a click.
+ * packet (the depth shrinks, counted as `trimmed`).
  *
  * It is pure: the caller passes the arrival time, so tests drive it exactly.
  */
@@ -42,13 +37,9 @@ export interface JitterBufferOptions {
   resetFrames: number;
   /** Packets needed before the jitter estimate replaces `startMs`. */
   warmupPackets: number;
-  /** Playout time (ms) the depth must stay a frame or more above the target before one frame is skipped; 0 never. */
-  shrinkAfterMs: number;
 }
 
 export const DEFAULT_JITTER_OPTIONS: JitterBufferOptions = {
-  // Two frames: one packet of lookahead, so that a lost packet's successor is
-  // held when the lost one is due and its FEC can rebuild it.
   minMs: 40,
   maxMs: 200,
   startMs: 60,
@@ -56,12 +47,10 @@ export const DEFAULT_JITTER_OPTIONS: JitterBufferOptions = {
   excessFrames: 2,
   resetFrames: 50,
   warmupPackets: 25,
-  shrinkAfterMs: 1_000,
 };
 
 export type Playout =
-  /** `skipped`: the packet just before, skipped to shrink the depth (decode it first and splice). */
-  | { kind: 'packet'; seq: number; payload: Uint8Array; captureTimeUs: number; skipped?: Uint8Array }
+  | { kind: 'packet'; seq: number; payload: Uint8Array; captureTimeUs: number }
   /** `next` is the following packet when it is already held: its in-band FEC may rebuild this one. */
   | { kind: 'lost'; seq: number; next?: Uint8Array }
   | { kind: 'waiting' };
@@ -92,11 +81,6 @@ export class JitterBuffer {
   private jitterMs = 0;
   private lastTransitMs: number | null = null;
   private observed = 0;
-  /** Lowest depth (ms) seen at a pop since the last shrink check, and pops since then. */
-  private lowDepthMs = Infinity;
-  private shrinkPops = 0;
-  /** Payload of the last packet skipped by `skipOldest`, for the splice. */
-  private lastSkipped: Uint8Array | undefined = undefined;
   readonly stats: JitterStats = {
     received: 0,
     played: 0,
@@ -181,8 +165,6 @@ export class JitterBuffer {
     if (!this.playing) {
       if (this.slots.size === 0 || this.depthMs < this.targetMs) return { kind: 'waiting' };
       this.playing = true;
-      this.lowDepthMs = Infinity;
-      this.shrinkPops = 0;
     } else if (this.slots.size === 0) {
       // Underrun: nothing at all to play. Wait for the target depth again
       // rather than declaring the late packet lost, so the depth grows.
@@ -191,11 +173,7 @@ export class JitterBuffer {
       return { kind: 'waiting' };
     }
     const excess = this.opts.excessFrames * FRAME_MS;
-    const target = this.targetMs;
-    this.lastSkipped = undefined;
-    while (this.depthMs > target + excess) this.skipOldest();
-    this.shrinkSlowly(target);
-    const skipped = this.lastSkipped;
+    while (this.depthMs > this.targetMs + excess) this.skipOldest();
     const seq = this.next;
     this.next = seqAdd(seq, 1);
     const slot = this.slots.get(seq);
@@ -206,38 +184,12 @@ export class JitterBuffer {
     }
     this.slots.delete(seq);
     this.stats.played++;
-    const played = { kind: 'packet', seq, payload: slot.payload, captureTimeUs: slot.captureTimeUs } as const;
-    return skipped === undefined ? played : { ...played, skipped };
-  }
-
-  /**
-   * Skips one packet when, over the last `shrinkAfterMs` of playout, the
-   * depth never came down to the target plus a frame: that frame was never
-   * needed. The oldest packet goes (when held: a missing one is simply not
-   * waited for).
-   */
-  private shrinkSlowly(target: number): void {
-    if (this.opts.shrinkAfterMs <= 0) return;
-    const depth = this.depthMs;
-    this.lowDepthMs = Math.min(this.lowDepthMs, depth);
-    this.shrinkPops++;
-    if (this.shrinkPops * FRAME_MS < this.opts.shrinkAfterMs) return;
-    const surplus = this.lowDepthMs - target;
-    this.lowDepthMs = Infinity;
-    this.shrinkPops = 0;
-    if (surplus >= FRAME_MS && depth - FRAME_MS >= target) this.skipOldest();
+    return { kind: 'packet', seq, payload: slot.payload, captureTimeUs: slot.captureTimeUs };
   }
 
   private skipOldest(): void {
     if (this.next === null) return;
-    const slot = this.slots.get(this.next);
-    if (slot !== undefined) {
-      this.slots.delete(this.next);
-      this.stats.trimmed++;
-      this.lastSkipped = slot.payload;
-    } else {
-      this.lastSkipped = undefined;
-    }
+    if (this.slots.delete(this.next)) this.stats.trimmed++;
     this.next = seqAdd(this.next, 1);
   }
 
@@ -246,8 +198,6 @@ export class JitterBuffer {
     this.next = seq;
     this.highest = seq;
     this.playing = false;
-    this.lowDepthMs = Infinity;
-    this.shrinkPops = 0;
     this.stats.resets++;
   }
 

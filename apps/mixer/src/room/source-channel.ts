@@ -102,15 +102,7 @@ export class SourceChannel {
     if (this.jitter.stats.underruns !== underrunsBefore) this.stats.underruns++;
     let decoded: Float32Array | null = null;
     if (p.kind === 'packet') {
-      // A packet skipped to shrink the buffer is decoded first (the decoder
-      // stays continuous); its start, the sound that would have come next,
-      // crossfades into this packet's.
-      const head =
-        p.skipped !== undefined && !this.silent
-          ? this.decoder.decode(p.skipped)?.slice(0, this.rampSamples)
-          : undefined;
       decoded = this.decoder.decode(p.payload);
-      if (decoded !== null && head !== undefined) decoded = splice(head, decoded);
       if (decoded === null) this.stats.corrupt++;
       else captureTimeUs = p.captureTimeUs;
     } else if (p.kind === 'lost') {
@@ -218,17 +210,6 @@ export class SourceChannel {
     this.closed = true;
     this.decoder.close();
   }
-}
-
-/** `to` with its first `from.length` samples crossfaded from `from` (a copy when changed). */
-function splice(from: Float32Array, to: Float32Array): Float32Array {
-  const out = to.slice();
-  const n = Math.min(from.length, out.length);
-  for (let i = 0; i < n; i++) {
-    const w = (i + 1) / (n + 1);
-    out[i] = from[i]! * (1 - w) + out[i]! * w;
-  }
-  return out;
 }
 
 function rms(frame: Float32Array): number {
